@@ -1,0 +1,144 @@
+"""Recipes: vocabulary, parsing, both encodings and every parse error."""
+
+import csv
+
+import pytest
+import torch
+
+from pizza_models.recipe import (
+    DEFAULT_VOCABULARY,
+    MAX_PORTIONS,
+    Recipe,
+    Vocabulary,
+    counts,
+    encode,
+    encoding_size,
+    from_counts,
+    from_slot_code,
+    parse_recipe,
+    slot_code,
+)
+
+MEAT = ["tomato_sauce", "hunter_sausages", "bacon", "ham", "mozzarella"]
+
+
+def test_default_vocabulary_is_the_original_28_in_order(dodo20):
+    with open(dodo20 / "ingredients.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert DEFAULT_VOCABULARY.ids == tuple(r["ingredient"] for r in rows)
+    assert [i.name_ru for i in DEFAULT_VOCABULARY] == [r["name_ru"] for r in rows]
+
+
+def test_vocabulary_has_28_ingredients_and_261_slot_values():
+    assert len(DEFAULT_VOCABULARY) == 28
+    assert encoding_size("counts") == 28
+    assert encoding_size("slot_code") == 261
+
+
+@pytest.mark.parametrize("name", ["tomato_sauce", "Tomato sauce", "TOMATO SAUCE", "  tomato-sauce ", "томатный соус"])
+def test_parse_accepts_id_english_and_russian_names_in_any_case(name):
+    assert parse_recipe([name]).portions == ("tomato_sauce",)
+
+
+def test_parse_accepts_comma_and_semicolon_separated_strings():
+    assert parse_recipe("mozzarella; Tomato sauce, pepperoni") == Recipe(("tomato_sauce", "mozzarella", "pepperoni"))
+
+
+def test_parse_mixes_english_and_russian():
+    assert parse_recipe("пепперони, Mozzarella, томатный соус") == parse_recipe("tomato_sauce;mozzarella;pepperoni")
+
+
+def test_parse_folds_yo_into_ye():
+    assert parse_recipe(["цыплёнок"]).portions == ("chicken",)
+
+
+def test_portions_come_out_in_vocabulary_order():
+    assert parse_recipe(["pickles", "tomato_sauce", "bacon"]).portions == ("tomato_sauce", "bacon", "pickles")
+
+
+def test_repeated_ingredient_is_a_double_portion():
+    recipe = parse_recipe("tomato_sauce;pepperoni;pepperoni;mozzarella")
+    assert recipe.count("pepperoni") == 2
+    assert counts(recipe)[DEFAULT_VOCABULARY.index("pepperoni")] == 2
+
+
+def test_unknown_ingredient_error_names_it_and_suggests_close_names():
+    with pytest.raises(ValueError, match=r"unknown ingredient 'peperoni'.*'pepperoni'"):
+        parse_recipe("tomato_sauce, peperoni")
+
+
+def test_every_unknown_ingredient_is_reported_at_once():
+    with pytest.raises(ValueError) as error:
+        parse_recipe(["chiken", "mozarella", "tomato_sauce"])
+    assert "'chiken'" in str(error.value) and "'mozarella'" in str(error.value)
+
+
+def test_more_than_nine_portions_is_an_error():
+    ten = ["tomato_sauce", "mozzarella", "red_onion", "tomatoes", "chicken", "mushrooms", "pepperoni", "ham", "bacon", "olives"]
+    with pytest.raises(ValueError, match=f"10 portions is too many.*at most {MAX_PORTIONS}"):
+        parse_recipe(ten)
+
+
+def test_more_than_a_double_portion_is_an_error():
+    with pytest.raises(ValueError, match="pepperoni appears 3 times"):
+        parse_recipe(["pepperoni"] * 3)
+
+
+@pytest.mark.parametrize("empty", ["", " ; , ", []])
+def test_empty_recipe_is_an_error_where_one_is_required(empty):
+    with pytest.raises(ValueError, match="empty"):
+        parse_recipe(empty)
+
+
+def test_empty_recipe_is_allowed_when_asked():
+    assert parse_recipe("", allow_empty=True) == Recipe(())
+
+
+def test_counts_round_trip():
+    recipe = parse_recipe(MEAT + ["bacon"])
+    assert from_counts(counts(recipe)) == recipe
+
+
+def test_counts_decode_a_soft_prediction():
+    code = counts(MEAT) * 0.9 + 0.05
+    assert from_counts(code) == parse_recipe(MEAT)
+
+
+def test_slot_code_is_nine_one_hot_slots_filled_in_vocabulary_order():
+    code = slot_code(MEAT).reshape(9, 29)
+    assert torch.equal(code.sum(dim=1), torch.ones(9))
+    expected = sorted(DEFAULT_VOCABULARY.index(i) for i in MEAT) + [28] * 4  # 28 is "none"
+    assert code.argmax(dim=1).tolist() == expected
+
+
+def test_slot_code_round_trip_with_double_portion():
+    recipe = parse_recipe("tomato_sauce;pepperoni;pepperoni;mozzarella")
+    assert from_slot_code(slot_code(recipe)) == recipe
+
+
+def test_full_nine_portion_recipe_round_trips_both_ways():
+    nine = parse_recipe("tomato_sauce;ground_beef;ham;pepperoni;red_onion;olives;bell_pepper;mushrooms;mozzarella")
+    assert from_slot_code(slot_code(nine)) == nine
+    assert from_counts(counts(nine)) == nine
+
+
+def test_encode_rejects_an_unknown_encoding():
+    with pytest.raises(ValueError, match="unknown recipe encoding 'onehot'"):
+        encode(MEAT, "onehot")
+
+
+def test_vocabulary_from_manifest_lists_its_ingredients_in_order(tmp_path):
+    manifest = tmp_path / "recipes.csv"
+    manifest.write_text("image,ingredients\na.png,tomato_sauce;anchovy\nb.png,anchovy;capers\n", encoding="utf-8")
+    vocabulary = Vocabulary.from_manifest(manifest)
+    assert vocabulary.ids == ("tomato_sauce", "anchovy", "capers")
+    assert vocabulary.ingredients[0].name == "Tomato sauce"
+    assert counts("capers, anchovy", vocabulary).tolist() == [0, 1, 1]
+
+
+def test_menu_recipes_match_the_real_manifest(dodo20):
+    from pizza_models.recipe import MENU
+
+    with open(dodo20 / "recipes.csv", encoding="utf-8") as f:
+        rows = {r["name"]: r["ingredients"] for r in csv.DictReader(f)}
+    assert {name: parse_recipe(text) for name, text in MENU.items()} == {n: parse_recipe(t) for n, t in rows.items()}
