@@ -1,0 +1,111 @@
+"""Small building blocks shared by the modern networks: conditional batch norm and residual blocks.
+
+The generator's up-blocks follow BigGAN (Brock et al. 2019) without attention; the down-blocks
+follow the SNGAN projection discriminator (Miyato & Koyama 2018).
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+
+def stages(image_size: int, smallest: int = 4) -> int:
+    """Number of factor-2 resolution changes between ``smallest`` and ``image_size`` (64 -> 4)."""
+    n = round(math.log2(image_size / smallest))
+    if n < 1 or smallest * 2**n != image_size:
+        raise ValueError(f"image_size must be {smallest} times a power of two, got {image_size}")
+    return n
+
+
+def maybe_sn(module: nn.Module, use: bool) -> nn.Module:
+    """``module`` with spectral normalisation (parametrization API) if ``use``."""
+    return spectral_norm(module) if use else module
+
+
+class ConditionalBatchNorm2d(nn.Module):
+    """Batch norm whose per-channel gain and bias are predicted from a condition embedding.
+
+    The predictors start at zero, so at initialisation this is plain batch norm with gain 1:
+    the condition is learned into the normalisation rather than disturbing early training.
+    """
+
+    def __init__(self, num_features: int, cond_dim: int):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(num_features, affine=False)
+        self.gain = nn.Linear(cond_dim, num_features)
+        self.bias = nn.Linear(cond_dim, num_features)
+        for linear in (self.gain, self.bias):
+            nn.init.zeros_(linear.weight)
+            nn.init.zeros_(linear.bias)
+
+    def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        # x (B, C, H, W), e (B, cond_dim) -> (B, C, H, W)
+        gain = 1 + self.gain(e)[:, :, None, None]
+        bias = self.bias(e)[:, :, None, None]
+        return self.bn(x) * gain + bias
+
+
+class GBlock(nn.Module):
+    """Residual up-block: CBN-ReLU-up-conv3x3-CBN-ReLU-conv3x3, plus a nearest-upsampled 1x1 shortcut."""
+
+    def __init__(self, in_channels: int, out_channels: int, cond_dim: int):
+        super().__init__()
+        self.norm1 = ConditionalBatchNorm2d(in_channels, cond_dim)
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
+        self.norm2 = ConditionalBatchNorm2d(out_channels, cond_dim)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
+        self.shortcut = nn.Conv2d(in_channels, out_channels, 1)
+
+    def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+        # x (B, Cin, H, W), e (B, cond_dim) -> (B, Cout, 2H, 2W)
+        h = F.interpolate(F.relu(self.norm1(x, e)), scale_factor=2, mode="nearest")
+        h = self.conv2(F.relu(self.norm2(self.conv1(h), e)))
+        return h + self.shortcut(F.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+class DBlock(nn.Module):
+    """Residual down-block: (ReLU)-conv3x3-ReLU-conv3x3-avgpool, plus a 1x1 shortcut.
+
+    ``preactivation=False`` for the first block, which sees the image itself (SNGAN's
+    "optimized" block: no ReLU on pixels, pool before the shortcut conv).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, preactivation: bool = True, sn: bool = True):
+        super().__init__()
+        self.preactivation = preactivation
+        self.conv1 = maybe_sn(nn.Conv2d(in_channels, out_channels, 3, padding=1), sn)
+        self.conv2 = maybe_sn(nn.Conv2d(out_channels, out_channels, 3, padding=1), sn)
+        self.shortcut = maybe_sn(nn.Conv2d(in_channels, out_channels, 1), sn)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # (B, Cin, H, W) -> (B, Cout, H/2, W/2)
+        h = F.relu(x) if self.preactivation else x
+        h = F.avg_pool2d(self.conv2(F.relu(self.conv1(h))), 2)
+        if self.preactivation:
+            return h + F.avg_pool2d(self.shortcut(x), 2)
+        return h + self.shortcut(F.avg_pool2d(x, 2))
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def latent_noise(
+    n: int, dim: int, uniform: bool = False, generator: "torch.Generator | None" = None,
+    scale: float = 1.0, device: "torch.device | str | None" = None,
+) -> torch.Tensor:
+    """(n, dim) noise: standard normal, or uniform in [-1, 1] if ``uniform``, times ``scale``.
+
+    Drawn on the generator's device (so a seeded CPU generator gives the same numbers whatever
+    the model's device), then moved to ``device``. ``scale=0`` is the all-zero, "typical" latent.
+    """
+    source = generator.device if generator is not None else (device or "cpu")
+    if uniform:
+        z = torch.rand(n, dim, generator=generator, device=source) * 2 - 1
+    else:
+        z = torch.randn(n, dim, generator=generator, device=source)
+    return (z * scale).to(device or source)

@@ -1,0 +1,85 @@
+"""Losses as pure functions. Images are (B, 3, H, W) in [-1, 1]; logits are (B,) pre-sigmoid.
+
+Every loss returns a scalar. Discriminator losses take the real logits and one fake batch or a
+list of them (the CVAE-GAN shows its critic both reconstructions and prior samples).
+"""
+
+from typing import Sequence, Union
+
+import torch
+import torch.nn.functional as F
+
+Logits = Union[torch.Tensor, Sequence[torch.Tensor]]
+
+
+def _as_list(logits: Logits) -> list[torch.Tensor]:
+    return [logits] if isinstance(logits, torch.Tensor) else list(logits)
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, I)) = -1/2 sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j)), batch mean."""
+    return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)).mean()
+
+
+def reconstruction_l2(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """sum_pixels (recon - x)^2, batch mean: a Gaussian log-likelihood up to constants, on the KL's scale."""
+    return (recon - x).pow(2).flatten(1).sum(dim=1).mean()
+
+
+def reconstruction_bce(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """-sum_pixels [p log q + (1 - p) log(1 - q)], batch mean, with p = (x + 1)/2 and q = (recon + 1)/2.
+
+    The original experiment's reconstruction term: per-pixel binary cross-entropy on [0, 1]
+    images, summed over pixels. Logs are clamped at -100 (PyTorch's BCE), so a saturated
+    sigmoid gives a large finite loss rather than infinity.
+    """
+    q = ((recon + 1) / 2).clamp(0, 1)
+    p = ((x + 1) / 2).clamp(0, 1)
+    return F.binary_cross_entropy(q, p, reduction="none").flatten(1).sum(dim=1).mean()
+
+
+vae_bce = reconstruction_bce  # the name of the original experiment's VAE loss term
+
+
+def d_hinge(real_logits: torch.Tensor, fake_logits: Logits) -> torch.Tensor:
+    """mean(relu(1 - D(real))) + sum over fake batches of mean(relu(1 + D(fake)))."""
+    loss = F.relu(1 - real_logits).mean()
+    for fake in _as_list(fake_logits):
+        loss = loss + F.relu(1 + fake).mean()
+    return loss
+
+
+def g_hinge(fake_logits: Logits) -> torch.Tensor:
+    """-mean(D(fake)), summed over fake batches."""
+    return sum(-fake.mean() for fake in _as_list(fake_logits))
+
+
+def d_bce(real_logits: torch.Tensor, fake_logits: Logits) -> torch.Tensor:
+    """-mean(log sigmoid(D(real))) - sum over fake batches of mean(log(1 - sigmoid(D(fake)))).
+
+    Written with softplus: -log sigmoid(t) = softplus(-t), -log(1 - sigmoid(t)) = softplus(t).
+    """
+    loss = F.softplus(-real_logits).mean()
+    for fake in _as_list(fake_logits):
+        loss = loss + F.softplus(fake).mean()
+    return loss
+
+
+def g_bce(fake_logits: Logits) -> torch.Tensor:
+    """Non-saturating generator loss: -mean(log sigmoid(D(fake))) = mean(softplus(-D(fake))), summed over batches."""
+    return sum(F.softplus(-fake).mean() for fake in _as_list(fake_logits))
+
+
+def feature_matching(real_features: torch.Tensor, fake_features: torch.Tensor) -> torch.Tensor:
+    """1/2 ||mean_batch f(real) - mean_batch f(fake)||^2 (Bao et al. 2017, for prior samples)."""
+    return 0.5 * (real_features.mean(dim=0) - fake_features.mean(dim=0)).pow(2).sum()
+
+
+def pairwise_feature_matching(real_features: torch.Tensor, fake_features: torch.Tensor) -> torch.Tensor:
+    """1/2 mean_i ||f(real_i) - f(fake_i)||^2: per-sample matching, for reconstructions of the same images."""
+    return 0.5 * (real_features - fake_features).pow(2).flatten(1).sum(dim=1).mean()
+
+
+def multilabel_bce(logits: torch.Tensor, presence: torch.Tensor) -> torch.Tensor:
+    """mean over (B, V) of BCE(sigmoid(logits), presence); counts > 1 (double portions) count as present."""
+    return F.binary_cross_entropy_with_logits(logits, presence.float().clamp(max=1))

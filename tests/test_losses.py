@@ -1,0 +1,90 @@
+"""Losses on known answers, and the differentiable augmentations."""
+
+import math
+
+import pytest
+import torch
+
+from pizza_models import losses
+from pizza_models.augment import AUGMENTS, diff_augment
+
+
+def test_kl_of_the_prior_is_zero():
+    assert losses.kl_divergence(torch.zeros(4, 8), torch.zeros(4, 8)).item() == 0
+
+
+def test_kl_of_unit_mean_is_half_the_latent_dim():
+    assert losses.kl_divergence(torch.ones(4, 8), torch.zeros(4, 8)).item() == pytest.approx(4.0)
+
+
+def test_reconstruction_l2_sums_pixels_and_averages_batch():
+    x = torch.zeros(2, 3, 4, 4)
+    assert losses.reconstruction_l2(x + 0.5, x).item() == pytest.approx(48 * 0.25)
+
+
+def test_vae_bce_is_the_per_pixel_bce_sum_on_unit_images():
+    x = torch.full((2, 3, 4, 4), 1.0)  # white: target 1
+    recon = torch.zeros_like(x)  # grey: probability 1/2
+    assert losses.vae_bce(recon, x).item() == pytest.approx(48 * math.log(2), rel=1e-5)
+    assert losses.vae_bce(x, x).item() == pytest.approx(0, abs=1e-4)
+
+
+def test_hinge_is_zero_at_the_margins():
+    ones = torch.ones(5)
+    assert losses.d_hinge(ones, -ones).item() == 0
+    assert losses.d_hinge(ones, [-ones, -2 * ones]).item() == 0
+    assert losses.d_hinge(-ones, ones).item() == pytest.approx(4.0)
+    assert losses.g_hinge(torch.full((5,), 3.0)).item() == pytest.approx(-3.0)
+
+
+def test_bce_losses_vanish_for_confident_correct_logits():
+    big = torch.full((5,), 30.0)
+    assert losses.d_bce(big, [-big, -big]).item() == pytest.approx(0, abs=1e-6)
+    assert losses.g_bce(big).item() == pytest.approx(0, abs=1e-6)
+    zero = torch.zeros(5)
+    assert losses.d_bce(zero, zero).item() == pytest.approx(2 * math.log(2))
+
+
+def test_feature_matching_compares_batch_means():
+    real = torch.tensor([[1.0, 0.0], [-1.0, 2.0]])  # mean (0, 1)
+    assert losses.feature_matching(real, real.flip(0)).item() == 0
+    assert losses.feature_matching(real, torch.zeros(2, 2)).item() == pytest.approx(0.5)
+    assert losses.pairwise_feature_matching(real, real.flip(0)).item() == pytest.approx(0.5 * (4 + 4))
+
+
+def test_multilabel_bce_treats_double_portions_as_present():
+    logits = torch.tensor([[30.0, -30.0, 30.0]])
+    assert losses.multilabel_bce(logits, torch.tensor([[1, 0, 2]])).item() == pytest.approx(0, abs=1e-6)
+    assert losses.multilabel_bce(torch.zeros(1, 3), torch.tensor([[True, False, True]])).item() == pytest.approx(math.log(2))
+
+
+def test_empty_policy_returns_the_input():
+    x = torch.randn(2, 3, 16, 16)
+    assert diff_augment(x, "") is x
+
+
+@pytest.mark.parametrize("policy", [*AUGMENTS, "color,translation,cutout,rotation"])
+def test_augment_keeps_shape_and_gradients(policy):
+    x = torch.randn(4, 3, 16, 16, requires_grad=True)
+    out = diff_augment(x, policy, generator=torch.Generator().manual_seed(0))
+    assert out.shape == x.shape
+    out.square().sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_augment_is_reproducible_with_a_generator():
+    x = torch.randn(4, 3, 16, 16)
+    a = diff_augment(x, "color,translation,cutout,rotation", torch.Generator().manual_seed(3))
+    b = diff_augment(x, "color,translation,cutout,rotation", torch.Generator().manual_seed(3))
+    assert torch.equal(a, b) and not torch.equal(a, x)
+
+
+def test_translation_moves_content_and_fills_zeros():
+    x = torch.ones(8, 1, 16, 16)
+    out = diff_augment(x, "translation", torch.Generator().manual_seed(0))
+    assert set(out.unique().tolist()) <= {0.0, 1.0} and (out == 0).any()
+
+
+def test_unknown_policy_is_rejected():
+    with pytest.raises(ValueError, match="flip"):
+        diff_augment(torch.zeros(1, 3, 8, 8), "flip")
