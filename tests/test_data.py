@@ -1,0 +1,167 @@
+"""Data sets: manifests (real and broken), image loading, the 720-view augmentation, kitchen data."""
+
+
+import pytest
+import torch
+from PIL import Image
+
+from pizza_models.data import (
+    KitchenDataset,
+    KitchenStream,
+    ManifestError,
+    PhotoDataset,
+    Rotations,
+    load_image,
+    rotate_view,
+    to_tensor,
+    view_params,
+)
+from pizza_models.recipe import encoding_size, from_slot_code
+
+
+def _photo(path, colour=(200, 120, 60), size=(40, 40), mode="RGB"):
+    Image.new(mode, size, colour).save(path)
+    return path
+
+
+# --------------------------------------------------------------------------- dodo20
+
+
+def test_dodo20_manifest_loads_20_photos_with_their_recipes(dodo20):
+    data = PhotoDataset(dodo20 / "recipes.csv", image_size=32, encoding="slot_code")
+    assert len(data) == 20
+    image, code = data[0]
+    assert image.shape == (3, 32, 32) and code.shape == (261,)
+    assert -1 <= image.min() and image.max() <= 1
+    assert from_slot_code(code).count("pepperoni") == 2  # Double Pepperoni
+
+
+def test_dodo20_with_720_views_is_14400_images(dodo20):
+    data = Rotations(PhotoDataset(dodo20 / "recipes.csv", image_size=32))
+    assert len(data) == 14_400
+    assert data[14_399][0].shape == (3, 32, 32)
+
+
+# --------------------------------------------------------------------------- broken manifests
+
+
+def test_broken_manifest_reports_every_problem_with_row_numbers(tmp_path):
+    _photo(tmp_path / "good.png")
+    (tmp_path / "text.png").write_text("not an image")
+    (tmp_path / "recipes.csv").write_text(
+        "image,ingredients\n"
+        "good.png,tomato_sauce;mozzarella\n"  # row 2: fine
+        "missing.png,tomato_sauce\n"  # row 3: no file
+        "text.png,tomato_sauce\n"  # row 4: not an image
+        "good.png,tomato_sauce;peperoni\n",  # row 5: unknown ingredient
+        encoding="utf-8",
+    )
+    with pytest.raises(ManifestError) as error:
+        PhotoDataset(tmp_path / "recipes.csv")
+    message = str(error.value)
+    assert "3 problem(s)" in message
+    assert "row 3:" in message and "no such file" in message
+    assert "row 4:" in message and "not an image" in message
+    assert "row 5:" in message and "'pepperoni'" in message
+
+
+def test_manifest_missing_a_column_says_which(tmp_path):
+    (tmp_path / "recipes.csv").write_text("image,name\na.png,A\n", encoding="utf-8")
+    with pytest.raises(ManifestError, match="missing ingredients"):
+        PhotoDataset(tmp_path / "recipes.csv")
+
+
+def test_cp1251_manifest_is_detected_and_read(tmp_path):
+    _photo(tmp_path / "a.png")
+    (tmp_path / "recipes.csv").write_bytes("image,ingredients\na.png,Томатный соус;моцарелла\n".encode("cp1251"))
+    with pytest.warns(UserWarning, match="cp1251"):
+        data = PhotoDataset(tmp_path / "recipes.csv", image_size=16)
+    assert data.recipes[0].portions == ("tomato_sauce", "mozzarella")
+
+
+def test_binary_manifest_is_refused_as_not_utf8(tmp_path):
+    (tmp_path / "recipes.csv").write_bytes(b"image,ingredients\n\xff\xfe\x00\x81\x98\n")
+    with pytest.raises(ManifestError, match="not UTF-8"):
+        PhotoDataset(tmp_path / "recipes.csv")
+
+
+def test_manifest_paths_are_relative_to_the_manifest(tmp_path):
+    (tmp_path / "images").mkdir()
+    _photo(tmp_path / "images" / "a.png")
+    (tmp_path / "recipes.csv").write_text("image,ingredients\nimages/a.png,ham\n", encoding="utf-8")
+    assert len(PhotoDataset(tmp_path / "recipes.csv", image_size=8)) == 1
+
+
+# --------------------------------------------------------------------------- images
+
+
+def test_rgba_is_composited_on_white(tmp_path):
+    image = load_image(_photo(tmp_path / "a.png", colour=(0, 0, 0, 0), mode="RGBA"))
+    assert image.mode == "RGB" and image.getpixel((0, 0)) == (255, 255, 255)
+
+
+def test_not_an_image_names_the_file(tmp_path):
+    (tmp_path / "fake.png").write_text("hello")
+    with pytest.raises(ValueError, match="fake.png: not an image"):
+        load_image(tmp_path / "fake.png")
+
+
+def test_images_scale_to_model_size_in_minus_one_one():
+    x = to_tensor(Image.new("RGB", (100, 60), (255, 0, 0)), 32)
+    assert x.shape == (3, 32, 32)
+    assert torch.allclose(x[:, 16, 16], torch.tensor([1.0, -1.0, -1.0]))
+
+
+# --------------------------------------------------------------------------- augmentation
+
+
+def test_720_views_are_all_distinct():
+    torch.manual_seed(0)
+    x = torch.rand(3, 16, 16) * 2 - 1
+    data = Rotations([(x, torch.zeros(1))])
+    views = torch.stack([data[i][0] for i in range(720)]).flatten(1)
+    assert len(data) == 720
+    assert torch.unique(views, dim=0).shape[0] == 720
+
+
+def test_views_enumerate_angles_then_mirrored_angles():
+    assert view_params(0) == (0.0, False)
+    assert view_params(90) == (90.0, False)
+    assert view_params(360) == (0.0, True)
+    assert view_params(719) == (359.0, True)
+
+
+def test_90_degree_view_equals_rot90_of_the_original():
+    x = torch.rand(3, 32, 32) * 2 - 1
+    assert torch.allclose(rotate_view(x, 90, flip=False), torch.rot90(x, 1, dims=(-2, -1)), atol=1e-5)
+
+
+def test_borders_replicate_the_edge_instead_of_black():
+    x = torch.ones(3, 32, 32)  # all white: any constant fill would show in the corners
+    assert torch.allclose(rotate_view(x, 45, flip=True), x, atol=1e-5)
+
+
+def test_random_views_are_reproducible_for_a_seed():
+    x = torch.rand(3, 16, 16)
+    a = Rotations([(x, 0)], random=True, seed=3)
+    b = Rotations([(x, 0)], random=True, seed=3)
+    assert torch.equal(a[0][0], b[0][0])
+
+
+# --------------------------------------------------------------------------- kitchen data
+
+
+def test_kitchen_dataset_is_exactly_labelled_and_reproducible():
+    a = KitchenDataset(4, image_size=32, seed=1)
+    b = KitchenDataset(4, image_size=32, seed=1)
+    assert torch.equal(a.images, b.images) and a.recipes == b.recipes
+    image, code = a[0]
+    assert image.shape == (3, 32, 32) and code.shape == (encoding_size("counts"),)
+    assert code.sum() == len(a.recipes[0])
+
+
+def test_kitchen_stream_yields_fresh_pizzas():
+    stream = iter(KitchenStream(image_size=32, seed=0, encoding="slot_code"))
+    (x1, c1), (x2, c2) = next(stream), next(stream)
+    assert x1.shape == (3, 32, 32) and c1.shape == (261,)
+    assert not torch.equal(x1, x2)
