@@ -13,17 +13,19 @@ Logits = Union[torch.Tensor, Sequence[torch.Tensor]]
 
 
 def _as_list(logits: Logits) -> list[torch.Tensor]:
-    return [logits] if isinstance(logits, torch.Tensor) else list(logits)
+    # Losses are computed in float32 even under bf16 autocast: sums over many pixels need the bits.
+    return [l.float() for l in ([logits] if isinstance(logits, torch.Tensor) else logits)]
 
 
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, exp(logvar)) || N(0, I)) = -1/2 sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j)), batch mean."""
+    mu, logvar = mu.float(), logvar.float()
     return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)).mean()
 
 
 def reconstruction_l2(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """sum_pixels (recon - x)^2, batch mean: a Gaussian log-likelihood up to constants, on the KL's scale."""
-    return (recon - x).pow(2).flatten(1).sum(dim=1).mean()
+    return (recon.float() - x.float()).pow(2).flatten(1).sum(dim=1).mean()
 
 
 def reconstruction_bce(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -33,8 +35,8 @@ def reconstruction_bce(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     images, summed over pixels. Logs are clamped at -100 (PyTorch's BCE), so a saturated
     sigmoid gives a large finite loss rather than infinity.
     """
-    q = ((recon + 1) / 2).clamp(0, 1)
-    p = ((x + 1) / 2).clamp(0, 1)
+    q = ((recon.float() + 1) / 2).clamp(0, 1)
+    p = ((x.float() + 1) / 2).clamp(0, 1)
     return F.binary_cross_entropy(q, p, reduction="none").flatten(1).sum(dim=1).mean()
 
 
@@ -43,7 +45,7 @@ vae_bce = reconstruction_bce  # the name of the original experiment's VAE loss t
 
 def d_hinge(real_logits: torch.Tensor, fake_logits: Logits) -> torch.Tensor:
     """mean(relu(1 - D(real))) + sum over fake batches of mean(relu(1 + D(fake)))."""
-    loss = F.relu(1 - real_logits).mean()
+    loss = F.relu(1 - real_logits.float()).mean()
     for fake in _as_list(fake_logits):
         loss = loss + F.relu(1 + fake).mean()
     return loss
@@ -59,7 +61,7 @@ def d_bce(real_logits: torch.Tensor, fake_logits: Logits) -> torch.Tensor:
 
     Written with softplus: -log sigmoid(t) = softplus(-t), -log(1 - sigmoid(t)) = softplus(t).
     """
-    loss = F.softplus(-real_logits).mean()
+    loss = F.softplus(-real_logits.float()).mean()
     for fake in _as_list(fake_logits):
         loss = loss + F.softplus(fake).mean()
     return loss
@@ -72,14 +74,14 @@ def g_bce(fake_logits: Logits) -> torch.Tensor:
 
 def feature_matching(real_features: torch.Tensor, fake_features: torch.Tensor) -> torch.Tensor:
     """1/2 ||mean_batch f(real) - mean_batch f(fake)||^2 (Bao et al. 2017, for prior samples)."""
-    return 0.5 * (real_features.mean(dim=0) - fake_features.mean(dim=0)).pow(2).sum()
+    return 0.5 * (real_features.float().mean(dim=0) - fake_features.float().mean(dim=0)).pow(2).sum()
 
 
 def pairwise_feature_matching(real_features: torch.Tensor, fake_features: torch.Tensor) -> torch.Tensor:
     """1/2 mean_i ||f(real_i) - f(fake_i)||^2: per-sample matching, for reconstructions of the same images."""
-    return 0.5 * (real_features - fake_features).pow(2).flatten(1).sum(dim=1).mean()
+    return 0.5 * (real_features.float() - fake_features.float()).pow(2).flatten(1).sum(dim=1).mean()
 
 
 def multilabel_bce(logits: torch.Tensor, presence: torch.Tensor) -> torch.Tensor:
     """mean over (B, V) of BCE(sigmoid(logits), presence); counts > 1 (double portions) count as present."""
-    return F.binary_cross_entropy_with_logits(logits, presence.float().clamp(max=1))
+    return F.binary_cross_entropy_with_logits(logits.float(), presence.float().clamp(max=1))

@@ -1,0 +1,1 @@
+"""The training CLI: ``python -m train --help``."""

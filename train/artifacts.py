@@ -1,0 +1,139 @@
+"""What a run leaves in its folder besides weights: losses.csv, sample grids, a GIF, a loss curve, a model card."""
+
+import csv
+import json
+from pathlib import Path
+from typing import Optional, Sequence
+
+import torch
+from PIL import Image
+from torchvision.utils import make_grid
+
+from pizza_models.data import to_pil
+from pizza_models.hub import atomic_write_bytes
+from pizza_models.pipeline import decode_latents
+
+LOSSES = "losses.csv"
+SAMPLES = "samples"
+
+
+class LossLog:
+    """``losses.csv``: one row per step, appended and flushed as training goes.
+
+    Opening it for a resumed run drops rows past the resumed step (written after the last
+    checkpoint by a run that was then killed), so no row is duplicated or lost.
+    """
+
+    def __init__(self, path: Path, resume_step: int):
+        self.path = path
+        self.rows: list[dict] = []
+        if path.exists():
+            with open(path, newline="") as f:
+                self.rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
+        self.columns: list[str] = list(self.rows[0]) if self.rows else []
+        self._rewrite()
+
+    def _rewrite(self) -> None:
+        lines = [",".join(self.columns)] if self.columns else []
+        lines += [",".join(str(r.get(c, "")) for c in self.columns) for r in self.rows]
+        atomic_write_bytes(self.path, ("\n".join(lines) + "\n" if lines else "").encode())
+
+    def append(self, step: int, values: dict[str, float]) -> None:
+        row = {"step": step, **{k: f"{v:.6g}" for k, v in values.items()}}
+        if not self.columns:
+            self.columns = list(row)
+            self._rewrite()
+        self.rows.append(row)
+        with open(self.path, "a", newline="") as f:
+            f.write(",".join(str(row.get(c, "")) for c in self.columns) + "\n")
+
+
+@torch.no_grad()
+def sample_grid(model: torch.nn.Module, z: torch.Tensor, codes: torch.Tensor, nrow: int) -> Image.Image:
+    """A grid of ``decode_latents(model, z, codes)``: fixed noise and recipes show progress over a run."""
+    was_training = model.training
+    model.eval()
+    images = decode_latents(model, z, codes)  # (N, 3, H, W) in [-1, 1]
+    model.train(was_training)
+    return to_pil(make_grid(images, nrow=nrow, padding=2, pad_value=1.0))
+
+
+def save_png(image: Image.Image, path: Path) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def progress_gif(folder: Path, out: Path, ms_per_frame: int = 250) -> Optional[Path]:
+    """An animated GIF of the sample grids in ``folder`` (step order), like the article's GAN movie."""
+    frames = [Image.open(p).convert("RGB") for p in sorted(folder.glob("step_*.png"))]
+    if not frames:
+        return None
+    frames[0].save(out, save_all=True, append_images=frames[1:] + [frames[-1]] * 4, duration=ms_per_frame, loop=0)
+    return out
+
+
+def loss_curve(losses_csv: Path, out: Path, smooth: int = 25) -> Optional[Path]:
+    """A PNG of every loss column against step, smoothed by a running mean over ``smooth`` steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(losses_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return None
+    steps = torch.tensor([float(r["step"]) for r in rows])
+    columns = [c for c in rows[0] if c != "step"]
+    fig, axes = plt.subplots(len(columns), 1, figsize=(7, 1.8 * len(columns)), sharex=True, squeeze=False)
+    for ax, column in zip(axes[:, 0], columns):
+        values = torch.tensor([float(r[column]) if r[column] else float("nan") for r in rows])
+        kernel = min(smooth, len(values))
+        smoothed = torch.nn.functional.avg_pool1d(values[None, None], kernel, stride=1)[0, 0]
+        ax.plot(steps, values, alpha=0.25, lw=0.8)
+        ax.plot(steps[kernel - 1:], smoothed, lw=1.5)
+        ax.set_ylabel(column)
+    axes[-1, 0].set_xlabel("step")
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
+
+
+def model_card(config: dict, hyper: dict, metrics: Optional[dict], recipes: Sequence[str], command: str) -> str:
+    """README.md for a checkpoint folder: what it is, how it was trained, the vocabulary, metrics, samples."""
+    vocabulary = ", ".join(config.get("ingredients", []))
+    metric_lines = "\n".join(f"| {k} | {v} |" for k, v in (metrics or {}).items() if not isinstance(v, (dict, list)))
+    return f"""---
+library_name: pytorch
+tags: [neural-pizzaiolo, image-generation, pizza, {config['family']}]
+---
+
+# Neural Pizzaiolo: {config['family']} ({hyper.get('preset')} preset, {config.get('image_size')}x{config.get('image_size')})
+
+A {hyper.get('family')} model that draws a top-down pizza for a list of ingredients.
+Load it with `pizza_models` (`pizza_models.pipeline.load("<this repo or folder>")`).
+
+## Training
+```
+{command}
+```
+
+Hyper-parameters: `{json.dumps(hyper)}`
+
+## Recipe vocabulary ({len(config.get('ingredients', []))} ingredients, encoding `{config.get('encoding', 'presence')}`)
+{vocabulary}
+
+## Metrics
+| metric | value |
+|---|---|
+{metric_lines or '| (not evaluated) | |'}
+
+## Samples
+![samples](samples.png)
+
+Rows of the sample grid: {'; '.join(recipes)}.
+"""

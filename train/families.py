@@ -1,0 +1,293 @@
+"""What ``python -m train`` can train: the networks of each family, its hyper-parameters per preset,
+and one function per training step, each returning a dict of floats.
+
+- cvae: a conditional VAE (seed: the article's method 1 or 2; modern: conv encoder, residual decoder);
+- gan: a generator and a discriminator (seed: the article's DCGAN; modern: projection D, hinge, EMA);
+- cvaegan: Bao et al. 2017: encoder, generator, discriminator and ingredient classifier;
+- classifier: a multi-label ingredient classifier (the app's recipe guesser, or the judge).
+
+Optimizers live here, never inside the modules.
+"""
+
+from dataclasses import dataclass, replace
+from typing import Callable, Optional
+
+import torch
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from pizza_models import losses
+from pizza_models.augment import diff_augment
+from pizza_models.classifier import ClassifierConfig, IngredientClassifier
+from pizza_models.cvae import CVAE, CVAEConfig
+from pizza_models.gan import Discriminator, GANConfig, Generator
+from pizza_models.hub import PizzaModel
+from pizza_models.recipe import MAX_PORTIONS, Vocabulary
+
+FAMILIES = ("cvae", "gan", "cvaegan", "classifier")
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """Training hyper-parameters of one run (a preset's defaults, overridden from the command line)."""
+
+    family: str
+    preset: str
+    image_size: int
+    batch_size: int
+    lr: float  # generator / VAE / classifier
+    lr_d: float  # discriminator (and the CVAE-GAN's classifier)
+    betas: tuple[float, float]
+    kl_weight: float = 1.0
+    fm_weight: float = 1.0  # CVAE-GAN feature matching
+    adv_weight: float = 0.0  # modern CVAE-GAN: hinge loss on prior samples
+    cls_weight: float = 0.0  # modern CVAE-GAN: classifier loss on prior samples
+    diffaugment: str = ""  # DiffAugment policy on real and fake, in D and G steps
+    ema: float = 0.0  # decay of the exported generator's weight average; 0 exports the raw weights
+    method: int = 1  # seed CVAE: recipe after the convolutions (1) or as a channel (2)
+    channels: int = 32  # modern width
+
+
+PRESETS: dict[tuple[str, str], dict] = {
+    # The article's runs: Keras defaults (Adam 1e-3) for the VAEs; its DCGAN's Adam 1e-4 (D) and 1e-3 (stacked G), batch 16.
+    ("cvae", "seed"): dict(batch_size=32, lr=1e-3, lr_d=1e-3, betas=(0.9, 0.999)),
+    ("gan", "seed"): dict(batch_size=16, lr=1e-3, lr_d=1e-4, betas=(0.9, 0.999)),
+    ("cvaegan", "seed"): dict(batch_size=16, lr=2e-4, lr_d=2e-4, betas=(0.5, 0.999), fm_weight=1.0),
+    ("classifier", "seed"): dict(batch_size=64, lr=1e-3, lr_d=1e-3, betas=(0.9, 0.999)),
+    # Ours: counts conditioning, spectral norm + projection D, hinge loss, DiffAugment, EMA.
+    ("cvae", "modern"): dict(batch_size=32, lr=1e-3, lr_d=1e-3, betas=(0.9, 0.999), kl_weight=1.0),
+    ("gan", "modern"): dict(batch_size=32, lr=2e-4, lr_d=2e-4, betas=(0.0, 0.99), diffaugment="color,translation,cutout", ema=0.999),
+    ("cvaegan", "modern"): dict(
+        batch_size=32, lr=2e-4, lr_d=2e-4, betas=(0.0, 0.99), fm_weight=1.0, adv_weight=0.1, cls_weight=1.0,
+        diffaugment="color,translation,cutout", ema=0.999,
+    ),
+    ("classifier", "modern"): dict(batch_size=64, lr=2e-3, lr_d=2e-3, betas=(0.9, 0.999)),
+}
+
+
+def hyper(family: str, preset: str, image_size: int, **overrides) -> Hyper:
+    """A preset's hyper-parameters with the given (non-None) overrides."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown model family {family!r}; use one of {FAMILIES}")
+    if preset not in ("seed", "modern"):
+        raise ValueError(f"unknown preset {preset!r}; use seed or modern")
+    base = Hyper(family=family, preset=preset, image_size=image_size, **PRESETS[family, preset])
+    return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+@dataclass
+class Setup:
+    """Everything a run trains: named modules (saved in the training state), their optimizers, the step."""
+
+    nets: dict[str, nn.Module]
+    optimizers: dict[str, torch.optim.Optimizer]
+    step: Callable[..., dict[str, float]]
+    export: Callable[[], PizzaModel]  # the model a checkpoint folder holds (EMA weights where kept)
+    ema: Optional[AveragedModel] = None
+
+
+def build(hp: Hyper, vocabulary: Vocabulary) -> Setup:
+    """Networks and optimizers for ``hp`` (on CPU; the loop moves them)."""
+    size = hp.image_size
+    if hp.family == "classifier":
+        nets = {"classifier": IngredientClassifier(ClassifierConfig(image_size=size, ingredients=vocabulary.ids, channels=hp.channels))}
+        return Setup(nets, _adam(hp, nets, {"classifier": hp.lr}), classifier_step, lambda: nets["classifier"])
+    if hp.family == "gan":
+        config = GANConfig.seed(size, vocabulary) if hp.preset == "seed" else GANConfig.modern(
+            size, vocabulary, g_channels=hp.channels, d_channels=hp.channels)
+        nets = {"G": Generator(config), "D": Discriminator(config)}
+        ema = _ema(nets["G"], hp.ema)
+        return Setup(nets, _adam(hp, nets, {"G": hp.lr, "D": hp.lr_d}), gan_step, _exporter(nets["G"], ema), ema)
+    config = CVAEConfig.seed(hp.method, size, vocabulary) if hp.preset == "seed" else CVAEConfig.modern(
+        size, vocabulary, channels=hp.channels)
+    if hp.family == "cvae":
+        nets = {"vae": CVAE(config)}
+        return Setup(nets, _adam(hp, nets, {"vae": hp.lr}), cvae_step, lambda: nets["vae"])
+    vae = CVAE(replace(config, training="cvaegan"))
+    critic = GANConfig(arch="seed" if hp.preset == "seed" else "modern", image_size=size, latent_dim=config.latent_dim,
+                       encoding=config.encoding, ingredients=vocabulary.ids, g_channels=hp.channels,
+                       d_channels=hp.channels, conditional=hp.preset != "seed")
+    nets = {
+        "vae": vae,
+        "D": Discriminator(critic),
+        "C": IngredientClassifier(ClassifierConfig(image_size=size, ingredients=vocabulary.ids, channels=hp.channels)),
+    }
+    ema = _ema(vae, hp.ema)
+    return Setup(nets, _adam(hp, nets, {"vae": hp.lr, "D": hp.lr_d, "C": hp.lr_d}), cvaegan_step, _exporter(vae, ema), ema)
+
+
+def _adam(hp: Hyper, nets: dict[str, nn.Module], lrs: dict[str, float]) -> dict[str, torch.optim.Optimizer]:
+    return {name: torch.optim.Adam(nets[name].parameters(), lr=lr, betas=hp.betas) for name, lr in lrs.items()}
+
+
+def _ema(model: nn.Module, decay: float) -> Optional[AveragedModel]:
+    # use_buffers: batch-norm statistics are averaged too, so the EMA model is usable as is.
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True) if decay else None
+
+
+def _exporter(model: PizzaModel, ema: Optional[AveragedModel]) -> Callable[[], PizzaModel]:
+    return (lambda: ema.module) if ema is not None else (lambda: model)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The module inside a DistributedDataParallel wrapper (or the module itself)."""
+    return getattr(module, "module", module)
+
+
+def presence(code: torch.Tensor, vocabulary_size: int) -> torch.Tensor:
+    """(B, V) 0/1 ingredient presence from a counts (B, V) or slot code (B, 9 * (V + 1))."""
+    if code.shape[1] == vocabulary_size:
+        return (code > 0).float()
+    slots = code.view(code.shape[0], MAX_PORTIONS, vocabulary_size + 1)[:, :, :vocabulary_size]
+    return (slots.sum(dim=1) > 0).float()
+
+
+def frozen(*modules: nn.Module):
+    """Context manager: no gradients into ``modules`` (a G step through D must not train D)."""
+
+    class _Frozen:
+        def __enter__(self):
+            for m in modules:
+                m.requires_grad_(False)
+
+        def __exit__(self, *exc):
+            for m in modules:
+                m.requires_grad_(True)
+
+    return _Frozen()
+
+
+def _augment(hp: Hyper, x: torch.Tensor) -> torch.Tensor:
+    return diff_augment(x, hp.diffaugment) if hp.diffaugment else x
+
+
+def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+class VAEWithPrior(nn.Module):
+    """One forward for the CVAE-GAN: reconstructions and prior samples decoded as one batch.
+
+    DistributedDataParallel expects one forward per backward, so both decoder passes of Bao et
+    al.'s step go through here. Returns recon, prior, mu, logvar; images (B, 3, H, W) in [-1, 1].
+    """
+
+    def __init__(self, vae: CVAE):
+        super().__init__()
+        self.vae = vae
+
+    def forward(self, x: torch.Tensor, code: torch.Tensor, z_prior: torch.Tensor):
+        mu, logvar = self.vae.encode(x, code)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        recon, prior = self.vae.decode(torch.cat([z, z_prior]), torch.cat([code, code])).chunk(2)
+        return recon, prior, mu, logvar
+
+
+def trainables(setup: Setup, hp: Hyper) -> dict[str, nn.Module]:
+    """The modules the step function calls (the loop may wrap each in DistributedDataParallel)."""
+    if hp.family == "cvaegan":
+        return {"vae": VAEWithPrior(setup.nets["vae"]), "D": setup.nets["D"], "C": setup.nets["C"]}
+    return dict(setup.nets)
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def classifier_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel] = None) -> dict[str, float]:
+    """Multi-label cross-entropy of the ingredient classifier on one batch."""
+    classifier = nets["classifier"]
+    target = presence(code, len(unwrap(classifier).config.vocabulary))
+    logits = classifier(x)
+    loss = losses.multilabel_bce(logits, target)
+    _update(optimizers["classifier"], loss)
+    accuracy = ((logits > 0).float() == target).float().mean()
+    return {"loss": loss.item(), "label_accuracy": accuracy.item()}
+
+
+def cvae_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel] = None) -> dict[str, float]:
+    """ELBO step: the seed preset's pixel cross-entropy (as the Keras original) or our L2, plus KL."""
+    recon, mu, logvar = nets["vae"](x, code)
+    rec = losses.reconstruction_bce(recon, x) if hp.preset == "seed" else losses.reconstruction_l2(recon, x)
+    kl = losses.kl_divergence(mu, logvar)
+    loss = rec + hp.kl_weight * kl
+    _update(optimizers["vae"], loss)
+    return {"loss": loss.item(), "reconstruction": rec.item(), "kl": kl.item()}
+
+
+def gan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel] = None) -> dict[str, float]:
+    """One D step and one G step: BCE for the seed DCGAN, hinge + DiffAugment for the modern pair."""
+    G, D = nets["G"], nets["D"]
+    g = unwrap(G)
+    d_loss_fn, g_loss_fn = (losses.d_bce, losses.g_bce) if hp.preset == "seed" else (losses.d_hinge, losses.g_hinge)
+
+    with torch.no_grad():
+        fake = g(g.sample_latent(x.shape[0], device=x.device), code)
+    # Real and fake in one D forward: one forward per backward under DistributedDataParallel.
+    logits, _ = D(_augment(hp, torch.cat([x, fake])), torch.cat([code, code]))
+    real_logits, fake_logits = logits.chunk(2)
+    d_loss = d_loss_fn(real_logits, fake_logits)
+    _update(optimizers["D"], d_loss)
+
+    with frozen(unwrap(D)):
+        fake = G(g.sample_latent(x.shape[0], device=x.device), code)
+        g_loss = g_loss_fn(unwrap(D)(_augment(hp, fake), code)[0])
+        _update(optimizers["G"], g_loss)
+    if ema is not None:
+        ema.update_parameters(g)
+    return {
+        "d_loss": d_loss.item(), "g_loss": g_loss.item(),
+        "d_real": real_logits.mean().item(), "d_fake": fake_logits.mean().item(),
+    }
+
+
+def cvaegan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel] = None) -> dict[str, float]:
+    """Bao et al. 2017: train C on real recipes, D on real vs reconstructed vs sampled, then E and G
+    with KL, pixel L2, feature matching on D and C features (pairwise for reconstructions, batch
+    means for prior samples) and, in the modern preset, a hinge and a classifier term on samples."""
+    vae, D, C = nets["vae"], nets["D"], nets["C"]
+    d, c = unwrap(D), unwrap(C)
+    target = presence(code, len(c.config.vocabulary))
+    z_prior = unwrap(vae).vae.sample_latent(x.shape[0], device=x.device)
+    recon, prior, mu, logvar = vae(x, code, z_prior)
+
+    c_loss = losses.multilabel_bce(C(x), target)
+    _update(optimizers["C"], c_loss)
+
+    logits, _ = D(_augment(hp, torch.cat([x, recon.detach(), prior.detach()])), torch.cat([code, code, code]))
+    real_logits, recon_logits, prior_logits = logits.chunk(3)
+    d_loss = (losses.d_bce if hp.preset == "seed" else losses.d_hinge)(real_logits, [recon_logits, prior_logits])
+    _update(optimizers["D"], d_loss)
+
+    with frozen(d, c):
+        _, d_features = d(torch.cat([x, recon, prior]), torch.cat([code, code, code]))
+        d_real, d_recon, d_prior = d_features.chunk(3)
+        c_real, c_recon, c_prior = c.features(torch.cat([x, recon, prior])).chunk(3)
+        d_real, c_real = d_real.detach(), c_real.detach()
+        kl = losses.kl_divergence(mu, logvar)
+        pixel = losses.reconstruction_l2(recon, x)
+        matching = (
+            losses.pairwise_feature_matching(d_real, d_recon) + losses.pairwise_feature_matching(c_real, c_recon)
+            + losses.feature_matching(d_real, d_prior) + losses.feature_matching(c_real, c_prior)
+        )
+        g_loss = hp.kl_weight * kl + pixel + hp.fm_weight * matching
+        stats = {}
+        if hp.adv_weight:
+            adversarial = losses.g_hinge(d(_augment(hp, prior), code)[0])
+            g_loss = g_loss + hp.adv_weight * adversarial
+            stats["adversarial"] = adversarial.item()
+        if hp.cls_weight:
+            recipe_loss = losses.multilabel_bce(c(prior), target)
+            g_loss = g_loss + hp.cls_weight * recipe_loss
+            stats["recipe"] = recipe_loss.item()
+        _update(optimizers["vae"], g_loss)
+    if ema is not None:
+        ema.update_parameters(unwrap(vae).vae)
+    return {
+        "g_loss": g_loss.item(), "d_loss": d_loss.item(), "c_loss": c_loss.item(),
+        "kl": kl.item(), "pixel": pixel.item(), "matching": matching.item(), **stats,
+    }

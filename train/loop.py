@@ -1,0 +1,226 @@
+"""The training loop shared by every family: data, DistributedDataParallel, logging, samples,
+atomic checkpoints, resume, Ctrl-C and NaN handling."""
+
+import math
+import os
+import signal
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Iterator, Optional
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler
+from tqdm import tqdm
+
+from pizza_models.accel import autocast, channels_last, use_bf16
+from pizza_models.hub import atomic_torch_save, save_checkpoint
+from pizza_models.recipe import MENU, Vocabulary, encode
+
+from . import artifacts
+from .families import Hyper, Setup, trainables
+
+STATE = "training_state.pt"
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+def world() -> tuple[int, int]:
+    """(rank, world size) under torchrun, (0, 1) otherwise."""
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
+def pick_device(name: str) -> torch.device:
+    """``cpu`` (the default), ``cuda``, or ``auto`` (a GPU when there is one); one GPU per local rank."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise SystemExit("--device cuda: no CUDA GPU is visible; use --device cpu")
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    return torch.device(name)
+
+
+def batches(data: Dataset, batch_size: int, rank: int, world_size: int, seed: int, workers: int) -> Iterator:
+    """Endless shuffled batches; under DDP each rank sees its own shard of every epoch."""
+    epoch = 0
+    while True:
+        if world_size > 1:
+            sampler = DistributedSampler(data, world_size, rank, shuffle=True, seed=seed, drop_last=True)
+            sampler.set_epoch(epoch)
+        else:
+            sampler = RandomSampler(data, generator=torch.Generator().manual_seed(seed + epoch))
+        loader = DataLoader(data, batch_size=batch_size, sampler=sampler, drop_last=True, num_workers=workers,
+                            persistent_workers=False)
+        yield from loader
+        epoch += 1
+
+
+def grid_inputs(model: torch.nn.Module, vocabulary: Vocabulary, encoding: str, nrow: int = 8, rows: int = 4):
+    """Fixed noise and fixed menu recipes for the progress grids: one recipe per column."""
+    names = list(MENU)[:: max(1, len(MENU) // nrow)][:nrow]
+    codes = torch.stack([encode(MENU[n], encoding, vocabulary) for n in names]).repeat(rows, 1)
+    z = model.sample_latent(nrow * rows, generator=torch.Generator().manual_seed(0), device="cpu")
+    return names, z, codes
+
+
+def steps_for(epochs: float, examples: int, batch_size: int, world_size: int) -> int:
+    return max(1, math.ceil(epochs * examples / (batch_size * world_size)))
+
+
+def run(
+    setup: Setup,
+    hp: Hyper,
+    data: Dataset,
+    out: Path,
+    steps: int,
+    *,
+    resume: bool = False,
+    device: str = "cpu",
+    sample_every: int = 200,
+    save_every: int = 500,
+    workers: int = 0,
+    seed: int = 0,
+    command: str = "",
+    progress: bool = True,
+    precision: str = "auto",
+) -> Path:
+    """Train ``setup`` on ``data`` for ``steps`` optimizer steps in total, writing into ``out``."""
+    rank, world_size = world()
+    distributed = world_size > 1
+    dev = pick_device(device)
+    if distributed and not dist.is_initialized():
+        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world_size))
+    torch.manual_seed(seed + rank)
+    out = Path(out)
+    state_path = out / STATE
+
+    bf16 = use_bf16(dev, precision)
+    for net in setup.nets.values():
+        channels_last(net.to(dev)).train()
+    if setup.ema is not None:
+        setup.ema.to(dev)
+
+    start = 0
+    if state_path.exists() and not resume:
+        raise SystemExit(f"{out} already holds a run (step state in {state_path}); pass --resume to continue it or choose another --out")
+    if resume and state_path.exists():
+        state = torch.load(state_path, map_location=dev, weights_only=True)  # tensors and plain values only
+        for name, net in setup.nets.items():
+            net.load_state_dict(state["nets"][name])
+        for name, optimizer in setup.optimizers.items():
+            optimizer.load_state_dict(state["optimizers"][name])
+        if setup.ema is not None:
+            setup.ema.load_state_dict(state["ema"])
+        start = int(state["step"])
+        if rank == 0:
+            print(f"resuming {out} at step {start}")
+
+    nets = trainables(setup, hp)
+    if distributed:
+        ids = [dev.index] if dev.type == "cuda" else None
+        nets = {name: DistributedDataParallel(net.to(dev), device_ids=ids) for name, net in nets.items()}
+
+    is_main = rank == 0
+    log = artifacts.LossLog(out / artifacts.LOSSES, start) if is_main else None
+    export = setup.export()
+    encoding = getattr(export.config, "encoding", None)
+    grid = grid_inputs(export, export.config.vocabulary, encoding) if encoding else None
+
+    saved = [start]
+
+    def save(step: int) -> None:
+        saved.append(step)
+        if not is_main:
+            return
+        atomic_torch_save({
+            "step": step,
+            "hyper": asdict(hp),
+            "nets": {n: m.state_dict() for n, m in setup.nets.items()},
+            "optimizers": {n: o.state_dict() for n, o in setup.optimizers.items()},
+            **({"ema": setup.ema.state_dict()} if setup.ema is not None else {}),
+        }, state_path)
+        save_checkpoint(setup.export(), out)
+
+    def draw(step: int) -> None:
+        if not is_main or grid is None:
+            return
+        names, z, codes = grid
+        image = artifacts.sample_grid(setup.export(), z.to(dev), codes.to(dev), nrow=len(names))
+        artifacts.save_png(image, out / artifacts.SAMPLES / f"step_{step:06d}.png")
+        artifacts.save_png(image, out / "samples.png")
+
+    interrupted = []
+    previous_handler = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True)) if is_main else None
+    stream = batches(data, hp.batch_size, rank, world_size, seed + start, workers)
+    bar = tqdm(range(start + 1, steps + 1), initial=start, total=steps, disable=not (is_main and progress),
+               desc=f"{hp.family}/{hp.preset}", dynamic_ncols=True)
+    step = start
+    try:
+        for step in bar:
+            x, code = next(stream)
+            x = x.to(dev, memory_format=torch.channels_last)
+            with autocast(dev, bf16):
+                stats = setup.step(nets, setup.optimizers, x, code.to(dev), hp, ema=setup.ema)
+            if not all_finite(stats, distributed, dev):
+                raise TrainingDiverged(
+                    f"step {step}: a loss is not finite ({stats}); stopped. The last good checkpoint "
+                    f"(step {saved[-1]}) is kept in {out}; lower --lr, or --resume from it"
+                )
+            if is_main:
+                log.append(step, stats)
+                bar.set_postfix({k: f"{v:.3g}" for k, v in list(stats.items())[:4]})
+            stop = bool(interrupted) or _stop_requested(distributed, interrupted, dev)
+            if step % sample_every == 0 or step == steps:
+                draw(step)
+            if step % save_every == 0 or step == steps or stop:
+                save(step)
+            if stop:
+                if is_main:
+                    print(f"\ninterrupted: saved step {step} in {out}; continue with --resume")
+                break
+    finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGINT, previous_handler)
+        bar.close()
+
+    if distributed:
+        in_sync = ranks_in_sync(setup, dev)
+        if is_main:
+            (out / "ddp.json").write_text(f'{{"world_size": {world_size}, "ranks_in_sync": {str(in_sync).lower()}, "step": {step}}}\n')
+    if is_main and step == steps:
+        artifacts.progress_gif(out / artifacts.SAMPLES, out / "progress.gif")
+        artifacts.loss_curve(out / artifacts.LOSSES, out / "losses.png")
+    if interrupted:
+        sys.exit(130)
+    return out
+
+
+def all_finite(stats: dict[str, float], distributed: bool, device: torch.device) -> bool:
+    """True when every loss is finite on every rank (all ranks must stop together)."""
+    ok = torch.tensor(float(all(math.isfinite(v) for v in stats.values())), device=device)
+    if distributed:
+        dist.all_reduce(ok, op=dist.ReduceOp.MIN)
+    return bool(ok.item())
+
+
+def _stop_requested(distributed: bool, interrupted: list, device: torch.device) -> bool:
+    """Under DDP, rank 0's Ctrl-C is shared so every rank stops at the same step."""
+    if not distributed:
+        return False
+    flag = torch.tensor(float(bool(interrupted)), device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return bool(flag.item())
+
+
+def ranks_in_sync(setup: Setup, device: torch.device) -> bool:
+    """Whether every rank holds the same weights (DDP keeps them identical; this checks it)."""
+    total = torch.stack([p.detach().double().sum() for net in setup.nets.values() for p in net.parameters()]).to(device)
+    gathered = [torch.zeros_like(total) for _ in range(dist.get_world_size())]
+    dist.all_gather(gathered, total)
+    return all(torch.allclose(g, gathered[0], rtol=0, atol=1e-6) for g in gathered)
