@@ -1,0 +1,353 @@
+"""Evaluation metrics on cases with a known answer, and the protocol end to end with stand-in models.
+
+No trained network is used. The end-to-end checks pair a stand-in generator that draws real
+kitchen pizzas of the requested recipe with an oracle judge that remembers what the kitchen drew
+for it: the judge is perfect by construction, so whatever the protocol reports beyond that is
+the protocol's own bookkeeping (recipes matched to images, codes, sections, resizing).
+"""
+
+import json
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from pizza_models import evaluate as ev
+from pizza_models.classifier import ClassifierConfig, IngredientClassifier
+from pizza_models.cvae import CVAE, CVAEConfig
+from pizza_models.data import kitchen_recipes, to_tensor
+from pizza_models.hub import save_checkpoint
+from pizza_models.kitchen import Kitchen, sample_recipe
+from pizza_models.recipe import DEFAULT_VOCABULARY, TOPPING, from_counts
+
+SIZE = 32  # stand-ins draw small pizzas: rendering is the slow part
+SMALL = dict(n_train_recipes=8, n_per_recipe=2, n_held_out_samples=1, n_single_samples=1,
+             n_fid=96, n_recon=8, kid_subsets=10, kid_subset_size=48)
+
+
+# --------------------------------------------------------------------------- stand-ins
+
+
+def _key(image: torch.Tensor) -> bytes:
+    """An image (3, H, W) in [-1, 1] as its 8-bit pixels: what the oracle remembers it by."""
+    return ((image + 1) * 127.5).round().to(torch.uint8).numpy().tobytes()
+
+
+class KitchenGenerator(nn.Module):
+    """Draws the requested recipe in the kitchen, with the render seed carried by the latent (B, 1).
+
+    Its ``encode`` ignores the image and returns latent 0, so that decoding with another recipe
+    draws exactly that recipe: a perfect restyle.
+    """
+
+    def __init__(self, size: int = SIZE):
+        super().__init__()
+        self.config = SimpleNamespace(encoding="counts", vocabulary=DEFAULT_VOCABULARY, image_size=size)
+        self.kitchen = Kitchen()
+        self.drawn: dict[bytes, torch.Tensor] = {}  # image -> (V,) bool presence of what was drawn
+
+    def sample_latent(self, n, generator=None, scale=1.0, device=None):
+        return torch.randint(0, 2**20, (n, 1), generator=generator).float()
+
+    def forward(self, z, codes):
+        images = []
+        for seed, code in zip(z[:, 0].long().tolist(), codes):
+            image = to_tensor(self.kitchen.render(from_counts(code), seed, self.config.image_size), self.config.image_size)
+            self.drawn[_key(image)] = code > 0
+            images.append(image)
+        return torch.stack(images)
+
+    def encode(self, x, cond):
+        return x.new_zeros(len(x), 1), x.new_zeros(len(x), 1)
+
+
+class NoiseGenerator(nn.Module):
+    """Uniform noise images whatever the recipe; the latent is the noise."""
+
+    def __init__(self, size: int = SIZE):
+        super().__init__()
+        self.config = SimpleNamespace(encoding="counts", vocabulary=DEFAULT_VOCABULARY, image_size=size)
+
+    def sample_latent(self, n, generator=None, scale=1.0, device=None):
+        return torch.rand(n, 3 * self.config.image_size**2, generator=generator) * 2 - 1
+
+    def forward(self, z, codes):
+        return z.view(len(z), 3, self.config.image_size, self.config.image_size)
+
+
+class OracleJudge(nn.Module):
+    """Knows every pizza a ``KitchenGenerator`` drew and sees nothing on anything else.
+
+    Features: the image average-pooled to 4 x 4 (48 numbers), which separates kitchen pizzas from
+    noise plainly; logits: +10 for the ingredients drawn, -10 for the rest.
+    """
+
+    def __init__(self, drawn: dict):
+        super().__init__()
+        self.drawn = drawn
+
+    def features(self, x):
+        return F.adaptive_avg_pool2d(x, 4).flatten(1)
+
+    def forward(self, x):
+        nothing = torch.zeros(len(DEFAULT_VOCABULARY), dtype=torch.bool)
+        seen = torch.stack([self.drawn.get(_key(image), nothing) for image in x])
+        return seen.float() * 20 - 10
+
+
+@pytest.fixture(scope="module")
+def oracle_metrics():
+    generator = KitchenGenerator()
+    return ev.evaluate_generator(generator, OracleJudge(generator.drawn), **SMALL)
+
+
+@pytest.fixture(scope="module")
+def noise_metrics():
+    return ev.evaluate_generator(NoiseGenerator(), OracleJudge({}), **SMALL)
+
+
+def _whitened(n: int, d: int, seed: int) -> torch.Tensor:
+    """(n, d) float64 samples whose sample mean is exactly 0 and sample covariance exactly I."""
+    x = torch.randn(n, d, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    x = x - x.mean(0)
+    return x @ torch.linalg.inv(torch.linalg.cholesky(torch.cov(x.T))).T
+
+
+# --------------------------------------------------------------------------- recipe_f1
+
+
+def test_recipe_f1_perfect_prediction_is_one():
+    target = torch.tensor([[1, 0, 1], [0, 1, 0]], dtype=torch.bool)
+    assert ev.recipe_f1(target.clone(), target) == {"micro_f1": 1.0, "macro_f1": 1.0}
+
+
+def test_recipe_f1_all_wrong_is_zero():
+    target = torch.tensor([[1, 0, 1], [0, 1, 0]], dtype=torch.bool)
+    assert ev.recipe_f1(~target, target) == {"micro_f1": 0.0, "macro_f1": 0.0}
+
+
+def test_recipe_f1_hand_computed_case_ignores_ingredients_absent_everywhere():
+    # Columns: a (TP 1), b (TP 1, FN 1), c (FP 1), d (absent from both: no F1, left out of the macro).
+    target = torch.tensor([[1, 1, 0, 0], [0, 1, 0, 0]], dtype=torch.bool)
+    predicted = torch.tensor([[1, 0, 1, 0], [0, 1, 0, 0]], dtype=torch.bool)
+    scores = ev.recipe_f1(predicted, target)
+    assert scores["micro_f1"] == pytest.approx(2 * 2 / (2 * 2 + 1 + 1))
+    assert scores["macro_f1"] == pytest.approx((1 + 2 / 3 + 0) / 3)
+
+
+def test_recipe_f1_nothing_anywhere_is_perfect_agreement():
+    empty = torch.zeros(3, 5, dtype=torch.bool)
+    assert ev.recipe_f1(empty, empty) == {"micro_f1": 1.0, "macro_f1": 1.0}
+
+
+# --------------------------------------------------------------------------- Frechet distance and KID
+
+
+def test_frechet_distance_of_a_set_with_itself_is_zero_even_with_a_constant_feature():
+    feats = torch.randn(300, 6, generator=torch.Generator().manual_seed(0))
+    feats[:, 2] = 1.5  # zero variance: a singular covariance
+    assert ev.frechet_distance(feats, feats) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_frechet_distance_of_identity_covariances_is_the_squared_mean_shift():
+    shift = torch.tensor([1.0, -2.0, 0.5, 0.0], dtype=torch.float64)
+    a, b = _whitened(400, 4, 1), _whitened(500, 4, 2) + shift
+    assert ev.frechet_distance(a, b) == pytest.approx(float(shift.square().sum()), rel=1e-9)
+
+
+def test_frechet_distance_matches_the_closed_form_for_rotated_diagonal_covariances():
+    # Diagonal covariances: d^2 = |mu_a - mu_b|^2 + sum (sqrt(s_a) - sqrt(s_b))^2 = 1 + (1 + 1 + 4).
+    # A common rotation makes the covariances full matrices without changing the distance.
+    rotation, _ = torch.linalg.qr(torch.randn(3, 3, generator=torch.Generator().manual_seed(3), dtype=torch.float64))
+    a = _whitened(300, 3, 4) * torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    b = _whitened(300, 3, 5) * torch.tensor([2.0, 1.0, 1.0], dtype=torch.float64)
+    b = b + torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+    assert ev.frechet_distance(a @ rotation.T, b @ rotation.T) == pytest.approx(7.0, rel=1e-9)
+
+
+def test_frechet_distance_refuses_fewer_images_than_feature_dimensions():
+    with pytest.raises(ValueError, match=r"rank at most n - 1.*kernel inception distance"):
+        ev.frechet_distance(torch.randn(20, 64), torch.randn(500, 64))
+
+
+def test_kid_of_two_samples_of_one_distribution_is_near_zero():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(200, 8, generator=g), torch.randn(200, 8, generator=g)
+    assert abs(ev.kernel_inception_distance(a, b, subsets=20, subset_size=100)) < 0.2
+
+
+def test_kid_of_different_distributions_is_clearly_positive():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(200, 8, generator=g), torch.randn(200, 8, generator=g) + 1
+    assert ev.kernel_inception_distance(a, b, subsets=20, subset_size=100) > 2
+
+
+# --------------------------------------------------------------------------- PSNR and diversity
+
+
+def test_psnr_of_identical_images_is_infinite():
+    x = torch.rand(2, 3, 8, 8) * 2 - 1
+    assert ev.psnr(x, x.clone()) == math.inf
+
+
+def test_psnr_of_known_noise_matches_the_formula():
+    x = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    noise = 0.1 * torch.where(torch.rand(x.shape, generator=torch.Generator().manual_seed(1)) < 0.5, -1.0, 1.0)
+    assert ev.psnr(x, x + noise) == pytest.approx(10 * math.log10(4 / 0.01), rel=1e-6)  # MSE is exactly 0.01
+
+
+def test_diversity_of_identical_features_is_zero():
+    feats = torch.randn(5, 1, 16).expand(5, 4, 16)  # 5 recipes, 4 identical images each
+    assert ev.diversity(feats) == 0.0
+
+
+def test_diversity_is_the_mean_pairwise_distance():
+    triangle = torch.tensor([[0.0, 0.0], [3.0, 0.0], [0.0, 4.0]])  # pairwise distances 3, 4, 5
+    pair = torch.tensor([[0.0, 0.0], [0.0, 2.0]])
+    assert ev.diversity([triangle, pair]) == pytest.approx((4 + 2) / 2)
+
+
+# --------------------------------------------------------------------------- helpers of the protocol
+
+
+def test_edit_recipe_adds_or_removes_exactly_one_topping():
+    rng, edits = np.random.default_rng(0), np.random.default_rng(1)
+    kinds = {i.id: i.kind for i in DEFAULT_VOCABULARY}
+    for _ in range(50):
+        source = sample_recipe(rng)
+        target, topping = ev.edit_recipe(source, edits)
+        assert kinds[topping] == TOPPING
+        assert set(source.ingredients) ^ set(target.ingredients) == {topping}
+        assert 0 < len(target) <= 9
+
+
+def test_judge_images_resizes_to_the_judges_size():
+    seen = []
+
+    class Judge(nn.Module):
+        config = SimpleNamespace(image_size=64)
+
+        def features(self, x):
+            seen.append(tuple(x.shape))
+            return x.mean(dim=(2, 3))
+
+        def forward(self, x):
+            return torch.zeros(len(x), 28)
+
+    feats, probs = ev.judge_images(Judge(), torch.zeros(5, 3, 32, 32), batch_size=4)
+    assert seen == [(4, 3, 64, 64), (1, 3, 64, 64)]
+    assert feats.shape == (5, 3) and probs.shape == (5, 28)
+
+
+def test_judge_accuracy_of_a_judge_that_always_says_margherita_base():
+    class Constant(nn.Module):  # always "tomato sauce and mozzarella", whatever the image
+        def features(self, x):
+            return x.mean(dim=(2, 3))
+
+        def forward(self, x):
+            logits = torch.full((len(x), 28), -10.0)
+            logits[:, [0, 1]] = 10.0
+            return logits
+
+    accuracy = ev.judge_accuracy(Constant(), n=64, size=SIZE, seed=5)
+    rng = np.random.default_rng(5)
+    recipes = [sample_recipe(rng, include_held_out=True) for _ in range(64)]
+    with_sauce = sum("tomato_sauce" in r.ingredients for r in recipes)
+    sauce = accuracy["per_ingredient"]["tomato_sauce"]
+    assert sauce["recall"] == 1.0 and sauce["precision"] == pytest.approx(with_sauce / 64)
+    assert accuracy["per_ingredient"]["pepperoni"]["precision"] is None  # never predicted: undefined
+    assert accuracy["per_ingredient"]["pepperoni"]["recall"] == 0.0
+
+
+# --------------------------------------------------------------------------- the protocol end to end
+
+
+def test_kitchen_generator_gets_perfect_recipe_fidelity_from_the_oracle(oracle_metrics):
+    for section in ("train_recipes", "held_out_recipes"):
+        assert oracle_metrics[section] == {"micro_f1": 1.0, "macro_f1": 1.0}, section
+    single = oracle_metrics["single_ingredient"]
+    assert single["mean"] == 1.0 and single["recognised"] == single["ingredients"] == 28
+    assert oracle_metrics["restyle_fidelity"] == {"micro_f1": 1.0, "macro_f1": 1.0, "edit_success": 1.0}
+
+
+def test_noise_generator_gets_zero_recipe_fidelity(noise_metrics):
+    assert noise_metrics["train_recipes"] == {"micro_f1": 0.0, "macro_f1": 0.0}
+    assert noise_metrics["held_out_recipes"] == {"micro_f1": 0.0, "macro_f1": 0.0}
+    assert noise_metrics["single_ingredient"]["recognised"] == 0
+    assert noise_metrics["reconstruction_psnr"] is None and noise_metrics["restyle_fidelity"] is None  # no encoder
+
+
+def test_kitchen_pizzas_are_much_closer_to_real_ones_than_noise(oracle_metrics, noise_metrics):
+    assert oracle_metrics["frechet"] < 0.05 * noise_metrics["frechet"]
+    assert abs(oracle_metrics["kid"]) < 0.05 * noise_metrics["kid"]
+    assert oracle_metrics["frechet_skipped"] is None
+
+
+def test_twenty_real_photos_give_kid_and_no_frechet():
+    generator = KitchenGenerator()
+    photos = ev.render(kitchen_recipes(20, seed=11), SIZE, first_seed=0)  # stand-ins for 20 photos
+    metrics = ev.evaluate_generator(generator, OracleJudge(generator.drawn), **{**SMALL, "n_fid": 64}, real=photos)
+    assert metrics["frechet"] is None and "rank" in metrics["frechet_skipped"]
+    assert math.isfinite(metrics["kid"]) and metrics["protocol"]["real"] == "20 given images"
+
+
+def test_protocol_is_reproducible(oracle_metrics):
+    generator = KitchenGenerator()
+    again = ev.evaluate_generator(generator, OracleJudge(generator.drawn), **SMALL)
+    assert ev.to_json(again) == ev.to_json(oracle_metrics)
+
+
+def test_random_cvae_with_random_classifier_gives_every_key_in_range():
+    torch.manual_seed(0)
+    model = CVAE(CVAEConfig.modern(image_size=32, latent_dim=16, channels=8))
+    judge = IngredientClassifier(ClassifierConfig(image_size=64, channels=4))  # 32 x 32 pizzas judged at 64 x 64
+    model.train(), judge.eval()
+    metrics = ev.evaluate_generator(model, judge, **{**SMALL, "n_fid": 40})
+    assert model.training and not judge.training  # evaluated in eval mode, callers' modes restored
+    assert set(metrics) == {"train_recipes", "held_out_recipes", "single_ingredient", "frechet", "frechet_skipped",
+                            "kid", "diversity", "reconstruction_psnr", "restyle_fidelity", "protocol"}
+    for scores in (metrics["train_recipes"], metrics["held_out_recipes"], metrics["restyle_fidelity"]):
+        assert all(0.0 <= v <= 1.0 for v in scores.values())
+    assert 0.0 <= metrics["single_ingredient"]["mean"] <= 1.0
+    assert math.isfinite(metrics["reconstruction_psnr"]) and metrics["frechet"] >= 0 and metrics["diversity"] >= 0
+    assert metrics["protocol"]["judge_size"] == 64 and metrics["protocol"]["image_size"] == 32
+
+
+# --------------------------------------------------------------------------- reports and command line
+
+
+def test_to_json_sorts_keys_rounds_floats_and_writes_infinity_as_null():
+    text = ev.to_json({"b": 1 / 3, "a": {"psnr": math.inf, "n": 3}, "c": torch.tensor(0.123456)})
+    assert list(json.loads(text)) == ["a", "b", "c"]
+    assert json.loads(text) == {"a": {"n": 3, "psnr": None}, "b": 0.3333, "c": 0.1235}
+
+
+def test_to_markdown_has_one_column_per_model_and_notes_for_reasons():
+    one = {"train_recipes": {"micro_f1": 0.5}, "frechet": None, "frechet_skipped": "too few", "protocol": {"seed": 0}}
+    two = {"train_recipes": {"micro_f1": 0.25}, "frechet": 3.0, "frechet_skipped": None, "protocol": {"seed": 0}}
+    table = ev.to_markdown(one, two, names=["a", "b"])
+    assert "| metric | a | b |" in table
+    assert "| train_recipes.micro_f1 | 0.5000 | 0.2500 |" in table and "| frechet | - | 3.0000 |" in table
+    assert "- a: frechet_skipped: too few" in table and "seed" not in table
+
+
+def test_write_metrics_writes_metrics_json(tmp_path):
+    path = ev.write_metrics(tmp_path, {"kid": 0.5})
+    assert path == tmp_path / "metrics.json" and json.loads(path.read_text()) == {"kid": 0.5}
+
+
+def test_cli_reports_a_missing_checkpoint_without_a_traceback(tmp_path, capsys):
+    assert ev.main([str(tmp_path / "nowhere"), "--judge", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "no such checkpoint folder" in err and "Traceback" not in err
+
+
+def test_cli_refuses_an_untrained_judge(tmp_path, capsys):
+    save_checkpoint(IngredientClassifier(ClassifierConfig(image_size=64, channels=4)), tmp_path / "judge")
+    assert ev.main(["--judge-only", str(tmp_path / "judge")]) == 2
+    out, err = capsys.readouterr()
+    assert "macro_f1" in out and f"< {ev.JUDGE_MIN_MACRO_F1}" in err
