@@ -17,10 +17,11 @@ from pizza_models.data import PhotoDataset, Rotations
 from pizza_models.recipe import DEFAULT_VOCABULARY, Vocabulary
 
 from .families import FAMILIES, build, hyper
-from .loop import STATE, TrainingDiverged, run, steps_for, world
+from .loop import STATE, TrainingDiverged, refuse_overwrite, run, steps_for, world
 
 
-def parse_args(argv=None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m train`` (every option with its help text)."""
     p = argparse.ArgumentParser(
         prog="python -m train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -61,7 +62,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=0, help="data loader worker processes")
     p.add_argument("--seed", type=int, default=0, help="seed of weights, data order and kitchen data")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs still go to losses.csv)")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def make_data(args: argparse.Namespace, size: int, encoding: str, vocabulary: Vocabulary):
@@ -83,6 +88,7 @@ def main(argv=None) -> int:
     vocabulary = Vocabulary.from_manifest(args.data) if args.vocabulary == "manifest" else DEFAULT_VOCABULARY
     hp = hyper(args.family, args.preset, size, batch_size=args.batch_size, lr=args.lr, lr_d=args.lr_d,
                channels=args.channels, kl_weight=args.kl_weight, method=args.method)
+    refuse_overwrite(out, args.resume)  # before building and rendering anything
     setup = build(hp, vocabulary)
     if args.resume and not (out / STATE).exists():
         print(f"--resume: nothing to resume in {out} (no {STATE}); starting a new run", file=sys.stderr)

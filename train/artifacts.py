@@ -135,5 +135,5 @@ Hyper-parameters: `{json.dumps(hyper)}`
 ## Samples
 ![samples](samples.png)
 
-Rows of the sample grid: {'; '.join(recipes)}.
+Columns of the sample grid, one recipe each: {'; '.join(recipes)}.
 """

@@ -68,6 +68,13 @@ def grid_inputs(model: torch.nn.Module, vocabulary: Vocabulary, encoding: str, n
     return names, z, codes
 
 
+def refuse_overwrite(out: Path, resume: bool) -> None:
+    """Stop with a message when ``out`` already holds a run and ``resume`` is not set."""
+    if (Path(out) / STATE).exists() and not resume:
+        raise SystemExit(f"{out} already holds a run (step state in {Path(out) / STATE}); "
+                         "pass --resume to continue it, or choose another --out")
+
+
 def steps_for(epochs: float, examples: int, batch_size: int, world_size: int) -> int:
     return max(1, math.ceil(epochs * examples / (batch_size * world_size)))
 
@@ -107,16 +114,25 @@ def run(
         setup.ema.to(dev)
 
     start = 0
-    if state_path.exists() and not resume:
-        raise SystemExit(f"{out} already holds a run (step state in {state_path}); pass --resume to continue it or choose another --out")
+    refuse_overwrite(out, resume)
     if resume and state_path.exists():
         state = torch.load(state_path, map_location=dev, weights_only=True)  # tensors and plain values only
-        for name, net in setup.nets.items():
-            net.load_state_dict(state["nets"][name])
-        for name, optimizer in setup.optimizers.items():
-            optimizer.load_state_dict(state["optimizers"][name])
-        if setup.ema is not None:
-            setup.ema.load_state_dict(state["ema"])
+        try:
+            for name, net in setup.nets.items():
+                net.load_state_dict(state["nets"][name])
+            for name, optimizer in setup.optimizers.items():
+                # The learning rates of this command line win over the saved ones, so that
+                # "--resume --lr SMALLER" after a divergence does what it says.
+                lrs = [group["lr"] for group in optimizer.param_groups]
+                optimizer.load_state_dict(state["optimizers"][name])
+                for group, lr in zip(optimizer.param_groups, lrs):
+                    group["lr"] = lr
+            if setup.ema is not None:
+                setup.ema.load_state_dict(state["ema"])
+        except (KeyError, RuntimeError, ValueError):
+            differences = _differences(state.get("hyper", {}), hp)
+            raise SystemExit(f"--resume: {state_path} holds another model ({differences}); resume with the "
+                             "family, preset, size, method and channels it was trained with") from None
         start = int(state["step"])
         if rank == 0:
             print(f"resuming {out} at step {start}")
@@ -168,10 +184,10 @@ def run(
             with autocast(dev, bf16):
                 stats = setup.step(nets, setup.optimizers, x, code.to(dev), hp, ema=setup.ema)
             if not all_finite(stats, distributed, dev):
-                raise TrainingDiverged(
-                    f"step {step}: a loss is not finite ({stats}); stopped. The last good checkpoint "
-                    f"(step {saved[-1]}) is kept in {out}; lower --lr, or --resume from it"
-                )
+                # A divergence before the first save has no checkpoint to point to.
+                kept = (f"The last good checkpoint (step {saved[-1]}) is kept in {out}; lower --lr, or --resume from it"
+                        if saved[-1] else "No checkpoint was saved yet; lower --lr")
+                raise TrainingDiverged(f"step {step}: a loss is not finite ({stats}); stopped. {kept}")
             if is_main:
                 log.append(step, stats)
                 bar.set_postfix({k: f"{v:.3g}" for k, v in list(stats.items())[:4]})
@@ -199,6 +215,13 @@ def run(
     if interrupted:
         sys.exit(130)
     return out
+
+
+def _differences(saved: dict, hp: Hyper) -> str:
+    """The hyper-parameters of a saved run that differ from ``hp``, as "name saved -> now"."""
+    now = asdict(hp)
+    changed = [f"{k} {v!r} -> {now[k]!r}" for k, v in saved.items() if k in now and now[k] != v]
+    return ", ".join(changed) or "same hyper-parameters, other vocabulary"
 
 
 def all_finite(stats: dict[str, float], distributed: bool, device: torch.device) -> bool:

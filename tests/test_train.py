@@ -1,0 +1,365 @@
+"""``python -m train``: every family and preset trains, checkpoints load back, runs resume after a
+checkpoint, a kill or Ctrl-C, a diverging run keeps its last good checkpoint, bad input gets a clear
+message, and two DDP processes train one model.
+
+Runs are tiny (32 px, 8 channels, 32 kitchen pizzas, batch 4). Most call ``main`` in-process; the
+signal and DDP tests run the CLI in a subprocess.
+"""
+
+import csv
+import importlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import safetensors.torch
+import torch
+from PIL import Image
+
+from pizza_models.classifier import IngredientClassifier
+from pizza_models.cvae import CVAE
+from pizza_models.gan import Generator
+from pizza_models.hub import atomic_torch_save, save_checkpoint
+from pizza_models.recipe import DEFAULT_VOCABULARY, MENU, encode
+from train.__main__ import build_parser, main, make_data, parse_args
+from train.loop import STATE
+
+cli = importlib.import_module("train.__main__")  # the module, for monkeypatching make_data
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--size", "32", "--channels", "8", "--kitchen-pizzas", "32", "--batch-size", "4", "--no-progress"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny networks gain nothing from a second thread, and lose much when the cores are busy."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def train(out: Path, *args: str) -> int:
+    """``python -m train ARGS --out OUT`` in this process, tiny unless ARGS say otherwise."""
+    return main([*TINY, *args, "--out", str(out)])
+
+
+def logged_steps(run: Path) -> list[int]:
+    with open(run / "losses.csv", newline="") as f:
+        return [int(row["step"]) for row in csv.DictReader(f)]
+
+
+def saved_step(run: Path) -> int:
+    return int(torch.load(run / STATE, weights_only=True)["step"])
+
+
+def child_env() -> dict:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+
+
+def start(*args: str) -> subprocess.Popen:
+    """``python -m train ARGS`` in a subprocess (tiny), for the tests that signal it."""
+    return subprocess.Popen([sys.executable, "-m", "train", *TINY, *args], cwd=ROOT, env=child_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_until(condition, process: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, f"the run ended early: {process.communicate()}"
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def rows_written(run: Path) -> int:
+    """Lines of losses.csv after the header (safe to call while the file is being appended to)."""
+    path = run / "losses.csv"
+    return max(0, path.read_text().count("\n") - 1) if path.exists() else 0
+
+
+# --------------------------------------------------------------------------- every family and preset
+
+RUNS = {
+    "cvae-seed-method1": ["cvae", "--preset", "seed", "--method", "1"],
+    "cvae-seed-method2": ["cvae", "--preset", "seed", "--method", "2"],
+    "cvae-modern": ["cvae", "--preset", "modern"],
+    "gan-seed": ["gan", "--preset", "seed"],
+    "gan-modern": ["gan", "--preset", "modern"],
+    "cvaegan-seed": ["cvaegan", "--preset", "seed"],
+    "cvaegan-modern": ["cvaegan", "--preset", "modern"],
+    "classifier-seed": ["classifier", "--preset", "seed"],
+    "classifier-modern": ["classifier", "--preset", "modern"],
+}
+
+
+@pytest.mark.parametrize("args", RUNS.values(), ids=RUNS.keys())
+def test_one_step_writes_config_weights_losses_and_samples(args, tmp_path):
+    assert train(tmp_path, *args, "--steps", "1") == 0
+    assert (tmp_path / "config.json").is_file() and (tmp_path / "model.safetensors").is_file()
+    assert logged_steps(tmp_path) == [1]
+    assert (tmp_path / "losses.csv").read_text().count("\n") == 2  # header + one row
+    assert (tmp_path / "samples.png").is_file() == (args[0] != "classifier")
+
+
+def test_modern_cvaegan_trains_at_64_pixels(tmp_path):
+    assert train(tmp_path, "cvaegan", "--steps", "1", "--size", "64") == 0
+    assert json.loads((tmp_path / "config.json").read_text())["image_size"] == 64
+    assert Image.open(tmp_path / "samples.png").size[0] > 8 * 64  # 8 columns of 64 px and padding
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["--help"])
+    assert exit.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    options = [a for a in build_parser()._actions if a.option_strings and a.dest != "help"]
+    assert len(options) > 20
+    for action in options:
+        assert action.help, f"{action.option_strings} has no help text"
+        assert all(option in text for option in action.option_strings)
+        assert " ".join(action.help.split()) in text
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+@pytest.mark.parametrize("family, cls", [("gan", Generator), ("cvae", CVAE), ("cvaegan", CVAE)])
+def test_checkpoint_loads_back_strictly_and_draws_pizzas(family, cls, tmp_path):
+    assert train(tmp_path, family, "--steps", "1") == 0
+    model = cls.from_pretrained(tmp_path)
+    assert model.state_dict().keys() == safetensors.torch.load_file(tmp_path / "model.safetensors").keys()
+    codes = torch.stack([encode(MENU[name], model.config.encoding) for name in list(MENU)[:3]])
+    with torch.no_grad():
+        z = model.sample_latent(3)
+        images = model.decode(z, codes) if cls is CVAE else model(z, codes)
+    assert images.shape == (3, 3, 32, 32) and images.min() >= -1 and images.max() <= 1
+
+
+def test_classifier_checkpoint_loads_back_and_scores_every_ingredient(tmp_path):
+    assert train(tmp_path, "classifier", "--steps", "1") == 0
+    model = IngredientClassifier.from_pretrained(tmp_path)
+    with torch.no_grad():
+        logits = model(torch.zeros(2, 3, 32, 32))
+    assert logits.shape == (2, len(DEFAULT_VOCABULARY.ids))
+
+
+# --------------------------------------------------------------------------- resume
+
+
+def test_resume_continues_the_step_count_and_the_optimizers(tmp_path):
+    assert train(tmp_path, "gan", "--steps", "4", "--save-every", "2") == 0
+    assert train(tmp_path, "gan", "--steps", "6", "--resume") == 0
+    assert logged_steps(tmp_path) == [1, 2, 3, 4, 5, 6]
+    state = torch.load(tmp_path / STATE, weights_only=True)
+    assert state["step"] == 6
+    for optimizer in state["optimizers"].values():
+        assert {float(p["step"]) for p in optimizer["state"].values()} == {6.0}  # Adam counted every step
+
+
+def test_resume_takes_the_learning_rate_of_the_command_line(tmp_path):
+    assert train(tmp_path, "gan", "--steps", "1") == 0
+    assert train(tmp_path, "gan", "--steps", "2", "--resume", "--lr", "1e-5", "--lr-d", "2e-5") == 0
+    optimizers = torch.load(tmp_path / STATE, weights_only=True)["optimizers"]
+    assert optimizers["G"]["param_groups"][0]["lr"] == 1e-5 and optimizers["D"]["param_groups"][0]["lr"] == 2e-5
+
+
+def test_resume_with_another_architecture_is_refused_with_the_difference(tmp_path):
+    assert train(tmp_path, "gan", "--steps", "1") == 0
+    with pytest.raises(SystemExit) as exit:
+        train(tmp_path, "gan", "--steps", "2", "--resume", "--channels", "16")
+    assert "holds another model (channels 8 -> 16)" in str(exit.value.code)
+
+
+def test_a_new_run_refuses_a_folder_that_holds_a_run(tmp_path):
+    assert train(tmp_path, "gan", "--steps", "1") == 0
+    before = (tmp_path / "model.safetensors").read_bytes()
+    with pytest.raises(SystemExit) as exit:
+        train(tmp_path, "gan", "--steps", "1")
+    assert "already holds a run" in str(exit.value.code) and "--resume" in str(exit.value.code)
+    assert (tmp_path / "model.safetensors").read_bytes() == before
+
+
+def test_resume_after_sigkill_drops_the_rows_logged_after_the_checkpoint(tmp_path):
+    run = tmp_path / "run"
+    process = start("gan", "--steps", "100000", "--save-every", "2", "--sample-every", "100000", "--out", str(run))
+    try:
+        # Past the first checkpoint and mid-way between two: some logged rows are not in the state yet.
+        wait_until(lambda: (run / STATE).exists() and rows_written(run) >= 3, process)
+    finally:
+        process.kill()
+        process.communicate()
+    checkpoint, logged = saved_step(run), rows_written(run)
+    assert checkpoint >= 2 and logged >= checkpoint
+    assert train(run, "gan", "--steps", str(logged + 2), "--resume") == 0
+    assert logged_steps(run) == list(range(1, logged + 3))
+    Generator.from_pretrained(run)
+
+
+def test_sigint_saves_exits_130_and_resume_continues(tmp_path):
+    run = tmp_path / "run"
+    process = start("gan", "--steps", "100000", "--save-every", "100000", "--sample-every", "100000", "--out", str(run))
+    try:
+        wait_until(lambda: rows_written(run) >= 2, process)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert "interrupted: saved step" in stdout and "Traceback" not in stderr
+    step = saved_step(run)
+    assert logged_steps(run) == list(range(1, step + 1))  # the step that saw Ctrl-C is logged and saved
+    Generator.from_pretrained(run)
+    assert train(run, "gan", "--steps", str(step + 2), "--resume") == 0
+    assert logged_steps(run) == list(range(1, step + 3))
+
+
+# In a child process: start a save that hangs half-way (after printing "hanging"), to be SIGKILLed.
+HANG_IN_SAVE = """
+import os, sys, time
+import safetensors.torch, torch
+from pizza_models.gan import GANConfig, Generator
+from pizza_models.hub import atomic_torch_save, save_checkpoint
+
+folder, where = sys.argv[1], sys.argv[2]
+
+def half_written_then_hang(save):
+    def patched(obj, path, *args, **kwargs):
+        save(obj, path, *args, **kwargs)
+        os.truncate(path, os.path.getsize(path) // 2)
+        print("hanging", flush=True)
+        time.sleep(600)
+    return patched
+
+safetensors.torch.save_model = half_written_then_hang(safetensors.torch.save_model)
+torch.save = half_written_then_hang(torch.save)
+torch.manual_seed(1)  # other weights than the previous checkpoint's
+model = Generator(GANConfig.modern(32, g_channels=8, d_channels=8))
+if where == "weights":
+    save_checkpoint(model, folder)
+else:
+    atomic_torch_save({"step": 4, "weights": model.state_dict()}, os.path.join(folder, "training_state.pt"))
+"""
+
+
+@pytest.mark.parametrize("where", ["weights", "state"])
+def test_sigkill_mid_save_leaves_the_previous_checkpoint_whole(where, tmp_path):
+    from pizza_models.gan import GANConfig
+
+    torch.manual_seed(0)
+    model = Generator(GANConfig.modern(32, g_channels=8, d_channels=8))
+    save_checkpoint(model, tmp_path)
+    atomic_torch_save({"step": 2, "weights": model.state_dict()}, tmp_path / STATE)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    process = subprocess.Popen([sys.executable, "-c", HANG_IN_SAVE, str(tmp_path), where], cwd=ROOT,
+                               env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "hanging", process.communicate()
+    finally:
+        process.kill()
+        process.communicate()
+
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name in before} == before
+    loaded = Generator.from_pretrained(tmp_path)
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(), model.state_dict().values()))
+    assert saved_step(tmp_path) == 2
+
+
+# --------------------------------------------------------------------------- divergence
+
+
+class Poisoned(torch.utils.data.Dataset):
+    """A data set whose images are all NaN: the next step's losses are not finite."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def __len__(self):
+        return len(self.data)
+
+    def __getitem__(self, i):
+        x, code = self.data[i]
+        return torch.full_like(x, float("nan")), code
+
+
+def test_a_nan_loss_stops_with_exit_1_and_keeps_the_last_checkpoint(tmp_path, monkeypatch, capsys):
+    assert train(tmp_path, "gan", "--steps", "2") == 0
+    before = {name: (tmp_path / name).read_bytes() for name in ("model.safetensors", "config.json", STATE)}
+    monkeypatch.setattr(cli, "make_data", lambda *args: Poisoned(make_data(*args)))
+    assert train(tmp_path, "gan", "--steps", "4", "--resume") == 1
+    error = capsys.readouterr().err
+    assert "step 3: a loss is not finite" in error and "d_loss" in error and "(step 2)" in error
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+    Generator.from_pretrained(tmp_path)
+    assert logged_steps(tmp_path) == [1, 2]
+
+
+def test_a_run_diverging_before_its_first_save_says_no_checkpoint_exists(tmp_path, capsys):
+    assert train(tmp_path, "gan", "--steps", "3", "--lr", "1e30", "--lr-d", "1e30") == 1
+    error = capsys.readouterr().err
+    assert "not finite" in error and "No checkpoint was saved yet" in error
+
+
+# --------------------------------------------------------------------------- photos
+
+
+def test_dodo20_manifest_with_720_views_gives_14400_examples(dodo20):
+    args = parse_args(["cvae", "--preset", "seed", "--data", str(dodo20 / "recipes.csv"), "--views", "720"])
+    assert len(make_data(args, 32, "counts", DEFAULT_VOCABULARY)) == 14_400
+
+
+def test_seed_cvae_trains_on_dodo20(dodo20, tmp_path):
+    assert train(tmp_path, "cvae", "--preset", "seed", "--method", "2", "--data", str(dodo20 / "recipes.csv"),
+                 "--views", "720", "--steps", "1") == 0
+    assert logged_steps(tmp_path) == [1]
+
+
+def test_a_broken_manifest_is_refused_with_every_bad_row(tmp_path):
+    Image.new("RGB", (40, 40), "orange").save(tmp_path / "good.png")
+    (tmp_path / "notes.png").write_text("not an image")
+    manifest = tmp_path / "recipes.csv"
+    manifest.write_text("image,ingredients\n"
+                        "good.png,tomato_sauce;mozzarella\n"
+                        "missing.png,tomato_sauce\n"
+                        "good.png,tomato_sauce;unicorn\n"
+                        "notes.png,mozzarella\n")
+    with pytest.raises(SystemExit) as exit:
+        train(tmp_path / "run", "cvae", "--data", str(manifest), "--steps", "1")
+    message = str(exit.value.code)
+    assert message.startswith(f"--data {manifest}")
+    assert all(f"row {row}" in message for row in (3, 4, 5)) and "row 2" not in message
+    assert "missing.png" in message and "unicorn" in message and "notes.png" in message
+    assert not (tmp_path / "run").exists()
+
+
+# --------------------------------------------------------------------------- DistributedDataParallel
+
+
+def torchrun(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "train",
+         *TINY, *args], cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_ddp_two_ranks_train_one_model_in_sync(tmp_path):
+    run = tmp_path / "run"
+    result = torchrun("gan", "--steps", "3", "--out", str(run))
+    assert result.returncode == 0, result.stderr
+    assert json.loads((run / "ddp.json").read_text()) == {"world_size": 2, "ranks_in_sync": True, "step": 3}
+    assert list(tmp_path.rglob("config.json")) == [run / "config.json"]  # one checkpoint, by rank 0
+    assert (run / "model.safetensors").is_file() and not list(run.glob(".*"))
+    assert logged_steps(run) == [1, 2, 3]  # rank 0 alone logs
+    Generator.from_pretrained(run)
+
+
+def test_ddp_trains_the_modern_cvaegan(tmp_path):
+    result = torchrun("cvaegan", "--steps", "2", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "ddp.json").read_text())["ranks_in_sync"] is True
+    assert logged_steps(tmp_path) == [1, 2]
