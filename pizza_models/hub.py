@@ -15,6 +15,7 @@ What this module adds to the mixin:
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Optional, TypeVar, Union
@@ -131,6 +132,8 @@ def save_checkpoint(model: PizzaModel, directory: Union[str, Path], half: bool =
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob(".saving-*"):  # left by a save that was killed
+        shutil.rmtree(stale, ignore_errors=True)
     with tempfile.TemporaryDirectory(dir=directory, prefix=".saving-") as tmp:
         model.save_pretrained(tmp)
         if half:
@@ -154,6 +157,7 @@ def atomic_write_bytes(path: Union[str, Path], data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; a checkpoint is meant to be shared
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -169,6 +173,7 @@ def atomic_torch_save(obj: dict, path: Union[str, Path]) -> None:
     os.close(fd)
     try:
         torch.save(obj, tmp)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

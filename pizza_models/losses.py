@@ -37,7 +37,10 @@ def reconstruction_bce(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """
     q = ((recon.float() + 1) / 2).clamp(0, 1)
     p = ((x.float() + 1) / 2).clamp(0, 1)
-    return F.binary_cross_entropy(q, p, reduction="none").flatten(1).sum(dim=1).mean()
+    # Written out rather than F.binary_cross_entropy, which raises on NaN: a diverging run
+    # must reach the training loop's "loss is not finite" stop, not crash inside the loss.
+    log_q, log_not_q = q.log().clamp(min=-100), (1 - q).log().clamp(min=-100)
+    return -(p * log_q + (1 - p) * log_not_q).flatten(1).sum(dim=1).mean()
 
 
 vae_bce = reconstruction_bce  # the name of the original experiment's VAE loss term

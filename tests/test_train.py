@@ -168,6 +168,27 @@ def test_resume_takes_the_learning_rate_of_the_command_line(tmp_path):
     assert optimizers["G"]["param_groups"][0]["lr"] == 1e-5 and optimizers["D"]["param_groups"][0]["lr"] == 2e-5
 
 
+def test_resume_keeps_the_settings_the_run_was_started_with(tmp_path):
+    assert train(tmp_path, "gan", "--steps", "1", "--lr", "3e-4") == 0
+    assert train(tmp_path, "gan", "--steps", "2", "--resume") == 0
+    optimizers = torch.load(tmp_path / STATE, weights_only=True)["optimizers"]
+    assert optimizers["G"]["param_groups"][0]["lr"] == 3e-4
+
+
+def test_a_time_budget_ends_the_run_with_its_final_artifacts(tmp_path):
+    assert train(tmp_path, "gan", "--steps", "1000", "--max-minutes", "1e-6") == 0
+    assert logged_steps(tmp_path) == [1]
+    assert saved_step(tmp_path) == 1
+    assert (tmp_path / "progress.gif").exists() and (tmp_path / "losses.png").exists()
+
+
+def test_half_stores_float16_weights_that_load_into_float32(tmp_path):
+    assert train(tmp_path, "gan", "--steps", "1", "--half") == 0
+    weights = safetensors.torch.load_file(tmp_path / "model.safetensors")
+    assert {t.dtype for t in weights.values() if t.is_floating_point()} == {torch.float16}
+    assert next(Generator.from_pretrained(tmp_path).parameters()).dtype == torch.float32
+
+
 def test_resume_with_another_architecture_is_refused_with_the_difference(tmp_path):
     assert train(tmp_path, "gan", "--steps", "1") == 0
     with pytest.raises(SystemExit) as exit:

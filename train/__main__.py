@@ -17,7 +17,7 @@ from pizza_models.data import PhotoDataset, Rotations
 from pizza_models.recipe import DEFAULT_VOCABULARY, Vocabulary
 
 from .families import FAMILIES, build, hyper
-from .loop import STATE, TrainingDiverged, refuse_overwrite, run, steps_for, world
+from .loop import STATE, TrainingDiverged, refuse_overwrite, run, saved_hyper, steps_for, world
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,17 +34,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="image size; default 32 for the seed preset (as the article), 64 for modern")
     p.add_argument("--preset", default="modern", choices=("seed", "modern"),
                    help="seed: a faithful reproduction of the original models and losses; modern: ours (default)")
-    p.add_argument("--method", type=int, default=1, choices=(1, 2),
-                   help="seed CVAE/CVAE-GAN encoder: recipe after all convolutions (1) or as an extra channel (2)")
+    p.add_argument("--method", type=int, choices=(1, 2),
+                   help="seed CVAE/CVAE-GAN encoder: recipe after all convolutions (1, default) or as an extra channel (2)")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, help="optimizer steps in total (default 3000)")
     length.add_argument("--epochs", type=float, help="passes over the data set instead of --steps")
+    p.add_argument("--max-minutes", type=float,
+                   help="time budget: stop (and finish the run as if done) after this many minutes of training")
     p.add_argument("--batch-size", type=int, help="per process; default from the preset")
     p.add_argument("--lr", type=float, help="learning rate of the generator / VAE / classifier; default from the preset")
     p.add_argument("--lr-d", type=float, help="learning rate of the discriminator (and CVAE-GAN classifier)")
     p.add_argument("--channels", type=int, help="width of the modern networks (default 32)")
     p.add_argument("--kl-weight", type=float, help="weight of the KL term (default 1)")
     p.add_argument("--out", type=Path, help="run folder (default runs/FAMILY-PRESET-SIZE)")
+    p.add_argument("--half", action="store_true",
+                   help="store the exported weights in float16 (half the size; loads back into float32)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out: weights, optimizers, step, losses.csv")
     p.add_argument("--push-to-hub", metavar="REPO", help="upload the finished checkpoint to this hub repo (user/name)")
     p.add_argument("--kitchen-pizzas", type=int, default=10_000,
@@ -86,8 +90,11 @@ def main(argv=None) -> int:
     size = args.size or (32 if args.preset == "seed" else 64)
     out = args.out or Path("runs") / f"{args.family}-{args.preset}-{size}"
     vocabulary = Vocabulary.from_manifest(args.data) if args.vocabulary == "manifest" else DEFAULT_VOCABULARY
-    hp = hyper(args.family, args.preset, size, batch_size=args.batch_size, lr=args.lr, lr_d=args.lr_d,
-               channels=args.channels, kl_weight=args.kl_weight, method=args.method)
+    given = dict(batch_size=args.batch_size, lr=args.lr, lr_d=args.lr_d, channels=args.channels,
+                 kl_weight=args.kl_weight, method=args.method)
+    # A resumed run keeps the settings it was started with unless the command line changes them.
+    saved = saved_hyper(out) if args.resume else {}
+    hp = hyper(args.family, args.preset, size, **{k: v if v is not None else saved.get(k) for k, v in given.items()})
     refuse_overwrite(out, args.resume)  # before building and rendering anything
     setup = build(hp, vocabulary)
     if args.resume and not (out / STATE).exists():
@@ -103,7 +110,8 @@ def main(argv=None) -> int:
     try:
         run(setup, hp, data, out, steps, resume=args.resume, device=args.device, sample_every=args.sample_every,
             save_every=args.save_every, workers=args.workers, seed=args.seed, command=command,
-            progress=not args.no_progress, precision=args.precision)
+            progress=not args.no_progress, precision=args.precision,
+            max_minutes=args.max_minutes, half=args.half)
     except TrainingDiverged as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

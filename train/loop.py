@@ -5,6 +5,7 @@ import math
 import os
 import signal
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator, Optional
@@ -75,6 +76,12 @@ def refuse_overwrite(out: Path, resume: bool) -> None:
                          "pass --resume to continue it, or choose another --out")
 
 
+def saved_hyper(out: Path) -> dict:
+    """The hyper-parameters a run in ``out`` was started with ({} when there is none to resume)."""
+    path = Path(out) / STATE
+    return torch.load(path, map_location="cpu", weights_only=True).get("hyper", {}) if path.exists() else {}
+
+
 def steps_for(epochs: float, examples: int, batch_size: int, world_size: int) -> int:
     return max(1, math.ceil(epochs * examples / (batch_size * world_size)))
 
@@ -95,6 +102,8 @@ def run(
     command: str = "",
     progress: bool = True,
     precision: str = "auto",
+    max_minutes: Optional[float] = None,
+    half: bool = False,
 ) -> Path:
     """Train ``setup`` on ``data`` for ``steps`` optimizer steps in total, writing into ``out``."""
     rank, world_size = world()
@@ -161,7 +170,7 @@ def run(
             "optimizers": {n: o.state_dict() for n, o in setup.optimizers.items()},
             **({"ema": setup.ema.state_dict()} if setup.ema is not None else {}),
         }, state_path)
-        save_checkpoint(setup.export(), out)
+        save_checkpoint(setup.export(), out, half=half)
 
     def draw(step: int) -> None:
         if not is_main or grid is None:
@@ -176,7 +185,8 @@ def run(
     stream = batches(data, hp.batch_size, rank, world_size, seed + start, workers)
     bar = tqdm(range(start + 1, steps + 1), initial=start, total=steps, disable=not (is_main and progress),
                desc=f"{hp.family}/{hp.preset}", dynamic_ncols=True)
-    step = start
+    step, out_of_time = start, False
+    deadline = time.monotonic() + 60 * max_minutes if max_minutes else None
     try:
         for step in bar:
             x, code = next(stream)
@@ -191,14 +201,21 @@ def run(
             if is_main:
                 log.append(step, stats)
                 bar.set_postfix({k: f"{v:.3g}" for k, v in list(stats.items())[:4]})
-            stop = bool(interrupted) or _stop_requested(distributed, interrupted, dev)
-            if step % sample_every == 0 or step == steps:
+            # Every rank must stop at the same step: rank 0's Ctrl-C and any rank's clock are shared.
+            stop, out_of_time = _any_rank([bool(interrupted), deadline is not None and time.monotonic() > deadline],
+                                          distributed, dev)
+            last = step == steps or out_of_time
+            if step % sample_every == 0 or last:
                 draw(step)
-            if step % save_every == 0 or step == steps or stop:
+            if step % save_every == 0 or last or stop:
                 save(step)
             if stop:
                 if is_main:
                     print(f"\ninterrupted: saved step {step} in {out}; continue with --resume")
+                break
+            if out_of_time:
+                if is_main:
+                    print(f"\ntime budget of {max_minutes:g} min reached: saved step {step} in {out}")
                 break
     finally:
         if previous_handler is not None:
@@ -209,7 +226,7 @@ def run(
         in_sync = ranks_in_sync(setup, dev)
         if is_main:
             (out / "ddp.json").write_text(f'{{"world_size": {world_size}, "ranks_in_sync": {str(in_sync).lower()}, "step": {step}}}\n')
-    if is_main and step == steps:
+    if is_main and (step == steps or out_of_time):
         artifacts.progress_gif(out / artifacts.SAMPLES, out / "progress.gif")
         artifacts.loss_curve(out / artifacts.LOSSES, out / "losses.png")
     if interrupted:
@@ -232,13 +249,13 @@ def all_finite(stats: dict[str, float], distributed: bool, device: torch.device)
     return bool(ok.item())
 
 
-def _stop_requested(distributed: bool, interrupted: list, device: torch.device) -> bool:
-    """Under DDP, rank 0's Ctrl-C is shared so every rank stops at the same step."""
+def _any_rank(flags: list[bool], distributed: bool, device: torch.device) -> list[bool]:
+    """Each flag OR-ed over all ranks (one all-reduce for all of them)."""
     if not distributed:
-        return False
-    flag = torch.tensor(float(bool(interrupted)), device=device)
-    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-    return bool(flag.item())
+        return flags
+    tensor = torch.tensor([float(f) for f in flags], device=device)
+    dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+    return [bool(v) for v in tensor.tolist()]
 
 
 def ranks_in_sync(setup: Setup, device: torch.device) -> bool:
