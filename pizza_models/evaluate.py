@@ -614,18 +614,12 @@ def write_metrics(folder: Union[str, Path], metrics: dict) -> Path:
 
 def load_checkpoint(folder: Union[str, Path], device: str = "cpu") -> nn.Module:
     """A local checkpoint folder as a model of its family (cvae, gan generator or classifier), in eval mode."""
-    from .classifier import IngredientClassifier
-    from .cvae import CVAE
-    from .gan import Generator
-    from .hub import CheckpointError, read_config
+    from .hub import CheckpointError
+    from .pipeline import load
 
     if not Path(folder).is_dir():
         raise CheckpointError(f"{folder}: no such checkpoint folder")
-    family = read_config(folder)["family"]
-    classes = {"cvae": CVAE, "gan": Generator, "classifier": IngredientClassifier}
-    if family not in classes:
-        raise CheckpointError(f"{folder}: a {family!r} checkpoint; can evaluate {', '.join(classes)}")
-    return classes[family].from_pretrained(folder).to(device).eval()
+    return load(folder, device)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -672,6 +666,8 @@ def main(argv=None) -> int:
             judge = load_checkpoint(args.judge_only, args.device)
             accuracy = judge_accuracy(judge, size=JUDGE_TEST_SIZE, device=args.device)
             print(to_json(accuracy) if args.json else to_markdown(accuracy, names=[str(args.judge_only)]))
+            if args.write:
+                write_metrics(args.judge_only, accuracy)
             refusal = _judge_refusal(accuracy)
             if refusal:
                 print(f"error: {refusal}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 import csv
 import json
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -10,11 +11,18 @@ from PIL import Image
 from torchvision.utils import make_grid
 
 from pizza_models.data import to_pil
-from pizza_models.hub import atomic_write_bytes
+from pizza_models.hub import CONFIG_NAME, atomic_write_bytes
+from pizza_models.recipe import MENU
 from pizza_models.pipeline import decode_latents
 
 LOSSES = "losses.csv"
 SAMPLES = "samples"
+METRICS = "metrics.json"
+
+
+def grid_recipes(nrow: int = 8) -> list[str]:
+    """Names of the menu recipes in the columns of the sample grids: every few of the real menu."""
+    return list(MENU)[:: max(1, len(MENU) // nrow)][:nrow]
 
 
 class LossLog:
@@ -106,7 +114,9 @@ def loss_curve(losses_csv: Path, out: Path, smooth: int = 25) -> Optional[Path]:
 def model_card(config: dict, hyper: dict, metrics: Optional[dict], recipes: Sequence[str], command: str) -> str:
     """README.md for a checkpoint folder: what it is, how it was trained, the vocabulary, metrics, samples."""
     vocabulary = ", ".join(config.get("ingredients", []))
-    metric_lines = "\n".join(f"| {k} | {v} |" for k, v in (metrics or {}).items() if not isinstance(v, (dict, list)))
+    from pizza_models.evaluate import to_markdown
+
+    metrics_table = to_markdown(metrics, names=["this model"]) if metrics else "Not evaluated yet (`python -m pizza_models.evaluate FOLDER --write`)."
     return f"""---
 library_name: pytorch
 tags: [neural-pizzaiolo, image-generation, pizza, {config['family']}]
@@ -128,12 +138,23 @@ Hyper-parameters: `{json.dumps(hyper)}`
 {vocabulary}
 
 ## Metrics
-| metric | value |
-|---|---|
-{metric_lines or '| (not evaluated) | |'}
+Judged by the project's own ingredient classifier (protocol in `pizza_models/evaluate.py`).
+
+{metrics_table}
 
 ## Samples
 ![samples](samples.png)
 
 Columns of the sample grid, one recipe each: {'; '.join(recipes)}.
 """
+
+
+def write_model_card(folder: Path, hp, command: str) -> Path:
+    """Write README.md into ``folder`` from its config.json, ``hp`` and metrics.json (when evaluated)."""
+    config = json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8"))
+    metrics_path = folder / METRICS
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else None
+    hyper = asdict(hp) if is_dataclass(hp) else dict(hp)
+    card = model_card(config, hyper, metrics, grid_recipes(), command)
+    atomic_write_bytes(folder / "README.md", card.encode("utf-8"))
+    return folder / "README.md"

@@ -63,7 +63,7 @@ def batches(data: Dataset, batch_size: int, rank: int, world_size: int, seed: in
 
 def grid_inputs(model: torch.nn.Module, vocabulary: Vocabulary, encoding: str, nrow: int = 8, rows: int = 4):
     """Fixed noise and fixed menu recipes for the progress grids: one recipe per column."""
-    names = list(MENU)[:: max(1, len(MENU) // nrow)][:nrow]
+    names = artifacts.grid_recipes(nrow)
     codes = torch.stack([encode(MENU[n], encoding, vocabulary) for n in names]).repeat(rows, 1)
     z = model.sample_latent(nrow * rows, generator=torch.Generator().manual_seed(0), device="cpu")
     return names, z, codes
@@ -229,6 +229,7 @@ def run(
     if is_main and (step == steps or out_of_time):
         artifacts.progress_gif(out / artifacts.SAMPLES, out / "progress.gif")
         artifacts.loss_curve(out / artifacts.LOSSES, out / "losses.png")
+        artifacts.write_model_card(out, hp, command)
     if interrupted:
         sys.exit(130)
     return out

@@ -9,20 +9,16 @@ Authentication is huggingface_hub's own: the HF_TOKEN variable or ``hf auth logi
 points it at another hub (the tests run a small local one).
 """
 
-import json
-from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
 import httpx2  # huggingface_hub's HTTP client: its connection errors are not OSErrors
 from huggingface_hub import HfApi, constants, get_token
 
-from pizza_models.hub import CONFIG_NAME, WEIGHTS_NAME, atomic_write_bytes
-from pizza_models.recipe import MENU
+from pizza_models.hub import CONFIG_NAME, WEIGHTS_NAME
 
 from . import artifacts
 from .loop import STATE
 
-METRICS = "metrics.json"
 # fnmatch patterns on paths relative to the folder; "*" crosses "/", so ".*" also covers the files
 # inside a ".saving-*" folder left by a killed save, and the ".name.XXXX" atomic-write temporaries.
 IGNORE = [STATE, ".*", f"{artifacts.SAMPLES}/"]
@@ -30,22 +26,6 @@ IGNORE = [STATE, ".*", f"{artifacts.SAMPLES}/"]
 
 class PushError(RuntimeError):
     """The upload failed (no token, no network, refused by the hub); the run folder is untouched."""
-
-
-def grid_recipes(nrow: int = 8) -> list[str]:
-    """Names of the menu recipes in the columns of samples.png (as ``loop.grid_inputs`` picks them)."""
-    return list(MENU)[:: max(1, len(MENU) // nrow)][:nrow]
-
-
-def write_model_card(folder: Path, hp, command: str) -> Path:
-    """Write README.md into ``folder`` from its config.json, ``hp`` and metrics.json (when evaluated)."""
-    config = json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8"))
-    metrics_path = folder / METRICS
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else None
-    hyper = asdict(hp) if is_dataclass(hp) else dict(hp)
-    card = artifacts.model_card(config, hyper, metrics, grid_recipes(), command)
-    atomic_write_bytes(folder / "README.md", card.encode("utf-8"))
-    return folder / "README.md"
 
 
 def push(folder: Path, repo_id: str, hp, command: str) -> str:
@@ -62,7 +42,7 @@ def push(folder: Path, repo_id: str, hp, command: str) -> str:
     if not get_token():
         raise PushError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (the checkpoint stays in "
                         f"{folder})")
-    write_model_card(folder, hp, command)
+    artifacts.write_model_card(folder, hp, command)
     api = HfApi()
     try:
         url = api.create_repo(repo_id, exist_ok=True)
