@@ -117,15 +117,24 @@ def model_card(config: dict, hyper: dict, metrics: Optional[dict], recipes: Sequ
     from pizza_models.evaluate import to_markdown
 
     metrics_table = to_markdown(metrics, names=["this model"]) if metrics else "Not evaluated yet (`python -m pizza_models.evaluate FOLDER --write`)."
+    is_classifier = config["family"] == "classifier"
+    what = ("A multi-label ingredient classifier: it tells which of the ingredients below a pizza image shows."
+            if is_classifier else f"A {hyper.get('family')} model that draws a top-down pizza for a list of ingredients.")
+    samples = "" if is_classifier else f"""
+## Samples
+![samples](samples.png)
+
+Columns of the sample grid, one recipe each: {'; '.join(recipes)}.
+"""
     return f"""---
 library_name: pytorch
-tags: [neural-pizzaiolo, image-generation, pizza, {config['family']}]
+tags: [neural-pizzaiolo, pizza, {config['family']}]
 ---
 
 # Neural Pizzaiolo: {config['family']} ({hyper.get('preset')} preset, {config.get('image_size')}x{config.get('image_size')})
 
-A {hyper.get('family')} model that draws a top-down pizza for a list of ingredients.
-Load it with `pizza_models` (`pizza_models.pipeline.load("<this repo or folder>")`).
+{what}
+Load it with `pizza_models.pipeline.load("<this repo or folder>")`.
 
 ## Training
 ```
@@ -134,19 +143,14 @@ Load it with `pizza_models` (`pizza_models.pipeline.load("<this repo or folder>"
 
 Hyper-parameters: `{json.dumps(hyper)}`
 
-## Recipe vocabulary ({len(config.get('ingredients', []))} ingredients, encoding `{config.get('encoding', 'presence')}`)
+## Recipe vocabulary ({len(config.get('ingredients', []))} ingredients{'' if is_classifier else f", encoding `{config.get('encoding')}`"})
 {vocabulary}
 
 ## Metrics
 Judged by the project's own ingredient classifier (protocol in `pizza_models/evaluate.py`).
 
 {metrics_table}
-
-## Samples
-![samples](samples.png)
-
-Columns of the sample grid, one recipe each: {'; '.join(recipes)}.
-"""
+{samples}"""
 
 
 def write_model_card(folder: Path, hp, command: str) -> Path:
