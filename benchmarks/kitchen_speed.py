@@ -16,19 +16,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.common import cpu_model  # noqa: E402
 from pizza_models.kitchen import Kitchen, sample_recipe  # noqa: E402
 
 TARGET = {64: 300.0}  # pizzas/s
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
 
 
 def rate(kitchen: Kitchen, recipes, size: int, repeats: int) -> float:

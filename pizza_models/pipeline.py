@@ -16,7 +16,7 @@ from .cvae import CVAE
 from .data import to_pil, to_tensor
 from .gan import Generator
 from .hub import CheckpointError, PizzaModel, read_config
-from .recipe import Recipe, RecipeLike, encode, from_counts, parse_recipe
+from .recipe import MAX_PORTIONS, Recipe, RecipeLike, encode, from_counts, parse_recipe
 
 FAMILIES: dict[str, type[PizzaModel]] = {"cvae": CVAE, "gan": Generator, "classifier": IngredientClassifier}
 
@@ -83,8 +83,11 @@ def restyle(
 
 @torch.inference_mode()
 def guess_recipe(classifier: IngredientClassifier, image: Image.Image, threshold: float = 0.5) -> Recipe:
-    """The ingredients the classifier sees on ``image`` (single portions), in vocabulary order."""
+    """The ingredients the classifier sees on ``image`` (single portions, at most the 9 likeliest)."""
     config = classifier.config
     x = to_tensor(image, config.image_size)[None].to(_device(classifier))
-    present = classifier.predict(x, threshold)[0].float()  # (V,) 0/1
+    probabilities = classifier(x)[0].float().sigmoid()  # (V,)
+    likeliest = probabilities.argsort(descending=True)[:MAX_PORTIONS]
+    present = torch.zeros_like(probabilities)
+    present[likeliest] = (probabilities[likeliest] >= threshold).float()
     return from_counts(present, config.vocabulary)
