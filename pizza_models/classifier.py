@@ -11,11 +11,11 @@ import torch
 from torch import nn
 
 from .hub import PizzaModel
-from .recipe import DEFAULT_VOCABULARY, Vocabulary
+from .recipe import DEFAULT_VOCABULARY, RecipeConditioned, Vocabulary
 
 
 @dataclass(frozen=True)
-class ClassifierConfig:
+class ClassifierConfig(RecipeConditioned):
     """Shape of an ingredient classifier; its config.json."""
 
     family: str = "classifier"
@@ -25,13 +25,9 @@ class ClassifierConfig:
     dropout: float = 0.3
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "ingredients", tuple(self.ingredients))  # JSON gives a list
+        self._check_recipe_fields()
         if self.image_size % 16:
             raise ValueError(f"the classifier pools four times: image size must be divisible by 16, got {self.image_size}")
-
-    @property
-    def vocabulary(self) -> Vocabulary:
-        return Vocabulary.from_ids(self.ingredients)
 
 
 def conv_stage(cin: int, cout: int) -> nn.Sequential:

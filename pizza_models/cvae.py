@@ -20,13 +20,13 @@ from torch import nn
 from .gan import ModernGenerator
 from .hub import PizzaModel
 from .layers import latent_noise, stages
-from .recipe import DEFAULT_VOCABULARY, ENCODINGS, Vocabulary, encoding_size
+from .recipe import DEFAULT_VOCABULARY, RecipeConditioned, Vocabulary
 
 ARCHS = ("seed1", "seed2", "modern")
 
 
 @dataclass(frozen=True)
-class CVAEConfig:
+class CVAEConfig(RecipeConditioned):
     """Shape of a CVAE; its config.json. ``channels`` is the modern width; ``training`` is informational."""
 
     family: str = "cvae"
@@ -39,23 +39,13 @@ class CVAEConfig:
     training: str = "cvae"  # "cvaegan" when the decoder was also trained against a discriminator
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "ingredients", tuple(self.ingredients))  # JSON gives a list
+        self._check_recipe_fields()
         if self.arch not in ARCHS:
             raise ValueError(f"unknown CVAE arch {self.arch!r}; use one of {ARCHS}")
-        if self.encoding not in ENCODINGS:
-            raise ValueError(f"unknown recipe encoding {self.encoding!r}; use one of {sorted(ENCODINGS)}")
         if self.arch != "modern" and self.image_size % 4:
             raise ValueError(f"the seed CVAE needs an image size divisible by 4, got {self.image_size}")
         if self.arch == "modern":
             stages(self.image_size)
-
-    @property
-    def vocabulary(self) -> Vocabulary:
-        return Vocabulary.from_ids(self.ingredients)
-
-    @property
-    def cond_dim(self) -> int:
-        return encoding_size(self.encoding, self.vocabulary)
 
     @classmethod
     def seed(cls, method: int = 1, image_size: int = 32, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> "CVAEConfig":

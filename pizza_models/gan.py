@@ -17,14 +17,14 @@ from torch import nn
 
 from .hub import PizzaModel
 from .layers import DBlock, GBlock, latent_noise, stages
-from .recipe import DEFAULT_VOCABULARY, ENCODINGS, Vocabulary, encoding_size
+from .recipe import DEFAULT_VOCABULARY, RecipeConditioned, Vocabulary
 
 ARCHS = ("seed", "modern")
 EMBED_DIM = 128  # width of the recipe embedding that drives every conditional batch norm
 
 
 @dataclass(frozen=True)
-class GANConfig:
+class GANConfig(RecipeConditioned):
     """Shape of a GAN; the generator's config.json. ``g_channels``/``d_channels`` are modern widths."""
 
     family: str = "gan"
@@ -38,23 +38,13 @@ class GANConfig:
     conditional: bool = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "ingredients", tuple(self.ingredients))  # JSON gives a list
+        self._check_recipe_fields()
         if self.arch not in ARCHS:
             raise ValueError(f"unknown GAN arch {self.arch!r}; use one of {ARCHS}")
-        if self.encoding not in ENCODINGS:
-            raise ValueError(f"unknown recipe encoding {self.encoding!r}; use one of {sorted(ENCODINGS)}")
         if self.arch == "seed" and self.image_size % 8:
             raise ValueError(f"the seed DCGAN needs an image size divisible by 8, got {self.image_size}")
         if self.arch == "modern":
             stages(self.image_size)
-
-    @property
-    def vocabulary(self) -> Vocabulary:
-        return Vocabulary.from_ids(self.ingredients)
-
-    @property
-    def cond_dim(self) -> int:
-        return encoding_size(self.encoding, self.vocabulary)
 
     @classmethod
     def seed(cls, image_size: int = 32, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> "GANConfig":

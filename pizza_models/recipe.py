@@ -279,3 +279,22 @@ MENU: dict[str, str] = {
     "BBQ Chicken": "tomato_sauce;chicken;bacon;red_onion;mozzarella;bbq_sauce",
     "Cheeseburger": "cheese_sauce;beef;bacon;pickles;tomatoes;red_onion;mozzarella",
 }
+
+
+class RecipeConditioned:
+    """Mixin of the frozen model configs that carry the vocabulary (``ingredients``) and an ``encoding``."""
+
+    def _check_recipe_fields(self) -> None:
+        object.__setattr__(self, "ingredients", tuple(self.ingredients))  # JSON gives back a list
+        encoding = getattr(self, "encoding", "counts")
+        if encoding not in ENCODINGS:
+            raise ValueError(f"unknown recipe encoding {encoding!r}; use one of {sorted(ENCODINGS)}")
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary.from_ids(self.ingredients)
+
+    @property
+    def cond_dim(self) -> int:
+        """Length of the recipe code the model is conditioned on."""
+        return encoding_size(getattr(self, "encoding", "counts"), self.vocabulary)
