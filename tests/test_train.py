@@ -384,3 +384,18 @@ def test_ddp_trains_the_modern_cvaegan(tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "ddp.json").read_text())["ranks_in_sync"] is True
     assert logged_steps(tmp_path) == [1, 2]
+
+
+def test_ema_follows_the_weights_early_in_a_run():
+    from torch.optim.swa_utils import AveragedModel
+
+    from train.families import ema_with_warmup
+
+    model = torch.nn.Linear(2, 2)
+    torch.nn.init.zeros_(model.weight)
+    ema = AveragedModel(model, multi_avg_fn=ema_with_warmup(0.999), use_buffers=True)
+    ema.update_parameters(model)  # the first update copies
+    torch.nn.init.ones_(model.weight)
+    for _ in range(10):
+        ema.update_parameters(model)
+    assert ema.module.weight.min() > 0.5  # a fixed 0.999 decay would still be near 0.01

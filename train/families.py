@@ -14,7 +14,7 @@ from typing import Callable, Optional
 
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from pizza_models import losses
 from pizza_models.augment import diff_augment
@@ -120,9 +120,28 @@ def _adam(hp: Hyper, nets: dict[str, nn.Module], lrs: dict[str, float]) -> dict[
     return {name: torch.optim.Adam(nets[name].parameters(), lr=lr, betas=hp.betas) for name, lr in lrs.items()}
 
 
+def ema_with_warmup(decay: float):
+    """EMA update whose decay grows as min(decay, (1 + n) / (10 + n)) with the number of updates n.
+
+    A fixed 0.999 would keep the average close to the random initial weights for the first
+    thousand steps, so a short run would export noise; the warm-up follows the weights early on.
+    """
+
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], num_averaged) -> None:
+        n = float(num_averaged)
+        weight = 1 - min(decay, (1 + n) / (10 + n))
+        for a, c in zip(averaged, current):
+            if a.is_floating_point():
+                a.lerp_(c, weight)
+            else:  # batch-norm counters: copied, not averaged
+                a.copy_(c)
+
+    return update
+
+
 def _ema(model: nn.Module, decay: float) -> Optional[AveragedModel]:
     # use_buffers: batch-norm statistics are averaged too, so the EMA model is usable as is.
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True) if decay else None
+    return AveragedModel(model, multi_avg_fn=ema_with_warmup(decay), use_buffers=True) if decay else None
 
 
 def _exporter(model: PizzaModel, ema: Optional[AveragedModel]) -> Callable[[], PizzaModel]:
