@@ -310,4 +310,4 @@ class KitchenStream(IterableDataset):
         while True:
             recipe = sample_recipe(rng, self.vocabulary)
             image = kitchen.render(recipe, int(rng.integers(2**31)), self.image_size)
-            yield to_tensor(image, self.image_size), encode(recipe, self.encoding, self.vocabulary)
+            yield TF.to_image(image).float() / 127.5 - 1, encode(recipe, self.encoding, self.vocabulary)

@@ -1,5 +1,7 @@
 """Inference pipeline: loading any family, reproducible generation, restyling, recipe guessing."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -12,6 +14,7 @@ from pizza_models.kitchen import Kitchen
 from pizza_models.pipeline import generate, guess_recipe, load, restyle
 from pizza_models.recipe import Recipe, parse_recipe
 
+JUDGE = Path(__file__).resolve().parents[1] / "checkpoints" / "judge"
 PEPPERONI = "tomato_sauce; pepperoni; mozzarella"
 HAM = "tomato_sauce; ham; mozzarella"
 
@@ -78,7 +81,7 @@ def test_load_names_a_missing_config(tmp_path):
 
 
 def test_shipped_judge_reads_kitchen_pizzas():
-    judge = load("checkpoints/judge")
+    judge = load(JUDGE)
     kitchen = Kitchen()
     recipes = [parse_recipe(r) for r in (PEPPERONI, HAM, "tomato_sauce; mozzarella; olives; bell_pepper")]
     guessed = [guess_recipe(judge, kitchen.render(r, seed=10**12 + i, size=64)) for i, r in enumerate(recipes)]
