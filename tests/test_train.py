@@ -8,6 +8,7 @@ signal and DDP tests run the CLI in a subprocess.
 
 import csv
 import importlib
+import importlib.util
 import json
 import os
 import signal
@@ -399,3 +400,18 @@ def test_ema_follows_the_weights_early_in_a_run():
     for _ in range(10):
         ema.update_parameters(model)
     assert ema.module.weight.min() > 0.5  # a fixed 0.999 decay would still be near 0.01
+
+
+def test_ship_copies_a_run_as_float16_with_card_and_without_training_state(tmp_path):
+    spec = importlib.util.spec_from_file_location("ship", ROOT / "scripts" / "ship.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    ship = script.ship
+    run, shipped = tmp_path / "run", tmp_path / "shipped"
+    assert train(run, "gan", "--steps", "1") == 0
+    ship(run, shipped, "python -m train gan --steps 1")
+    assert not (shipped / STATE).exists()
+    weights = safetensors.torch.load_file(shipped / "model.safetensors")
+    assert {t.dtype for t in weights.values() if t.is_floating_point()} == {torch.float16}
+    assert "python -m train gan --steps 1" in (shipped / "README.md").read_text()
+    assert (shipped / "samples.png").exists()
