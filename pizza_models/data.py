@@ -38,7 +38,8 @@ def load_image(source: Union[str, Path, bytes, BinaryIO], name: Optional[str] = 
     """Open any still image as RGB, safely: EXIF rotation applied, alpha composited on white.
 
     Raises ``ValueError`` naming the file when it is empty, not an image, truncated, or larger than
-    ``MAX_PIXELS`` (checked from the header, before the pixels are decoded). Animated images give
+    ``MAX_PIXELS`` (checked from the header, before the pixels are decoded; a larger JPEG is
+    decoded at a reduced scale instead). Animated images give
     their first frame; 16-bit and palette images are converted.
     """
     name = name or (str(source) if isinstance(source, (str, Path)) else "upload")
@@ -46,8 +47,14 @@ def load_image(source: Union[str, Path, bytes, BinaryIO], name: Optional[str] = 
         source = io.BytesIO(source)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # The size is checked below against MAX_PIXELS before decoding; Pillow's own warning would
+            # refuse JPEGs that draft() can shrink. Its hard limit (DecompressionBombError) still holds.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(source)
+            if image.width * image.height > MAX_PIXELS and image.format == "JPEG":
+                # JPEG decodes at 1/2, 1/4 or 1/8 scale for free: a huge photo is shrunk, not refused.
+                reduction = next((r for r in (2, 4, 8) if image.width * image.height <= MAX_PIXELS * r * r), 8)
+                image.draft("RGB", (image.width // reduction, image.height // reduction))
             if image.width * image.height > MAX_PIXELS:
                 raise ValueError(
                     f"{name}: {image.width}x{image.height} is too large "
@@ -59,7 +66,9 @@ def load_image(source: Union[str, Path, bytes, BinaryIO], name: Optional[str] = 
         raise ValueError(f"{name}: no such file") from None
     except UnidentifiedImageError:
         raise ValueError(f"{name}: not an image (or a format Pillow cannot read)") from None
-    except (OSError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+    except Image.DecompressionBombError as error:  # over twice Pillow's own limit, refused from the header
+        raise ValueError(f"{name}: too large to decode safely ({error})") from None
+    except (OSError, SyntaxError) as error:
         raise ValueError(f"{name}: unreadable image ({error})") from None
     image = ImageOps.exif_transpose(image)
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey: scale to 8 bits, not clip

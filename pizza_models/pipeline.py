@@ -7,26 +7,42 @@ Everything is reproducible and free of global state: the latent noise comes from
 from pathlib import Path
 from typing import Sequence, Union
 
+import numpy as np
 import torch
 from PIL import Image
 from torch import nn
 
+from .accel import autocast, channels_last, use_bf16
 from .classifier import IngredientClassifier
 from .cvae import CVAE
-from .data import to_pil, to_tensor
+from .data import load_image, to_pil, to_tensor
 from .gan import Generator
 from .hub import CheckpointError, PizzaModel, read_config
+from .kitchen import single_ingredient_recipe
 from .recipe import MAX_PORTIONS, Recipe, RecipeLike, encode, from_counts, parse_recipe
 
 FAMILIES: dict[str, type[PizzaModel]] = {"cvae": CVAE, "gan": Generator, "classifier": IngredientClassifier}
+MAX_PHOTO_SIDE = 1024  # uploads are downscaled to this before anything else: models see 32-128 px
 
 
 def load(model_id: Union[str, Path], device: str = "cpu") -> PizzaModel:
-    """A checkpoint (local folder or hub id) as the model of its family, in eval mode on ``device``."""
+    """A checkpoint (local folder or hub id) as the model of its family, in eval mode on ``device``.
+
+    Weights are stored channels-last, the layout the CPU's bf16 convolutions run fastest in
+    (``benchmarks/generate_speed.py``); the pictures are the same.
+    """
     family = read_config(model_id)["family"]
     if family not in FAMILIES:
         raise CheckpointError(f"{model_id}: a {family!r} checkpoint; loadable families are {', '.join(FAMILIES)}")
-    return FAMILIES[family].from_pretrained(model_id).to(device).eval()
+    return channels_last(FAMILIES[family].from_pretrained(model_id).to(device).eval())
+
+
+def load_shelf(root: Union[str, Path], device: str = "cpu") -> dict[str, PizzaModel]:
+    """Every checkpoint folder directly under ``root`` (one with a config.json), by folder name."""
+    folders = sorted(p for p in Path(root).iterdir() if (p / "config.json").is_file()) if Path(root).is_dir() else []
+    if not folders:
+        raise CheckpointError(f"{root}: no checkpoint folders (each needs config.json and model.safetensors)")
+    return {folder.name: load(folder, device) for folder in folders}
 
 
 def decode_latents(model: nn.Module, z: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
@@ -41,6 +57,17 @@ def _device(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
+def _fast(model: nn.Module):
+    """bf16 autocast where the device runs it natively (2-4x faster on such CPUs), else a no-op."""
+    device = _device(model)
+    return autocast(device, use_bf16(device))
+
+
+def _latents(model: nn.Module, n: int, seed: int, noise: float) -> torch.Tensor:
+    # Drawn on the CPU from an explicit generator: the same seed gives the same pizzas on any device.
+    return model.sample_latent(n, generator=torch.Generator().manual_seed(seed), scale=noise, device="cpu")
+
+
 @torch.inference_mode()
 def generate(
     model: Union[CVAE, Generator], recipes: Sequence[RecipeLike], n: int = 1, seed: int = 0, noise: float = 1.0,
@@ -53,9 +80,39 @@ def generate(
     config = model.config
     parsed = [parse_recipe(r, config.vocabulary) for r in recipes for _ in range(n)]
     codes = torch.stack([encode(r, config.encoding, config.vocabulary) for r in parsed]).to(_device(model))
-    z = model.sample_latent(len(parsed), generator=torch.Generator().manual_seed(seed), scale=noise, device="cpu")
-    images = decode_latents(model, z.to(codes.device), codes)  # (B, 3, H, W) in [-1, 1]
+    z = _latents(model, len(parsed), seed, noise)
+    with _fast(model):
+        images = decode_latents(model, z.to(codes.device), codes)  # (B, 3, H, W) in [-1, 1]
     return [to_pil(x) for x in images]
+
+
+@torch.inference_mode()
+def interpolate(
+    model: Union[CVAE, Generator], start: RecipeLike, end: RecipeLike, steps: int = 8, seed: int = 0,
+    noise: float = 1.0,
+) -> list[Image.Image]:
+    """``steps`` pizzas morphing from recipe ``start`` to ``end``: one latent, recipe codes blended
+    linearly (a double portion passes through one and a half)."""
+    if steps < 2:
+        raise ValueError(f"an interpolation needs at least 2 steps, not {steps}")
+    config = model.config
+    a, b = (encode(parse_recipe(r, config.vocabulary), config.encoding, config.vocabulary) for r in (start, end))
+    t = torch.linspace(0, 1, steps)[:, None]
+    codes = ((1 - t) * a + t * b).to(_device(model))  # (steps, cond_dim)
+    z = _latents(model, 1, seed, noise).expand(steps, -1).to(codes.device)
+    with _fast(model):
+        images = decode_latents(model, z, codes)
+    return [to_pil(x) for x in images]
+
+
+def single_ingredient_menu(
+    model: Union[CVAE, Generator], seed: int = 0, noise: float = 0.0,
+) -> list[tuple[Image.Image, str]]:
+    """One pizza per ingredient of the model's vocabulary (the article's grid), with its display name."""
+    vocabulary = model.config.vocabulary
+    recipes = [single_ingredient_recipe(ingredient.id, vocabulary) for ingredient in vocabulary]
+    images = generate(model, recipes, seed=seed, noise=noise)
+    return [(image, ingredient.name) for image, ingredient in zip(images, vocabulary)]
 
 
 @torch.inference_mode()
@@ -74,10 +131,11 @@ def restyle(
     x = to_tensor(image, config.image_size)[None].to(device)  # (1, 3, H, W) in [-1, 1]
     source_code = encode(parse_recipe(source, vocabulary), config.encoding, vocabulary)[None].to(device)
     target_code = encode(parse_recipe(target, vocabulary), config.encoding, vocabulary)[None].to(device)
-    mu, logvar = model.encode(x, source_code)
-    eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(seed)).to(device)
-    z = mu + noise * eps * (0.5 * logvar).exp()
-    images = model.decode(torch.cat([z, z]), torch.cat([source_code, target_code]))
+    with _fast(model):
+        mu, logvar = model.encode(x, source_code)
+        eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(seed)).to(device)
+        z = mu + noise * eps * (0.5 * logvar.float()).exp()
+        images = model.decode(torch.cat([z, z]), torch.cat([source_code, target_code]))
     return to_pil(images[0]), to_pil(images[1])
 
 
@@ -86,8 +144,59 @@ def guess_recipe(classifier: IngredientClassifier, image: Image.Image, threshold
     """The ingredients the classifier sees on ``image`` (single portions, at most the 9 likeliest)."""
     config = classifier.config
     x = to_tensor(image, config.image_size)[None].to(_device(classifier))
-    probabilities = classifier(x)[0].float().sigmoid()  # (V,)
+    with _fast(classifier):
+        probabilities = classifier(x)[0].float().sigmoid()  # (V,)
     likeliest = probabilities.argsort(descending=True)[:MAX_PORTIONS]
     present = torch.zeros_like(probabilities)
     present[likeliest] = (probabilities[likeliest] >= threshold).float()
     return from_counts(present, config.vocabulary)
+
+
+# --------------------------------------------------------------------------- photos
+
+
+def read_photo(source, name: str = "upload", max_side: int = MAX_PHOTO_SIDE) -> tuple[Image.Image, tuple[int, int]]:
+    """An uploaded photo as RGB, downscaled to at most ``max_side`` pixels a side, and its size as
+    uploaded (width, height).
+
+    Raises ``ValueError`` naming the file when it is not a readable image or is too large to
+    decode safely (see ``data.load_image``).
+    """
+    image = load_image(source, name)
+    size = image.size
+    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return image, size
+
+
+def model_view(model: PizzaModel, image: Image.Image) -> Image.Image:
+    """``image`` as ``model`` sees it: centre square, resized to its input size."""
+    return to_pil(to_tensor(image.convert("RGB"), model.config.image_size))
+
+
+def crop_to_disc(image: Image.Image, threshold: int = 40) -> Image.Image:
+    """The square around the pizza, as the dodo20 photos are framed: the disc fills the picture.
+
+    The background colour is the median of the border pixels; the pizza is whatever differs from
+    it by more than ``threshold`` in some channel (its 1st-99th percentile extent, so stray
+    crumbs do not widen the box). A photo with no clear disc gets a centre square.
+    """
+    scale = min(1.0, 256 / max(image.size))  # find the disc on a small copy: the box is coarse anyway
+    small = np.asarray(image.convert("RGB").resize((max(1, round(image.width * scale)),
+                                                    max(1, round(image.height * scale)))), dtype=np.int16)
+    border = np.concatenate([small[0], small[-1], small[:, 0], small[:, -1]])  # (P, 3)
+    mask = (np.abs(small - np.median(border, axis=0)).max(axis=-1) > threshold)  # (h, w)
+    side = min(image.size)
+    box = ((image.width - side) / 2, (image.height - side) / 2)
+    if mask.mean() > 0.01:
+        ys, xs = np.nonzero(mask)
+        y0, y1 = np.percentile(ys, [1, 99]) / scale
+        x0, x1 = np.percentile(xs, [1, 99]) / scale
+        side = min(max(y1 - y0, x1 - x0) * 1.04 + 2, max(image.size))  # a thin margin, as in dodo20
+        box = ((x0 + x1 - side) / 2, (y0 + y1 - side) / 2)
+    left, top = (round(v) for v in box)
+    side = max(1, round(side))
+    fill = tuple(int(v) for v in np.median(border, axis=0)) if mask.size else (255, 255, 255)
+    # Pad with the background where the square leaves the photo, instead of stretching the pizza.
+    canvas = Image.new("RGB", (side, side), fill)
+    canvas.paste(image.convert("RGB"), (-left, -top))
+    return canvas
