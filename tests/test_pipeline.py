@@ -1,18 +1,24 @@
 """Inference pipeline: loading any family, reproducible generation, restyling, recipe guessing."""
 
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from pizza_models.classifier import ClassifierConfig, IngredientClassifier
 from pizza_models.cvae import CVAE, CVAEConfig
+from pizza_models.data import kitchen_recipes
+from pizza_models.evaluate import recipe_f1
 from pizza_models.gan import GANConfig, Generator
 from pizza_models.hub import CheckpointError, save_checkpoint
 from pizza_models.kitchen import Kitchen
-from pizza_models.pipeline import generate, guess_recipe, load, restyle
-from pizza_models.recipe import Recipe, parse_recipe
+from pizza_models.pipeline import (
+    crop_to_disc, generate, guess_recipe, interpolate, load, load_shelf, read_photo, restyle, single_ingredient_menu,
+)
+from pizza_models.recipe import Recipe, counts, parse_recipe
 
 JUDGE = Path(__file__).resolve().parents[1] / "checkpoints" / "judge"
 PEPPERONI = "tomato_sauce; pepperoni; mozzarella"
@@ -86,3 +92,43 @@ def test_shipped_judge_reads_kitchen_pizzas():
     recipes = [parse_recipe(r) for r in (PEPPERONI, HAM, "tomato_sauce; mozzarella; olives; bell_pepper")]
     guessed = [guess_recipe(judge, kitchen.render(r, seed=10**12 + i, size=64)) for i, r in enumerate(recipes)]
     assert sum(g == r for g, r in zip(guessed, recipes)) >= 2
+
+
+def test_shipped_classifier_guesses_fresh_kitchen_recipes_with_micro_f1_over_0_8():
+    classifier, kitchen = load(JUDGE), Kitchen()
+    recipes = kitchen_recipes(64, seed=424242)
+    guesses = [guess_recipe(classifier, kitchen.render(r, seed=10**13 + i, size=64)) for i, r in enumerate(recipes)]
+    truth, guessed = (torch.stack([counts(r) > 0 for r in rs]) for rs in (recipes, guesses))
+    assert recipe_f1(guessed, truth)["micro_f1"] >= 0.8
+
+
+def test_interpolation_starts_and_ends_at_the_two_recipes(cvae):
+    strip = interpolate(cvae, PEPPERONI, HAM, steps=5, seed=3)
+    assert len(strip) == 5
+    assert same(strip[:1], generate(cvae, [PEPPERONI], seed=3)) and same(strip[-1:], generate(cvae, [HAM], seed=3))
+
+
+def test_single_ingredient_menu_has_one_named_pizza_per_ingredient(cvae):
+    menu = single_ingredient_menu(cvae)
+    assert len(menu) == 28 and menu[6][1] == "Pepperoni" and menu[0][0].size == (32, 32)
+
+
+def test_crop_to_disc_frames_the_pizza_like_the_real_photos():
+    pizza = Kitchen().render(PEPPERONI, seed=0, size=100)
+    photo = Image.new("RGB", (400, 300), (250, 250, 250))
+    photo.paste(pizza, (260, 150))
+    crop = crop_to_disc(photo)
+    assert crop.width == crop.height and 85 <= crop.width <= 110
+
+
+def test_read_photo_downscales_a_large_photo_and_reports_its_size():
+    buffer = io.BytesIO()
+    Image.new("RGB", (3000, 2000), (180, 90, 40)).save(buffer, "PNG")
+    photo, size = read_photo(buffer.getvalue(), "big.png")
+    assert size == (3000, 2000) and photo.size == (1024, 683)
+
+
+def test_load_shelf_loads_every_checkpoint_folder_by_name(cvae, tmp_path):
+    save_checkpoint(cvae, tmp_path / "mine")
+    (tmp_path / "notes").mkdir()
+    assert list(load_shelf(tmp_path)) == ["mine"]
