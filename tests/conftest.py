@@ -6,7 +6,13 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Iterator, NamedTuple  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -19,3 +25,50 @@ def dodo20() -> Path:
     if not (DODO20 / "recipes.csv").is_file():
         pytest.skip(f"dodo20 photos not found at {DODO20} (they ship beside the project, not in it)")
     return DODO20
+
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"  # screenshots and load measurements, kept after the run (git-ignored)
+
+
+class Server(NamedTuple):
+    url: str
+    process: subprocess.Popen
+    temp_dir: Path  # gradio's cache: uploads and generated pictures
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory) -> Iterator[Server]:
+    """``python app.py`` as a user starts it (shipped checkpoints, default host), on a free port."""
+    if not (ROOT / "checkpoints" / "cvaegan" / "config.json").is_file():
+        pytest.fail("checkpoints/cvaegan is missing: the app serves the shipped checkpoints")
+    port, temp_dir = _free_port(), tmp_path_factory.mktemp("gradio")
+    log = open(tmp_path_factory.mktemp("app") / "app.log", "w+")
+    env = dict(os.environ, GRADIO_TEMP_DIR=str(temp_dir), OMP_NUM_THREADS="2")
+    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            break
+        except OSError:
+            log.seek(0)
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"app.py did not start (exit {process.poll()}):\n{log.read()[-3000:]}")
+            time.sleep(0.5)
+    yield Server(url, process, temp_dir)
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()

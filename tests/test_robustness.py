@@ -1,0 +1,284 @@
+"""The robustness matrix: bad uploads, recipes, manifests and checkpoints, and an untrusting server.
+
+Each row gets a correct result or a clear message naming what is wrong, and the app keeps serving.
+Training interruptions (SIGKILL mid-save, --resume after SIGINT/SIGKILL, NaN losses) are rows of
+tests/test_train.py; concurrency under load is in tests/test_app.py.
+"""
+
+import io
+import json
+import struct
+import urllib.error
+import urllib.request
+import zlib
+from pathlib import Path
+
+import pytest
+import safetensors.torch
+import torch
+from PIL import Image
+
+from app import parse_args
+from pizza_models.cvae import CVAE, CVAEConfig
+from pizza_models.data import ManifestError, read_manifest
+from pizza_models.gan import GANConfig, Generator
+from pizza_models.hub import CheckpointError, save_checkpoint
+from pizza_models.kitchen import Kitchen
+from pizza_models.pipeline import load, read_photo
+from pizza_models.recipe import parse_recipe
+
+gradio_client = pytest.importorskip("gradio_client")
+
+
+# --------------------------------------------------------------------------- uploads
+
+
+def _png_bytes(image: Image.Image, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", **kwargs)
+    return buffer.getvalue()
+
+
+def _huge_png(side: int = 12_000) -> bytes:
+    """A valid side x side grey PNG written chunk by chunk: 144 MP that never exist in memory."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    row = b"\x00" + b"\x80" * side  # filter byte + grey pixels
+    compressor, body = zlib.compressobj(9), b""
+    for _ in range(side):
+        body += compressor.compress(row)
+    body += compressor.flush()
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)  # 8-bit greyscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+
+
+def _pizza(size: int = 160) -> Image.Image:
+    return Kitchen().render("tomato_sauce; ham; mozzarella", seed=2, size=size)
+
+
+def _jpeg(image: Image.Image, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", **kwargs)
+    return buffer.getvalue()
+
+
+def _exif_rotated() -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to display
+    return _jpeg(_pizza().crop((0, 0, 160, 80)), exif=exif)
+
+
+def _animated_gif() -> bytes:
+    frames = [_pizza().convert("P"), Image.new("P", (160, 160), 3)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return buffer.getvalue()
+
+
+def _sixteen_bit() -> bytes:
+    return _png_bytes(Image.fromarray((torch.arange(160 * 160).reshape(160, 160) * 2).numpy().astype("uint16")))
+
+
+UPLOADS = {  # name: (file name, bytes maker, expected preview size or the error it must mention)
+    "empty file": ("empty.png", lambda: b"", "not an image"),
+    "text renamed .png": ("notes.png", lambda: b"margherita, please\n" * 20, "not an image"),
+    "truncated JPEG": ("cut.jpg", lambda: _jpeg(_pizza(400))[:3000], "unreadable image"),
+    "1x1 image": ("dot.png", lambda: _png_bytes(Image.new("RGB", (1, 1), (200, 40, 30))), (1, 1)),
+    "12000x12000 PNG": ("bomb.png", _huge_png, "too large"),
+    "12000x12000 JPEG": ("huge.jpg", lambda: _jpeg(Image.new("RGB", (12_000, 12_000), (190, 90, 40)), quality=30),
+                         (1024, 1024)),
+    "grayscale": ("grey.png", lambda: _png_bytes(_pizza().convert("L")), (160, 160)),
+    "palette": ("palette.png", lambda: _png_bytes(_pizza().convert("P")), (160, 160)),
+    "RGBA": ("alpha.png", lambda: _png_bytes(_pizza().convert("RGBA")), (160, 160)),
+    "16-bit PNG": ("deep.png", _sixteen_bit, (160, 160)),
+    "animated GIF": ("spin.gif", _animated_gif, (160, 160)),
+    "EXIF-rotated JPEG": ("phone.jpg", _exif_rotated, (80, 160)),  # stored 160x80, shown upright
+}
+
+
+@pytest.fixture(scope="module")
+def client(app_server, tmp_path_factory):
+    return gradio_client.Client(app_server.url, verbose=False, analytics_enabled=False,
+                                download_files=str(tmp_path_factory.mktemp("downloads")))
+
+
+@pytest.mark.parametrize("case", list(UPLOADS))
+def test_upload_gives_a_photo_or_a_clear_message_and_the_app_keeps_serving(case, client, app_server, tmp_path):
+    name, make, expected = UPLOADS[case]
+    path = tmp_path / name
+    path.write_bytes(make())
+    if isinstance(expected, str):
+        with pytest.raises(gradio_client.exceptions.AppError, match=f"{name}: .*{expected}"):
+            client.predict(gradio_client.handle_file(path), True, api_name="/read_photo")
+    else:
+        preview, source, _, _ = client.predict(gradio_client.handle_file(path), True, api_name="/read_photo")
+        assert Image.open(preview).size == expected and isinstance(source, list)
+    assert not list(app_server.temp_dir.rglob(name)), "the upload was kept after the request"
+    assert client.predict(["ham"], [], 0.0, 0, 1, "cvaegan", api_name="/generate")  # still serving
+
+
+def test_a_huge_png_is_refused_from_its_header_without_decoding():
+    with pytest.raises(ValueError, match="12000x12000 is too large"):
+        read_photo(_huge_png(), "bomb.png")
+
+
+# --------------------------------------------------------------------------- recipes
+
+
+RECIPES = {  # what a user types: the recipe it means, or the message it must get
+    "unknown name": (["tomato_sauce", "peperoni"], "unknown ingredient 'peperoni'; did you mean 'pepperoni'"),
+    "empty": ([], "the recipe is empty"),
+    "10 portions": (["ham", "bacon", "feta", "olives", "shrimp", "garlic", "beef", "pickles", "basil", "tomatoes"],
+                    "10 portions is too many"),
+    "triple portion": (["ham", "ham", "ham"], "ham appears 3 times: at most a double portion"),
+    "mixed English/Russian": (["Tomato sauce", "моцарелла", "ВЕТЧИНА"], ("tomato_sauce", "mozzarella", "ham")),
+    "stray whitespace and case": (["  Tomato_Sauce ", "MOZZARELLA\t", " red onion"],
+                                  ("tomato_sauce", "mozzarella", "red_onion")),
+}
+
+
+@pytest.mark.parametrize("case", list(RECIPES))
+def test_recipe_input_is_understood_or_refused_with_its_reason(case, client):
+    picked, expected = RECIPES[case]
+    if isinstance(expected, str):
+        with pytest.raises(gradio_client.exceptions.AppError, match=expected):
+            client.predict(picked, [], 1.0, 0, 1, "cvaegan", api_name="/generate")
+    else:
+        assert parse_recipe(picked).portions == expected
+        assert len(client.predict(picked, [], 1.0, 0, 1, "cvaegan", api_name="/generate")) == 1
+
+
+# --------------------------------------------------------------------------- manifests
+
+
+def _photo(folder: Path, name: str) -> str:
+    _pizza(48).save(folder / name)
+    return name
+
+
+MANIFESTS = {  # name: (writer of the CSV into a folder, what the error must say)
+    "missing columns": (lambda d: "picture,toppings\na.png,ham\n",
+                        "missing image, ingredients; found picture, toppings"),
+    "missing image": (lambda d: "image,ingredients\nnowhere.png,ham\n", "row 2"),
+    "unreadable row": (lambda d: f"image,ingredients\n{_photo(d, 'a.png')},ham;peperoni\n", "row 2"),
+    "several problems at once": (
+        lambda d: f"image,ingredients\nnowhere.png,ham\n{_photo(d, 'b.png')},\n{_photo(d, 'c.png')},hamm\n",
+        r"row 2.*\n.*row 3.*\n.*row 4"),
+}
+
+
+@pytest.mark.parametrize("case", list(MANIFESTS))
+def test_a_bad_manifest_reports_every_problem_with_row_numbers(case, tmp_path):
+    write, expected = MANIFESTS[case]
+    (tmp_path / "recipes.csv").write_text(write(tmp_path), encoding="utf-8")
+    with pytest.raises(ManifestError, match=expected):
+        read_manifest(tmp_path / "recipes.csv")
+
+
+def test_a_cp1251_manifest_like_the_original_is_detected_and_read(tmp_path):
+    text = f"image,ingredients\n{_photo(tmp_path, 'a.png')},томатный соус;ветчина;моцарелла\n"
+    (tmp_path / "recipes.csv").write_bytes(text.encode("cp1251"))
+    recipe = read_manifest(tmp_path / "recipes.csv")[0].recipe
+    assert recipe.portions == ("tomato_sauce", "mozzarella", "ham")
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def _tiny_cvae(folder: Path) -> Path:
+    save_checkpoint(CVAE(CVAEConfig.modern(image_size=32, channels=8)), folder)
+    return folder
+
+
+def _drop_config(folder: Path) -> None:
+    (folder / "config.json").unlink()
+
+
+def _drop_weights(folder: Path) -> None:
+    (folder / "model.safetensors").unlink()
+
+
+def _other_vocabulary(folder: Path) -> None:
+    config = json.loads((folder / "config.json").read_text())
+    config["ingredients"] = config["ingredients"][:-1]  # 27 ingredients for weights made for 28
+    (folder / "config.json").write_text(json.dumps(config))
+
+
+def _truncate(folder: Path) -> None:
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+
+
+def _other_family(folder: Path) -> None:
+    save_checkpoint(Generator(GANConfig.modern(image_size=32, g_channels=8, d_channels=8)), folder / "gan")
+    (folder / "config.json").write_bytes((folder / "gan" / "config.json").read_bytes())
+
+
+MISMATCH = "weights do not match the model in config.json"
+CHECKPOINTS = {  # name: (damage, the file the message must name, what it must say)
+    "missing config.json": (_drop_config, "config.json", "missing"),
+    "missing weights": (_drop_weights, "model.safetensors", "missing"),
+    "vocabulary does not match": (_other_vocabulary, "model.safetensors", MISMATCH),
+    "truncated safetensors": (_truncate, "model.safetensors", "not a readable safetensors file"),
+    "config of another family": (_other_family, "model.safetensors", MISMATCH),
+}
+
+
+@pytest.mark.parametrize("case", list(CHECKPOINTS))
+def test_a_broken_checkpoint_is_refused_naming_the_file(case, tmp_path):
+    damage, file, reason = CHECKPOINTS[case]
+    folder = _tiny_cvae(tmp_path / "ckpt")
+    damage(folder)
+    with pytest.raises(CheckpointError) as error:
+        load(folder)
+    assert file in str(error.value) and reason in str(error.value), str(error.value)
+
+
+def test_a_config_of_another_family_is_refused_by_the_family_check(tmp_path):
+    folder = _tiny_cvae(tmp_path / "ckpt")
+    with pytest.raises(CheckpointError, match="config.json: a 'cvae' checkpoint, not a 'gan' one"):
+        Generator.from_pretrained(folder)
+
+
+def test_no_pickle_is_ever_loaded_from_a_checkpoint_folder(tmp_path):
+    folder = _tiny_cvae(tmp_path / "ckpt")
+    torch.save({"weights": torch.zeros(1)}, folder / "pytorch_model.bin")  # a pickle beside the weights
+    _drop_weights(folder)
+    with pytest.raises(CheckpointError, match="model.safetensors: missing"):
+        load(folder)
+
+
+def test_training_state_loading_refuses_arbitrary_pickles(tmp_path):
+    class Payload:
+        def __reduce__(self):
+            return (print, ("code ran",))
+
+    torch.save({"step": 1, "evil": Payload()}, tmp_path / "training_state.pt")
+    from train.loop import saved_hyper
+
+    with pytest.raises(Exception, match="(?i)weights.only|unsupported|not allowed"):
+        saved_hyper(tmp_path)
+
+
+# --------------------------------------------------------------------------- server
+
+
+def test_the_app_binds_to_localhost_by_default(app_server):
+    assert parse_args([]).host == "127.0.0.1"
+    port = int(app_server.url.rsplit(":", 1)[1].strip("/"))
+    listening = [line.split()[1] for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+                 if line.split()[3] == "0A"]  # state LISTEN; local address as HEX_IP:HEX_PORT
+    assert f"0100007F:{port:04X}" in listening and f"00000000:{port:04X}" not in listening
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../../etc/passwd", str(Path(__file__).resolve())])
+def test_no_endpoint_serves_arbitrary_files(app_server, path):
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(f"{app_server.url}gradio_api/file={path}", timeout=10)
+    assert error.value.code in (403, 404)
+
+
+def test_read_photo_refuses_a_server_path_it_was_not_sent(client):
+    with pytest.raises(gradio_client.exceptions.AppError):
+        client.predict({"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}}, True, api_name="/read_photo")
+    assert Path("/etc/hostname").exists()
