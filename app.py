@@ -15,16 +15,16 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import argparse  # noqa: E402
 import random  # noqa: E402
+import sys  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Optional  # noqa: E402
 
 import gradio as gr  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from pizza_models import pipeline  # noqa: E402
 from pizza_models.cvae import CVAE  # noqa: E402
-from pizza_models.hub import PizzaModel  # noqa: E402
+from pizza_models.hub import CheckpointError, PizzaModel  # noqa: E402
 from pizza_models.recipe import (  # noqa: E402
     CHEESE, DEFAULT_VOCABULARY, DRIZZLE, INGREDIENTS, MENU, SAUCE, TOPPING, parse_recipe,
 )
@@ -237,12 +237,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     args = parse_args(argv)
-    app = build_app(pipeline.load_shelf(args.checkpoints, args.device))
+    try:
+        app = build_app(pipeline.load_shelf(args.checkpoints, args.device))
+    except (CheckpointError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     app.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=True,
                footer_links=["api"], max_file_size="50mb")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -19,7 +19,7 @@ from pizza_models.pipeline import load  # noqa: E402
 from train import artifacts  # noqa: E402
 from train.loop import STATE  # noqa: E402
 
-SHIPPED = ("samples.png", "progress.gif", "losses.png", "losses.csv")
+SHIPPED = ("samples.png", "losses.png", "losses.csv")  # the progress GIF stays in the run: megabytes
 
 
 def ship(run: Path, destination: Path, command: str, evaluate: Optional[list[str]] = None) -> Path:

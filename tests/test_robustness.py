@@ -8,6 +8,8 @@ tests/test_train.py; concurrency under load is in tests/test_app.py.
 import io
 import json
 import struct
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 import zlib
@@ -282,3 +284,9 @@ def test_read_photo_refuses_a_server_path_it_was_not_sent(client):
     with pytest.raises(gradio_client.exceptions.AppError):
         client.predict({"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}}, True, api_name="/read_photo")
     assert Path("/etc/hostname").exists()
+
+
+def test_the_app_refuses_to_start_without_checkpoints_and_says_where_it_looked(tmp_path):
+    done = subprocess.run([sys.executable, "app.py", "--checkpoints", str(tmp_path)], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=120)
+    assert done.returncode == 1 and f"{tmp_path}: no checkpoint folders" in done.stderr
