@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr-d", type=float, help="learning rate of the discriminator (and CVAE-GAN classifier)")
     p.add_argument("--channels", type=int, help="width of the modern networks (default 32)")
     p.add_argument("--kl-weight", type=float, help="weight of the KL term (default 1)")
+    p.add_argument("--fm-weight", type=float, help="CVAE-GAN: weight of feature matching on D and C features (default 1)")
+    p.add_argument("--adv-weight", type=float, help="modern CVAE-GAN: weight of the hinge loss on prior samples (default 0.1)")
+    p.add_argument("--cls-weight", type=float,
+                   help="modern CVAE-GAN: weight of the classifier loss on prior samples (default 1; 0 turns it off)")
     p.add_argument("--out", type=Path, help="run folder (default runs/FAMILY-PRESET-SIZE)")
     p.add_argument("--half", action="store_true",
                    help="store the exported weights in float16 (half the size; loads back into float32)")
@@ -91,7 +95,8 @@ def main(argv=None) -> int:
     out = args.out or Path("runs") / f"{args.family}-{args.preset}-{size}"
     vocabulary = Vocabulary.from_manifest(args.data) if args.vocabulary == "manifest" else DEFAULT_VOCABULARY
     given = dict(batch_size=args.batch_size, lr=args.lr, lr_d=args.lr_d, channels=args.channels,
-                 kl_weight=args.kl_weight, method=args.method)
+                 kl_weight=args.kl_weight, fm_weight=args.fm_weight, adv_weight=args.adv_weight,
+                 cls_weight=args.cls_weight, method=args.method)
     # A resumed run keeps the settings it was started with unless the command line changes them.
     saved = saved_hyper(out) if args.resume else {}
     hp = hyper(args.family, args.preset, size, **{k: v if v is not None else saved.get(k) for k, v in given.items()})
