@@ -23,7 +23,8 @@ from torchvision.transforms.v2 import functional as TF
 
 from .recipe import DEFAULT_VOCABULARY, Recipe, Vocabulary, encode, parse_recipe
 
-MAX_PIXELS = 40_000_000  # larger uploads are refused before decoding: 40 MP of RGB is already 120 MB
+MAX_PIXELS = 40_000_000  # a loaded image keeps at most this many pixels (120 MB of RGB): larger ones shrink
+MAX_DECODE_PIXELS = 150_000_000  # the most decoded at full scale (450 MB of RGB); a larger PNG, WebP... is refused
 VIEWS = 720  # the original augmentation: 360 one-degree rotations, with and without a mirror flip
 
 
@@ -37,28 +38,30 @@ class ManifestError(ValueError):
 def load_image(source: Union[str, Path, bytes, BinaryIO], name: Optional[str] = None) -> Image.Image:
     """Open any still image as RGB, safely: EXIF rotation applied, alpha composited on white.
 
-    Raises ``ValueError`` naming the file when it is empty, not an image, truncated, or larger than
-    ``MAX_PIXELS`` (checked from the header, before the pixels are decoded; a larger JPEG is
-    decoded at a reduced scale instead). Animated images give
-    their first frame; 16-bit and palette images are converted.
+    An image over ``MAX_PIXELS`` is downscaled to fit: a JPEG is decoded at 1/2, 1/4 or 1/8 scale
+    (never holding its full-size pixels), any other format is decoded whole and then shrunk, which
+    is refused from the header above ``MAX_DECODE_PIXELS``. Raises ``ValueError`` naming the file
+    when it is empty, not an image, truncated or too large to decode. Animated images give their
+    first frame; 16-bit and palette images are converted. ``image.info["uploaded_size"]`` keeps the
+    upload's own (width, height), upright.
     """
     name = name or (str(source) if isinstance(source, (str, Path)) else "upload")
     if isinstance(source, bytes):
         source = io.BytesIO(source)
     try:
         with warnings.catch_warnings():
-            # The size is checked below against MAX_PIXELS before decoding; Pillow's own warning would
+            # Sizes are checked below from the header, before decoding; Pillow's own warning would
             # refuse JPEGs that draft() can shrink. Its hard limit (DecompressionBombError) still holds.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(source)
+            uploaded = image.size  # (width, height) as stored, before any reduction
             if image.width * image.height > MAX_PIXELS and image.format == "JPEG":
-                # JPEG decodes at 1/2, 1/4 or 1/8 scale for free: a huge photo is shrunk, not refused.
                 reduction = next((r for r in (2, 4, 8) if image.width * image.height <= MAX_PIXELS * r * r), 8)
                 image.draft("RGB", (image.width // reduction, image.height // reduction))
-            if image.width * image.height > MAX_PIXELS:
+            if image.width * image.height > MAX_DECODE_PIXELS:
                 raise ValueError(
-                    f"{name}: {image.width}x{image.height} is too large "
-                    f"({image.width * image.height / 1e6:.0f} MP; at most {MAX_PIXELS / 1e6:.0f} MP)"
+                    f"{name}: {image.width}x{image.height} is too large to decode safely "
+                    f"({image.width * image.height / 1e6:.0f} MP; at most {MAX_DECODE_PIXELS / 1e6:.0f} MP)"
                 )
             image.seek(0)
             image.load()
@@ -70,15 +73,24 @@ def load_image(source: Union[str, Path, bytes, BinaryIO], name: Optional[str] = 
         raise ValueError(f"{name}: too large to decode safely ({error})") from None
     except (OSError, SyntaxError) as error:
         raise ValueError(f"{name}: unreadable image ({error})") from None
+    if image.width * image.height > MAX_PIXELS:
+        scale = (MAX_PIXELS / (image.width * image.height)) ** 0.5
+        # reducing_gap: box-reduce by an integer factor first, then a short bicubic resize (fast on 100+ MP)
+        image.thumbnail((int(image.width * scale), int(image.height * scale)), Image.Resampling.BICUBIC, reducing_gap=3.0)
+    stored = image.size
     image = ImageOps.exif_transpose(image)
+    if image.size != stored:  # turned by 90 degrees: the upload's width is now its height
+        uploaded = uploaded[::-1]
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit grey: scale to 8 bits, not clip
-        array = np.asarray(image, dtype=np.float64)
-        image = Image.fromarray((array * 255.0 / max(array.max(), 1.0)).astype(np.uint8))
+        array = np.asarray(image, dtype=np.float32)
+        image = Image.fromarray((array * 255.0 / max(float(array.max()), 1.0)).astype(np.uint8))
     if image.mode in ("RGBA", "LA", "P", "PA") or "transparency" in image.info:
         image = image.convert("RGBA")
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, image)
-    return image.convert("RGB")
+    image = image.convert("RGB")
+    image.info["uploaded_size"] = uploaded
+    return image
 
 
 def to_tensor(image: Image.Image, size: int) -> torch.Tensor:

@@ -163,7 +163,7 @@ def read_photo(source, name: str = "upload", max_side: int = MAX_PHOTO_SIDE) -> 
     decode safely (see ``data.load_image``).
     """
     image = load_image(source, name)
-    size = image.size
+    size = image.info["uploaded_size"]
     image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return image, size
 

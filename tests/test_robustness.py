@@ -41,17 +41,19 @@ def _png_bytes(image: Image.Image, **kwargs) -> bytes:
     return buffer.getvalue()
 
 
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
 def _huge_png(side: int = 12_000) -> bytes:
     """A valid side x side grey PNG written chunk by chunk: 144 MP that never exist in memory."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
     row = b"\x00" + b"\x80" * side  # filter byte + grey pixels
     compressor, body = zlib.compressobj(9), b""
     for _ in range(side):
         body += compressor.compress(row)
     body += compressor.flush()
     header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)  # 8-bit greyscale
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", body) + _png_chunk(b"IEND", b"")
 
 
 def _pizza(size: int = 160) -> Image.Image:
@@ -86,7 +88,7 @@ UPLOADS = {  # name: (file name, bytes maker, expected preview size or the error
     "text renamed .png": ("notes.png", lambda: b"margherita, please\n" * 20, "not an image"),
     "truncated JPEG": ("cut.jpg", lambda: _jpeg(_pizza(400))[:3000], "unreadable image"),
     "1x1 image": ("dot.png", lambda: _png_bytes(Image.new("RGB", (1, 1), (200, 40, 30))), (1, 1)),
-    "12000x12000 PNG": ("bomb.png", _huge_png, "too large"),
+    "12000x12000 PNG": ("bomb.png", _huge_png, (1024, 1024)),  # decoded (144 MB of grey), then downscaled
     "12000x12000 JPEG": ("huge.jpg", lambda: _jpeg(Image.new("RGB", (12_000, 12_000), (190, 90, 40)), quality=30),
                          (1024, 1024)),
     "grayscale": ("grey.png", lambda: _png_bytes(_pizza().convert("L")), (160, 160)),
@@ -119,9 +121,19 @@ def test_upload_gives_a_photo_or_a_clear_message_and_the_app_keeps_serving(case,
     assert client.predict(["ham"], [], 0.0, 0, 1, "cvaegan", api_name="/generate")  # still serving
 
 
-def test_a_huge_png_is_refused_from_its_header_without_decoding():
-    with pytest.raises(ValueError, match="12000x12000 is too large"):
-        read_photo(_huge_png(), "bomb.png")
+def _png_header(side: int) -> bytes:
+    """A PNG whose header claims side x side RGB pixels and whose pixel data is not even zlib."""
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", b"no pixels here") + _png_chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("side", [13_000, 40_000])  # over our 150 MP limit; over Pillow's own bomb limit
+def test_a_png_too_large_to_decode_is_refused_from_its_header(side):
+    # Decoding the pixels fails as "unreadable" (shown at 100x100), so the refusal came before it.
+    with pytest.raises(ValueError, match="small.png: unreadable image"):
+        read_photo(_png_header(100), "small.png")
+    with pytest.raises(ValueError, match="bomb.png: .*too large to decode safely"):
+        read_photo(_png_header(side), "bomb.png")
 
 
 # --------------------------------------------------------------------------- recipes
