@@ -37,8 +37,8 @@ def ship(run: Path, destination: Path, command: str, evaluate: Optional[list[str
         (destination / artifacts.METRICS).unlink(missing_ok=True)  # metrics of other weights
     if evaluate is not None and evaluate_main([str(destination), "--write", *evaluate]) != 0:
         raise SystemExit(f"evaluating {destination} failed")
-    hyper = torch.load(run / STATE, map_location="cpu", weights_only=True)["hyper"]
-    artifacts.write_model_card(destination, hyper, command)
+    state = torch.load(run / STATE, map_location="cpu", weights_only=True)
+    artifacts.write_model_card(destination, state["hyper"], command, steps=int(state["step"]))
     return destination
 
 

@@ -78,6 +78,7 @@ def test_push_writes_a_model_card_with_vocabulary_preset_and_command(pushed):
     assert all(ingredient in card for ingredient in config["ingredients"])
     assert "modern preset" in card and "32x32" in card
     assert "python -m train gan --steps 2" in card and f"--push-to-hub {REPO}" in card
+    assert "Steps trained: 2." in card
 
 
 def test_pushed_model_loads_by_hub_id_with_the_same_weights(pushed, tmp_path):

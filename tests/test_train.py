@@ -414,4 +414,5 @@ def test_ship_copies_a_run_as_float16_with_card_and_without_training_state(tmp_p
     weights = safetensors.torch.load_file(shipped / "model.safetensors")
     assert {t.dtype for t in weights.values() if t.is_floating_point()} == {torch.float16}
     assert "python -m train gan --steps 1" in (shipped / "README.md").read_text()
+    assert "Steps trained: 1." in (shipped / "README.md").read_text()
     assert (shipped / "samples.png").exists()

@@ -111,13 +111,15 @@ def loss_curve(losses_csv: Path, out: Path, smooth: int = 25) -> Optional[Path]:
     return out
 
 
-def model_card(config: dict, hyper: dict, metrics: Optional[dict], recipes: Sequence[str], command: str) -> str:
+def model_card(config: dict, hyper: dict, metrics: Optional[dict], recipes: Sequence[str], command: str,
+               steps: Optional[int] = None) -> str:
     """README.md for a checkpoint folder: what it is, how it was trained, the vocabulary, metrics, samples."""
     vocabulary = ", ".join(config.get("ingredients", []))
     from pizza_models.evaluate import to_markdown
 
     metrics_table = to_markdown(metrics, names=["this model"]) if metrics else "Not evaluated yet (`python -m pizza_models.evaluate FOLDER --write`)."
     is_classifier = config["family"] == "classifier"
+    trained = "" if steps is None else f"\nSteps trained: {steps}.\n"
     what = ("A multi-label ingredient classifier: it tells which of the ingredients below a pizza image shows."
             if is_classifier else f"A {hyper.get('family')} model that draws a top-down pizza for a list of ingredients.")
     samples = "" if is_classifier else f"""
@@ -140,7 +142,7 @@ Load it with `pizza_models.pipeline.load("<this repo or folder>")`.
 ```
 {command}
 ```
-
+{trained}
 Hyper-parameters: `{json.dumps(hyper)}`
 
 ## Recipe vocabulary ({len(config.get('ingredients', []))} ingredients{'' if is_classifier else f", encoding `{config.get('encoding')}`"})
@@ -153,12 +155,12 @@ Judged by the project's own ingredient classifier (protocol in `pizza_models/eva
 {samples}"""
 
 
-def write_model_card(folder: Path, hp, command: str) -> Path:
-    """Write README.md into ``folder`` from its config.json, ``hp`` and metrics.json (when evaluated)."""
+def write_model_card(folder: Path, hp, command: str, steps: Optional[int] = None) -> Path:
+    """Write README.md into ``folder`` from its config.json, ``hp``, metrics.json (when evaluated) and the step count."""
     config = json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8"))
     metrics_path = folder / METRICS
     metrics = json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else None
     hyper = asdict(hp) if is_dataclass(hp) else dict(hp)
-    card = model_card(config, hyper, metrics, grid_recipes(), command)
+    card = model_card(config, hyper, metrics, grid_recipes(), command, steps)
     atomic_write_bytes(folder / "README.md", card.encode("utf-8"))
     return folder / "README.md"

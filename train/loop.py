@@ -229,7 +229,7 @@ def run(
     if is_main and (step == steps or out_of_time):
         artifacts.progress_gif(out / artifacts.SAMPLES, out / "progress.gif")
         artifacts.loss_curve(out / artifacts.LOSSES, out / "losses.png")
-        artifacts.write_model_card(out, hp, command)
+        artifacts.write_model_card(out, hp, command, steps=step)
     if interrupted:
         sys.exit(130)
     return out

@@ -12,6 +12,7 @@ points it at another hub (the tests run a small local one).
 from pathlib import Path
 
 import httpx2  # huggingface_hub's HTTP client: its connection errors are not OSErrors
+import torch
 from huggingface_hub import HfApi, constants, get_token
 
 from pizza_models.hub import CONFIG_NAME, WEIGHTS_NAME
@@ -42,7 +43,9 @@ def push(folder: Path, repo_id: str, hp, command: str) -> str:
     if not get_token():
         raise PushError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (the checkpoint stays in "
                         f"{folder})")
-    artifacts.write_model_card(folder, hp, command)
+    state = folder / STATE
+    steps = int(torch.load(state, map_location="cpu", weights_only=True)["step"]) if state.is_file() else None
+    artifacts.write_model_card(folder, hp, command, steps=steps)
     api = HfApi()
     try:
         url = api.create_repo(repo_id, exist_ok=True)
