@@ -192,7 +192,8 @@ def test_a_bad_manifest_reports_every_problem_with_row_numbers(case, tmp_path):
 def test_a_cp1251_manifest_like_the_original_is_detected_and_read(tmp_path):
     text = f"image,ingredients\n{_photo(tmp_path, 'a.png')},томатный соус;ветчина;моцарелла\n"
     (tmp_path / "recipes.csv").write_bytes(text.encode("cp1251"))
-    recipe = read_manifest(tmp_path / "recipes.csv")[0].recipe
+    with pytest.warns(UserWarning, match="not UTF-8; read as cp1251"):
+        recipe = read_manifest(tmp_path / "recipes.csv")[0].recipe
     assert recipe.portions == ("tomato_sauce", "mozzarella", "ham")
 
 
