@@ -10,14 +10,13 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pizza_models.evaluate import main as evaluate_main  # noqa: E402
 from pizza_models.hub import save_checkpoint  # noqa: E402
 from pizza_models.pipeline import load  # noqa: E402
 from train import artifacts  # noqa: E402
-from train.loop import STATE  # noqa: E402
+from train.loop import saved_state  # noqa: E402
 
 SHIPPED = ("samples.png", "losses.png", "losses.csv")  # the progress GIF stays in the run: megabytes
 
@@ -37,8 +36,8 @@ def ship(run: Path, destination: Path, command: str, evaluate: Optional[list[str
         (destination / artifacts.METRICS).unlink(missing_ok=True)  # metrics of other weights
     if evaluate is not None and evaluate_main([str(destination), "--write", *evaluate]) != 0:
         raise SystemExit(f"evaluating {destination} failed")
-    state = torch.load(run / STATE, map_location="cpu", weights_only=True)
-    artifacts.write_model_card(destination, state["hyper"], command, steps=int(state["step"]))
+    state = saved_state(run)
+    artifacts.write_model_card(destination, state["hyper"], command, steps=state["step"])
     return destination
 
 

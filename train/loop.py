@@ -76,10 +76,18 @@ def refuse_overwrite(out: Path, resume: bool) -> None:
                          "pass --resume to continue it, or choose another --out")
 
 
+def saved_state(out: Path) -> dict:
+    """The training state saved in ``out`` (step, hyper-parameters, optimizers...; {} when there is none).
+
+    Read with ``weights_only=True``: tensors and plain containers, never arbitrary pickled objects.
+    """
+    path = Path(out) / STATE
+    return torch.load(path, map_location="cpu", weights_only=True) if path.exists() else {}
+
+
 def saved_hyper(out: Path) -> dict:
     """The hyper-parameters a run in ``out`` was started with ({} when there is none to resume)."""
-    path = Path(out) / STATE
-    return torch.load(path, map_location="cpu", weights_only=True).get("hyper", {}) if path.exists() else {}
+    return saved_state(out).get("hyper", {})
 
 
 def steps_for(epochs: float, examples: int, batch_size: int, world_size: int) -> int:

@@ -12,13 +12,12 @@ points it at another hub (the tests run a small local one).
 from pathlib import Path
 
 import httpx2  # huggingface_hub's HTTP client: its connection errors are not OSErrors
-import torch
 from huggingface_hub import HfApi, constants, get_token
 
 from pizza_models.hub import CONFIG_NAME, WEIGHTS_NAME
 
 from . import artifacts
-from .loop import STATE
+from .loop import STATE, saved_state
 
 # fnmatch patterns on paths relative to the folder; "*" crosses "/", so ".*" also covers the files
 # inside a ".saving-*" folder left by a killed save, and the ".name.XXXX" atomic-write temporaries.
@@ -43,9 +42,7 @@ def push(folder: Path, repo_id: str, hp, command: str) -> str:
     if not get_token():
         raise PushError("no Hugging Face token: set HF_TOKEN or run `hf auth login` (the checkpoint stays in "
                         f"{folder})")
-    state = folder / STATE
-    steps = int(torch.load(state, map_location="cpu", weights_only=True)["step"]) if state.is_file() else None
-    artifacts.write_model_card(folder, hp, command, steps=steps)
+    artifacts.write_model_card(folder, hp, command, steps=saved_state(folder).get("step"))
     api = HfApi()
     try:
         url = api.create_repo(repo_id, exist_ok=True)
