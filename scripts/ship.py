@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pizza_models.evaluate import main as evaluate_main  # noqa: E402
 from pizza_models.hub import save_checkpoint  # noqa: E402
