@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -267,6 +267,14 @@ class Kitchen:
 
     def render(self, recipe: RecipeLike, seed: int, size: int = 64) -> Image.Image:
         """An RGB ``size`` x ``size`` photo of the recipe; the same (recipe, seed, size) gives the same pixels."""
+        return self.render_layers(recipe, seed, size).image()
+
+    def render_layers(self, recipe: RecipeLike, seed: int, size: int = 64) -> "PizzaLayers":
+        """The recipe's pizza as the kitchen builds it: an unlit base, one premultiplied RGBA layer per
+        topping and drizzle in drawing order, the light, and the geometry and piece layout behind them.
+
+        ``render(recipe, seed, size)`` is exactly ``render_layers(recipe, seed, size).image()``.
+        """
         recipe = parse_recipe(recipe, self.vocabulary, allow_empty=True)
         missing = [i for i in recipe.ingredients if i not in DRAWABLE]
         if missing:
@@ -280,6 +288,7 @@ class Kitchen:
         cx, cy = (0.5 + rng.uniform(-slack, slack, 2)).tolist()
         inner = radius * (1 - float(rng.uniform(0.1, 0.13)))
         rotation = float(rng.uniform(0, 2 * math.pi))
+        geometry = Geometry(cx, cy, radius, inner, rotation)
 
         n = size * self.supersample
         img = self._base(recipe, canvas, rng, cx, cy, radius, inner)
@@ -292,14 +301,21 @@ class Kitchen:
             for a in rotation + np.arange(k // 2) * math.pi / (k // 2):
                 dx, dy = math.cos(a) * radius * 0.97, math.sin(a) * radius * 0.97
                 draw.line([cx - dx, cy - dy, cx + dx, cy + dy], fill=(214, 160, 104), width=max(1, n // 160))
+        base = np.asarray(img.reduce(self.supersample) if n != size else img, np.float32)
 
+        layers, pieces = [], {}
         toppings = sorted((i for i in recipe.ingredients if i in TOPPINGS), key=lambda i: TOPPINGS[i].layer)
         crowd = max(0.6, 1 - 0.06 * (len(toppings) - 1))  # busy pizzas carry fewer pieces of each
         for ingredient_id in toppings:
-            self._scatter(draw, ingredient_id, recipe.count(ingredient_id), crowd, seed, n, cx, cy, inner, rotation)
+            layer, draw = self._layer_canvas(n)
+            pieces[ingredient_id] = self._scatter(
+                draw, ingredient_id, recipe.count(ingredient_id), crowd, seed, n, cx, cy, inner, rotation)
+            layers.append((ingredient_id, self._premultiplied(layer)))
         for ingredient_id in (i for i in recipe.ingredients if i in DRIZZLES or i == "condensed_milk"):
+            layer, draw = self._layer_canvas(n)
             self._drizzle(draw, ingredient_id, recipe.count(ingredient_id), seed, n, cx, cy, inner, rotation)
-        return self._light(img.reduce(self.supersample) if n != size else img, canvas, rng)
+            layers.append((ingredient_id, self._premultiplied(layer)))
+        return PizzaLayers(base, layers, self._light(canvas, rng), geometry, pieces)
 
     def render_batch(self, recipes: Sequence[RecipeLike], seeds: Sequence[int], size: int = 64) -> np.ndarray:
         """Renders as a uint8 array of shape (len(recipes), size, size, 3)."""
@@ -351,7 +367,7 @@ class Kitchen:
         img += (crust + (top - crust) * in_top - img) * in_pizza
         return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
 
-    def _scatter(self, draw, ingredient_id, portions, crowd, seed, n, cx, cy, inner, rotation) -> None:
+    def _scatter(self, draw, ingredient_id, portions, crowd, seed, n, cx, cy, inner, rotation) -> Pieces:
         """The pieces of one topping, placed uniformly over the sauce in polar coordinates."""
         spec = TOPPINGS[ingredient_id]
         rng = np.random.default_rng([seed, 1 + self.vocabulary.index(ingredient_id)])
@@ -367,6 +383,7 @@ class Kitchen:
         fill = [tuple(c) for c in np.clip(_rgb(spec.colour) * shade, 0, 255).astype(int).tolist()]
         detail = [tuple(c) for c in np.clip(_rgb(spec.detail) * shade, 0, 255).astype(int).tolist()]
         _SHAPES[spec.shape](draw, xy, size, angle, rng, fill, detail, max(1, n // 96))
+        return Pieces(xy / n, size / n, angle, shade[:, 0])
 
     def _drizzle(self, draw, ingredient_id, portions, seed, n, cx, cy, inner, rotation) -> None:
         """A zig-zag line over the top; condensed milk is drizzled thin and white over its own base."""
@@ -381,15 +398,90 @@ class Kitchen:
         width = max(1, round(n * (0.013 if ingredient_id == "condensed_milk" else 0.024)))
         draw.line(pts, fill=colour, width=width, joint="curve")
 
-    def _light(self, img: Image.Image, canvas: _Canvas, rng: np.random.Generator) -> Image.Image:
+    @staticmethod
+    def _layer_canvas(n: int):
+        layer = Image.new("RGBA", (n, n), (0, 0, 0, 0))
+        return layer, ImageDraw.Draw(layer)
+
+    def _premultiplied(self, layer: Image.Image) -> np.ndarray:
+        # Pieces are drawn opaque on a transparent canvas (sub-pixel alpha is 0 or 255, colour 0
+        # where transparent), so the box filter of the colour channels alone is premultiplied colour.
+        k = self.supersample
+        rgb, alpha = layer.convert("RGB"), layer.getchannel("A")
+        if k > 1:
+            rgb, alpha = rgb.reduce(k), alpha.reduce(k)
+        rgba = np.empty((rgb.height, rgb.width, 4), np.float32)
+        rgba[..., :3] = np.asarray(rgb)
+        rgba[..., 3] = np.asarray(alpha) * np.float32(1 / 255)
+        return rgba  # (S, S, 4): colour in [0, 255] premultiplied by alpha, alpha in [0, 1]
+
+    @staticmethod
+    def _light(canvas: _Canvas, rng: np.random.Generator) -> "Light":
         """A soft directional light, exposure, white balance and saturation jitter."""
         a = float(rng.uniform(0, 2 * math.pi))
         strength = float(rng.uniform(0.0, 0.05))
         gain = float(rng.normal(1.0, 0.025)) + strength * (math.cos(a) * canvas.x + math.sin(a) * canvas.y)
-        rgb = np.asarray(img, np.float32) * (gain[..., None] * rng.normal(1, 0.015, 3).astype(np.float32))
+        white = rng.normal(1, 0.015, 3).astype(np.float32)
+        return Light(gain[..., None] * white, float(rng.uniform(0.9, 1.1)))
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Where the pizza lies, as fractions of the image side: centre, outer and inner (sauce) radius,
+    and the rotation (radians) that slice cuts, spirals of pieces and drizzles follow."""
+
+    cx: float
+    cy: float
+    radius: float
+    inner: float
+    rotation: float
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """One topping's pieces as the kitchen placed them; lengths as fractions of the image side."""
+
+    xy: np.ndarray  # (n, 2) centres
+    size: np.ndarray  # (n,) half-widths
+    angle: np.ndarray  # (n,) radians
+    shade: np.ndarray  # (n,) brightness factor of the piece's colours
+
+
+@dataclass(frozen=True)
+class Light:
+    """The photo's light: a per-pixel, per-channel gain, then a saturation factor around grey."""
+
+    gain: np.ndarray  # (S, S, 3)
+    saturation: float
+
+    def apply(self, rgb: np.ndarray) -> np.ndarray:
+        """Light an (S, S, 3) float picture in [0, 255]; returns float, unclipped."""
+        rgb = rgb * self.gain
         grey = rgb.mean(axis=2, keepdims=True)
-        rgb = grey + (rgb - grey) * float(rng.uniform(0.9, 1.1))
-        return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
+        return grey + (rgb - grey) * self.saturation
+
+
+@dataclass(frozen=True)
+class PizzaLayers:
+    """A kitchen pizza taken apart: ``image()`` puts it back together exactly as ``render`` draws it."""
+
+    base: np.ndarray  # (S, S, 3) float in [0, 255]: background, crust, sauce, cheese, slice cuts; unlit
+    layers: list  # [(ingredient_id, (S, S, 4) premultiplied RGBA: colour in [0, 255], alpha in [0, 1])]
+    light: Light
+    geometry: Geometry
+    pieces: dict  # ingredient_id -> Pieces, for every topping (drizzles have none)
+
+    def composite(self, upto: Optional[int] = None) -> np.ndarray:
+        """The unlit (S, S, 3) float picture: each layer laid "over" the ones before it, in order."""
+        rgb = self.base.copy()
+        for _, rgba in self.layers[:upto]:
+            rgb *= 1 - rgba[..., 3:]
+            rgb += rgba[..., :3]
+        return rgb
+
+    def image(self) -> Image.Image:
+        """The lit photo, as ``Kitchen.render`` returns it."""
+        return Image.fromarray(np.clip(self.light.apply(self.composite()), 0, 255).astype(np.uint8), "RGB")
 
 
 # --------------------------------------------------------------------------------------------

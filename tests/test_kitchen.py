@@ -139,3 +139,25 @@ def test_render_batch_matches_render(kitchen):
     batch = kitchen.render_batch(recipes, [4, 5], size=32)
     assert batch.shape == (2, 32, 32, 3) and batch.dtype == np.uint8
     assert np.array_equal(batch[1], np.asarray(kitchen.render(recipes[1], 5, 32)))
+
+
+def test_layers_composite_to_exactly_the_render(kitchen):
+    recipe = "tomato_sauce, mozzarella, pepperoni, mushrooms, olives, oregano, bbq_sauce"
+    layers = kitchen.render_layers(recipe, seed=5, size=64)
+    assert np.array_equal(pixels(layers.image()), pixels(kitchen.render(recipe, seed=5, size=64)))
+    assert [i for i, _ in layers.layers] == ["pepperoni", "mushrooms", "olives", "oregano", "bbq_sauce"]
+
+
+def test_layers_are_premultiplied_rgba(kitchen):
+    layers = kitchen.render_layers("tomato_sauce, mozzarella, ham", seed=1, size=64)
+    (_, ham), = layers.layers
+    assert ham.shape == (64, 64, 4) and 0 <= ham[..., 3].min() and ham[..., 3].max() == 1
+    assert np.all(ham[..., :3] <= 255 * ham[..., 3:] + 1e-3)  # no colour where nothing is drawn
+    assert len(layers.pieces["ham"].xy) == int((ham[..., 3] > 0).any()) * len(layers.pieces["ham"].size)
+
+
+def test_a_topping_leaves_the_base_and_light_as_they_were(kitchen):
+    plain = kitchen.render_layers(PLAIN + ", olives", seed=3, size=64)
+    more = kitchen.render_layers(PLAIN + ", olives, ham", seed=3, size=64)
+    assert np.array_equal(plain.base, more.base) and plain.geometry == more.geometry
+    assert np.array_equal(plain.light.gain, more.light.gain)
