@@ -23,7 +23,6 @@ from typing import Optional  # noqa: E402
 import gradio as gr  # noqa: E402
 
 from pizza_models import pipeline  # noqa: E402
-from pizza_models.cvae import CVAE  # noqa: E402
 from pizza_models.hub import CheckpointError, PizzaModel  # noqa: E402
 from pizza_models.recipe import (  # noqa: E402
     CHEESE, DEFAULT_VOCABULARY, DRIZZLE, INGREDIENTS, MENU, SAUCE, TOPPING, parse_recipe,
@@ -68,10 +67,10 @@ def menu_example(recipe: str) -> list[list[str]]:
 def build_app(shelf: dict[str, PizzaModel]) -> gr.Blocks:
     """The three-tab app over loaded models: ``shelf`` maps checkpoint folder names to models."""
     drawers = [name for name in LABELS if name in shelf] + sorted(
-        name for name, m in shelf.items() if name not in LABELS and m.family in ("cvae", "gan"))
+        name for name, m in shelf.items() if name not in LABELS and m.draws)
     if not drawers:
-        raise ValueError("no model that draws pizzas (cvae or gan) among the checkpoints: " + ", ".join(shelf))
-    encoders = [name for name in drawers if isinstance(shelf[name], CVAE)]
+        raise ValueError("no model that draws pizzas among the checkpoints: " + ", ".join(shelf))
+    encoders = [name for name in drawers if shelf[name].encodes]
     classifier = shelf.get(CLASSIFIER)
     choices = [(LABELS.get(name, name), name) for name in drawers]
 

@@ -33,7 +33,8 @@ import torch  # noqa: E402
 
 from pizza_models.data import to_pil  # noqa: E402
 from pizza_models.hub import read_config  # noqa: E402
-from pizza_models.pipeline import FAMILIES, decode_latents, generate, load  # noqa: E402
+from pizza_models.hub import families  # noqa: E402
+from pizza_models.pipeline import generate, load  # noqa: E402
 from pizza_models.recipe import MENU, encode, parse_recipe  # noqa: E402
 
 RECIPE = MENU["Pepperoni"]
@@ -41,14 +42,14 @@ RECIPE = MENU["Pepperoni"]
 
 def plain(folder: Path):
     """The checkpoint as a plain eager float32 model, and its draw function (baseline)."""
-    model = FAMILIES[read_config(folder)["family"]].from_pretrained(folder).eval()
+    model = families()[read_config(folder)["family"]].from_pretrained(folder).eval()
     config = model.config
     code = encode(parse_recipe(RECIPE, config.vocabulary), config.encoding, config.vocabulary)
 
     def draw(n: int):
         with torch.no_grad():
             z = model.sample_latent(n, generator=torch.Generator().manual_seed(0))
-            return [to_pil(x) for x in decode_latents(model, z, code.expand(n, -1))]
+            return [to_pil(x) for x in model.draw(z, code.expand(n, -1))]
     return draw
 
 

@@ -30,7 +30,7 @@ from benchmarks.common import interleaved_medians, machine, markdown_table  # no
 import torch  # noqa: E402
 
 from pizza_models.accel import autocast, channels_last, use_bf16  # noqa: E402
-from pizza_models.pipeline import decode_latents  # noqa: E402
+
 from pizza_models.recipe import MENU, encode  # noqa: E402
 
 CPU = torch.device("cpu")
@@ -85,13 +85,13 @@ def prepare(model, ours: bool, compiled: bool):
     if not ours:
         def baseline(z, codes):
             with torch.no_grad():
-                return decode_latents(model, z, codes)
+                return model.draw(z, codes)
         return baseline
 
     model = channels_last(model)
     bf16 = use_bf16(CPU)
-    draw = torch.compile(lambda z, codes: decode_latents(model, z, codes)) if compiled else (
-        lambda z, codes: decode_latents(model, z, codes))
+    draw = torch.compile(lambda z, codes: model.draw(z, codes)) if compiled else (
+        lambda z, codes: model.draw(z, codes))
 
     def fast(z, codes):
         # inference_mode skips the autograd bookkeeping no_grad still does (version counters, views).

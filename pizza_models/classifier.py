@@ -43,6 +43,7 @@ class IngredientClassifier(PizzaModel):
     """Four conv stages (c, 2c, 4c, 8c), global average pool, dropout, one logit per ingredient."""
 
     family = "classifier"
+    classifies = True
 
     def __init__(self, config: ClassifierConfig):
         super().__init__()

@@ -143,6 +143,8 @@ class CVAE(PizzaModel):
     """Conditional VAE: ``encode(x, cond) -> (mu, logvar)``, ``decode(z, cond) -> image in [-1, 1]``."""
 
     family = "cvae"
+    draws = True
+    encodes = True
 
     def __init__(self, config: CVAEConfig):
         super().__init__()
@@ -162,6 +164,21 @@ class CVAE(PizzaModel):
         """z (B, latent_dim), cond (B, cond_dim) -> image (B, 3, H, W) in [-1, 1]."""
         image = self.decoder(z, cond)
         return image * 2 - 1 if isinstance(self.decoder, SeedDecoder) else image
+
+    def draw(self, z: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """Pizzas (B, 3, H, W) in [-1, 1] from latents (B, latent_dim) and recipe codes (B, cond_dim)."""
+        return self.decode(z, codes)
+
+    def restyle(
+        self, x: torch.Tensor, source: torch.Tensor, target: torch.Tensor, noise: float = 0.0,
+        generator: "torch.Generator | None" = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encode pictures x (B, 3, H, W) with their own recipe codes ``source`` (B, cond_dim), decode
+        with ``target``: (reconstruction, restyled). ``noise`` 0 decodes the posterior mean."""
+        mu, logvar = self.encode(x, source)
+        eps = torch.randn(mu.shape, generator=generator).to(mu.device)
+        z = mu + noise * eps * (0.5 * logvar.float()).exp()
+        return self.decode(torch.cat([z, z]), torch.cat([source, target])).chunk(2)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Reconstruct through a reparameterised posterior sample: (recon, mu, logvar)."""

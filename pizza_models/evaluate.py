@@ -313,19 +313,17 @@ def presence(recipes: Sequence[Recipe], vocabulary: Vocabulary = DEFAULT_VOCABUL
 
 
 def generate(model, recipes: Sequence[Recipe], latent_seed: int, device=None, batch_size: int = BATCH_SIZE) -> Images:
-    """One pizza per recipe from ``model`` (anything ``pipeline.decode_latents`` accepts, with
-    ``sample_latent`` and a ``config`` giving ``encoding`` and ``vocabulary``): (N, 3, H, W) on the CPU.
+    """One pizza per recipe from ``model`` (a model that ``draws``: ``sample_latent``, ``draw`` and a
+    ``config`` giving ``encoding`` and ``vocabulary``): (N, 3, H, W) on the CPU.
 
     Latents come from a CPU ``torch.Generator`` seeded ``latent_seed``, so the images do not
     depend on the device or on any global RNG state.
     """
-    from .pipeline import decode_latents
-
     device = _device_of(model, device)
     codes = torch.stack([encode(r, model.config.encoding, model.config.vocabulary) for r in recipes])  # (N, cond)
     z = model.sample_latent(len(recipes), generator=torch.Generator().manual_seed(latent_seed), device="cpu")  # (N, latent)
     images = [
-        decode_latents(model, z_batch.to(device), c_batch.to(device)).float().clamp(-1, 1).cpu()
+        model.draw(z_batch.to(device), c_batch.to(device)).float().clamp(-1, 1).cpu()
         for z_batch, c_batch in zip(z.split(batch_size), codes.split(batch_size))
     ]
     return torch.cat(images)
@@ -439,7 +437,7 @@ def evaluate_generator(
 ) -> dict:
     """The fixed evaluation protocol of the module docstring; returns a dict with stable keys.
 
-    model: a CVAE, a GAN ``Generator``, or any module ``pipeline.decode_latents`` accepts that has
+    model: any model that ``draws`` (a CVAE, a GAN ``Generator``, a layered model) and has
     ``sample_latent`` and a ``config`` with ``encoding``, ``vocabulary`` and ``image_size``; an
     ``encode(x, cond) -> (mu, logvar)`` method enables the reconstruction and restyle metrics.
     judge: anything with ``features(x)`` and ``judge(x)`` logits (see ``judge_images``).
@@ -516,9 +514,8 @@ def _distances(model, judge, real, real_recipes, n_fid, kid_subsets, kid_subset_
 def _encoder_metrics(model, judge, n_recon, vocabulary, run: _Run) -> dict:
     """Reconstruction PSNR and restyle fidelity for models with an encoder; nulls otherwise."""
     from .data import kitchen_recipes
-    from .pipeline import decode_latents
 
-    if not callable(getattr(model, "encode", None)) or n_recon == 0:
+    if not getattr(model, "encodes", False) or n_recon == 0:
         return {"reconstruction_psnr": None, "restyle_fidelity": None}
     device, batch_size = run.device, run.batch_size
     sources = kitchen_recipes(n_recon, EVAL_SEED + 2, vocabulary)
@@ -530,9 +527,10 @@ def _encoder_metrics(model, judge, n_recon, vocabulary, run: _Run) -> dict:
     target_codes = torch.stack([encode(r, encoding, vocabulary) for r in targets])
     recon, restyled = [], []
     for xb, sb, tb in zip(x.split(batch_size), source_codes.split(batch_size), target_codes.split(batch_size)):
-        mu, _ = model.encode(xb.to(device), sb.to(device))  # (B, latent): the posterior mean, no sampling noise
-        recon.append(decode_latents(model, mu, sb.to(device)).float().clamp(-1, 1).cpu())
-        restyled.append(decode_latents(model, mu, tb.to(device)).float().clamp(-1, 1).cpu())
+        # noise 0: the faithful reading of the picture, no sampling
+        r, t = model.restyle(xb.to(device), sb.to(device), tb.to(device), 0.0, torch.Generator().manual_seed(0))
+        recon.append(r.float().clamp(-1, 1).cpu())
+        restyled.append(t.float().clamp(-1, 1).cpu())
     _, probs = _judge(judge, torch.cat(restyled), run)
     predicted, target = probs >= THRESHOLD, presence(targets, vocabulary)
     columns = torch.tensor([vocabulary.index(t) for t in edited])  # (N,): the edited topping of each pizza

@@ -116,6 +116,7 @@ class Generator(PizzaModel):
     """Noise (and, if conditional, a recipe) to a pizza image (B, 3, H, W) in [-1, 1]."""
 
     family = "gan"
+    draws = True
 
     def __init__(self, config: GANConfig):
         super().__init__()
@@ -132,6 +133,10 @@ class Generator(PizzaModel):
             # Unconditional: the embedding reduces to its learned bias.
             cond = z.new_zeros(z.shape[0], self.config.cond_dim)
         return self.net(z, cond)
+
+    def draw(self, z: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """Pizzas (B, 3, H, W) in [-1, 1] from latents (B, latent_dim) and recipe codes (B, cond_dim)."""
+        return self(z, codes)
 
     def sample_latent(
         self, n: int, generator: "torch.Generator | None" = None, scale: float = 1.0,

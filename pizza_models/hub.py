@@ -13,8 +13,10 @@ What this module adds to the mixin:
   mid-save leaves the previous checkpoint whole, and can store weights in float16.
 """
 
+import importlib
 import json
 import os
+import pkgutil
 import shutil
 import tempfile
 from pathlib import Path
@@ -63,10 +65,32 @@ def read_config(model_id: Union[str, Path], **hub_kwargs) -> dict:
     return config
 
 
+_FAMILIES: dict[str, type["PizzaModel"]] = {}  # family name -> model class; each class registers itself
+
+
 class PizzaModel(nn.Module, PyTorchModelHubMixin):
-    """Base of every network here: subclasses set ``family`` and take ``config`` (a frozen dataclass)."""
+    """Base of every network here: subclasses set ``family`` and take ``config`` (a frozen dataclass).
+
+    A subclass that names a ``family`` registers itself (``families()`` lists them) and says what it
+    can do:
+
+    - ``draws``: ``sample_latent(n, generator, scale, device)`` and ``draw(z, codes)`` -> (B, 3, H, W)
+      in [-1, 1], from latents and recipe codes (``config.encoding``);
+    - ``encodes``: ``restyle(x, source, target, noise, generator)`` -> (reconstruction, restyled);
+    - ``classifies``: ``forward(x)`` -> (B, V) ingredient logits.
+    """
 
     family: str = ""
+    draws: bool = False
+    encodes: bool = False
+    classifies: bool = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("family"):
+            if _FAMILIES.get(cls.family, cls) is not cls:
+                raise TypeError(f"two model classes claim the family {cls.family!r}: {_FAMILIES[cls.family]} and {cls}")
+            _FAMILIES[cls.family] = cls
 
     @classmethod
     def from_pretrained(cls: type[M], pretrained_model_name_or_path: Union[str, Path], **kwargs) -> M:
@@ -109,6 +133,16 @@ class PizzaModel(nn.Module, PyTorchModelHubMixin):
     def config(self):
         """The frozen dataclass this model was built from."""
         return self._hub_mixin_config
+
+
+def families() -> dict[str, type[PizzaModel]]:
+    """Every model family of the package, by name (importing each module of ``pizza_models`` once,
+    so that a new family is one new module and no list to edit)."""
+    package = importlib.import_module(__package__)
+    for module in pkgutil.iter_modules(package.__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{__package__}.{module.name}")
+    return dict(_FAMILIES)
 
 
 def load_weights(model: nn.Module, path: Union[str, Path], strict: bool = True, device: str = "cpu") -> None:
@@ -182,6 +216,6 @@ def atomic_torch_save(obj: dict, path: Union[str, Path]) -> None:
 
 
 __all__ = [
-    "CheckpointError", "PizzaModel", "read_config", "resolve_file", "load_weights",
+    "CheckpointError", "PizzaModel", "families", "read_config", "resolve_file", "load_weights",
     "save_checkpoint", "atomic_write_bytes", "atomic_torch_save", "CONFIG_NAME", "WEIGHTS_NAME",
 ]

@@ -14,14 +14,11 @@ from torch import nn
 
 from .accel import autocast, channels_last, use_bf16
 from .classifier import IngredientClassifier
-from .cvae import CVAE
 from .data import load_image, to_pil, to_tensor
-from .gan import Generator
-from .hub import CheckpointError, PizzaModel, read_config
+from .hub import CheckpointError, PizzaModel, families, read_config
 from .kitchen import single_ingredient_recipe
 from .recipe import MAX_PORTIONS, Recipe, RecipeLike, encode, from_counts, parse_recipe
 
-FAMILIES: dict[str, type[PizzaModel]] = {"cvae": CVAE, "gan": Generator, "classifier": IngredientClassifier}
 MAX_PHOTO_SIDE = 1024  # uploads are downscaled to this before anything else: models see 32-128 px
 
 
@@ -31,10 +28,10 @@ def load(model_id: Union[str, Path], device: str = "cpu") -> PizzaModel:
     Weights are stored channels-last, the layout the CPU's bf16 convolutions run fastest in
     (``benchmarks/generate_speed.py``); the pictures are the same.
     """
-    family = read_config(model_id)["family"]
-    if family not in FAMILIES:
-        raise CheckpointError(f"{model_id}: a {family!r} checkpoint; loadable families are {', '.join(FAMILIES)}")
-    return channels_last(FAMILIES[family].from_pretrained(model_id).to(device).eval())
+    family, known = read_config(model_id)["family"], families()
+    if family not in known:
+        raise CheckpointError(f"{model_id}: a {family!r} checkpoint; loadable families are {', '.join(known)}")
+    return channels_last(known[family].from_pretrained(model_id).to(device).eval())
 
 
 def load_shelf(root: Union[str, Path], device: str = "cpu") -> dict[str, PizzaModel]:
@@ -43,14 +40,6 @@ def load_shelf(root: Union[str, Path], device: str = "cpu") -> dict[str, PizzaMo
     if not folders:
         raise CheckpointError(f"{root}: no checkpoint folders (each needs config.json and model.safetensors)")
     return {folder.name: load(folder, device) for folder in folders}
-
-
-def decode_latents(model: nn.Module, z: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
-    """Images (B, 3, H, W) in [-1, 1] from latents (B, latent_dim) and recipe codes (B, cond_dim),
-    whatever the family: a CVAE decodes, a GAN generator generates."""
-    if isinstance(model, CVAE):
-        return model.decode(z, codes)
-    return model(z, codes)
 
 
 def _device(model: nn.Module) -> torch.device:
@@ -70,7 +59,7 @@ def _latents(model: nn.Module, n: int, seed: int, noise: float) -> torch.Tensor:
 
 @torch.inference_mode()
 def generate(
-    model: Union[CVAE, Generator], recipes: Sequence[RecipeLike], n: int = 1, seed: int = 0, noise: float = 1.0,
+    model: PizzaModel, recipes: Sequence[RecipeLike], n: int = 1, seed: int = 0, noise: float = 1.0,
 ) -> list[Image.Image]:
     """``n`` pizzas for each of ``recipes``, recipe by recipe, as PIL images.
 
@@ -82,13 +71,13 @@ def generate(
     codes = torch.stack([encode(r, config.encoding, config.vocabulary) for r in parsed]).to(_device(model))
     z = _latents(model, len(parsed), seed, noise)
     with _fast(model):
-        images = decode_latents(model, z.to(codes.device), codes)  # (B, 3, H, W) in [-1, 1]
+        images = model.draw(z.to(codes.device), codes)  # (B, 3, H, W) in [-1, 1]
     return [to_pil(x) for x in images]
 
 
 @torch.inference_mode()
 def interpolate(
-    model: Union[CVAE, Generator], start: RecipeLike, end: RecipeLike, steps: int = 8, seed: int = 0,
+    model: PizzaModel, start: RecipeLike, end: RecipeLike, steps: int = 8, seed: int = 0,
     noise: float = 1.0,
 ) -> list[Image.Image]:
     """``steps`` pizzas morphing from recipe ``start`` to ``end``: one latent, recipe codes blended
@@ -101,12 +90,12 @@ def interpolate(
     codes = ((1 - t) * a + t * b).to(_device(model))  # (steps, cond_dim)
     z = _latents(model, 1, seed, noise).expand(steps, -1).to(codes.device)
     with _fast(model):
-        images = decode_latents(model, z, codes)
+        images = model.draw(z, codes)
     return [to_pil(x) for x in images]
 
 
 def single_ingredient_menu(
-    model: Union[CVAE, Generator], seed: int = 0, noise: float = 0.0,
+    model: PizzaModel, seed: int = 0, noise: float = 0.0,
 ) -> list[tuple[Image.Image, str]]:
     """One pizza per ingredient of the model's vocabulary (the article's grid), with its display name."""
     vocabulary = model.config.vocabulary
@@ -117,26 +106,23 @@ def single_ingredient_menu(
 
 @torch.inference_mode()
 def restyle(
-    model: CVAE, image: Image.Image, source: RecipeLike, target: RecipeLike, seed: int = 0, noise: float = 0.0,
+    model: PizzaModel, image: Image.Image, source: RecipeLike, target: RecipeLike, seed: int = 0, noise: float = 0.0,
 ) -> tuple[Image.Image, Image.Image]:
-    """Encode ``image`` with its own recipe, decode with another: (reconstruction, restyled).
+    """Take ``image`` apart with its own recipe, put it back together with another: (reconstruction, restyled).
 
-    ``noise`` 0 decodes the encoder's mean (the faithful reconstruction); larger values sample
-    around it with a seeded generator.
+    ``noise`` 0 keeps the faithful reading of the picture; larger values sample around it with a
+    seeded generator.
     """
-    if not isinstance(model, CVAE):
-        raise ValueError("restyling needs a model with an encoder (a CVAE or CVAE-GAN checkpoint)")
+    if not model.encodes:
+        raise ValueError(f"restyling needs a model with an encoder that reads pictures; a {model.family!r} model only draws")
     config = model.config
     vocabulary, device = config.vocabulary, _device(model)
     x = to_tensor(image, config.image_size)[None].to(device)  # (1, 3, H, W) in [-1, 1]
     source_code = encode(parse_recipe(source, vocabulary), config.encoding, vocabulary)[None].to(device)
     target_code = encode(parse_recipe(target, vocabulary), config.encoding, vocabulary)[None].to(device)
     with _fast(model):
-        mu, logvar = model.encode(x, source_code)
-        eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(seed)).to(device)
-        z = mu + noise * eps * (0.5 * logvar.float()).exp()
-        images = model.decode(torch.cat([z, z]), torch.cat([source_code, target_code]))
-    return to_pil(images[0]), to_pil(images[1])
+        reconstruction, restyled = model.restyle(x, source_code, target_code, noise, torch.Generator().manual_seed(seed))
+    return to_pil(reconstruction[0]), to_pil(restyled[0])
 
 
 @torch.inference_mode()

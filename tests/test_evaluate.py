@@ -40,9 +40,11 @@ def _key(image: torch.Tensor) -> bytes:
 class KitchenGenerator(nn.Module):
     """Draws the requested recipe in the kitchen, with the render seed carried by the latent (B, 1).
 
-    Its ``encode`` ignores the image and returns latent 0, so that decoding with another recipe
-    draws exactly that recipe: a perfect restyle.
+    Its ``restyle`` ignores the image and draws with latent 0, so that the target recipe is drawn
+    exactly: a perfect restyle.
     """
+
+    draws = encodes = True
 
     def __init__(self, size: int = SIZE):
         super().__init__()
@@ -53,7 +55,7 @@ class KitchenGenerator(nn.Module):
     def sample_latent(self, n, generator=None, scale=1.0, device=None):
         return torch.randint(0, 2**20, (n, 1), generator=generator).float()
 
-    def forward(self, z, codes):
+    def draw(self, z, codes):
         images = []
         for seed, code in zip(z[:, 0].long().tolist(), codes):
             image = to_tensor(self.kitchen.render(from_counts(code), seed, self.config.image_size), self.config.image_size)
@@ -61,12 +63,15 @@ class KitchenGenerator(nn.Module):
             images.append(image)
         return torch.stack(images)
 
-    def encode(self, x, cond):
-        return x.new_zeros(len(x), 1), x.new_zeros(len(x), 1)
+    def restyle(self, x, source, target, noise=0.0, generator=None):
+        z = x.new_zeros(len(x), 1)
+        return self.draw(z, source), self.draw(z, target)
 
 
 class NoiseGenerator(nn.Module):
     """Uniform noise images whatever the recipe; the latent is the noise."""
+
+    draws = True
 
     def __init__(self, size: int = SIZE):
         super().__init__()
@@ -75,7 +80,7 @@ class NoiseGenerator(nn.Module):
     def sample_latent(self, n, generator=None, scale=1.0, device=None):
         return torch.rand(n, 3 * self.config.image_size**2, generator=generator) * 2 - 1
 
-    def forward(self, z, codes):
+    def draw(self, z, codes):
         return z.view(len(z), 3, self.config.image_size, self.config.image_size)
 
 

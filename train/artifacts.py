@@ -13,7 +13,7 @@ from torchvision.utils import make_grid
 from pizza_models.data import to_pil
 from pizza_models.hub import CONFIG_NAME, atomic_write_bytes
 from pizza_models.recipe import MENU
-from pizza_models.pipeline import decode_latents
+
 
 LOSSES = "losses.csv"
 SAMPLES = "samples"
@@ -58,10 +58,10 @@ class LossLog:
 
 @torch.no_grad()
 def sample_grid(model: torch.nn.Module, z: torch.Tensor, codes: torch.Tensor, nrow: int) -> Image.Image:
-    """A grid of ``decode_latents(model, z, codes)``: fixed noise and recipes show progress over a run."""
+    """A grid of ``model.draw(z, codes)``: fixed noise and recipes show progress over a run."""
     was_training = model.training
     model.eval()
-    images = decode_latents(model, z, codes)  # (N, 3, H, W) in [-1, 1]
+    images = model.draw(z, codes)  # (N, 3, H, W) in [-1, 1]
     model.train(was_training)
     return to_pil(make_grid(images, nrow=nrow, padding=2, pad_value=1.0))
 
