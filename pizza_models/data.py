@@ -23,8 +23,13 @@ from torchvision.transforms.v2 import functional as TF
 
 from .recipe import DEFAULT_VOCABULARY, Recipe, Vocabulary, encode, parse_recipe
 
-MAX_PIXELS = 40_000_000  # a loaded image keeps at most this many pixels (120 MB of RGB): larger ones shrink
-MAX_DECODE_PIXELS = 150_000_000  # the most decoded at full scale (450 MB of RGB); a larger PNG, WebP... is refused
+MAX_PIXELS = 16_000_000  # a loaded image keeps at most this many pixels (64 MB as Pillow holds RGB): larger ones shrink
+# The most memory a full-scale decode (PNG, WebP, GIF...) may take, counted as Pillow holds pixels (RGB in 4 bytes,
+# grey in 1): 128 MiB, e.g. 11000x11000 grey or 5600x5600 RGB(A). Larger ones are refused from the header, so
+# with the shrinking and converting that follow, loading one image peaks under ~300 MB.
+MAX_DECODE_BYTES = 128 * 2**20
+MAX_PIXELS_PER_BYTE = 100  # above MAX_PIXELS, a file this compressed is a decompression bomb, not a photo
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "LA": 4, "PA": 4, "La": 4, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
 VIEWS = 720  # the original augmentation: 360 one-degree rotations, with and without a mirror flip
 
 
@@ -35,19 +40,25 @@ class ManifestError(ValueError):
 # --------------------------------------------------------------------------- images
 
 
-def load_image(source: Union[str, Path, bytes, BinaryIO], name: Optional[str] = None) -> Image.Image:
+def load_image(
+    source: Union[str, Path, bytes, BinaryIO], name: Optional[str] = None, max_side: Optional[int] = None,
+) -> Image.Image:
     """Open any still image as RGB, safely: EXIF rotation applied, alpha composited on white.
 
     An image over ``MAX_PIXELS`` is downscaled to fit: a JPEG is decoded at 1/2, 1/4 or 1/8 scale
     (never holding its full-size pixels), any other format is decoded whole and then shrunk, which
-    is refused from the header above ``MAX_DECODE_PIXELS``. Raises ``ValueError`` naming the file
-    when it is empty, not an image, truncated or too large to decode. Animated images give their
-    first frame; 16-bit and palette images are converted. ``image.info["uploaded_size"]`` keeps the
+    is refused from the header when its pixels would take over ``MAX_DECODE_BYTES``. Raises
+    ``ValueError`` naming the file when it is empty, not an image, truncated or too large to
+    decode, or over ``MAX_PIXELS`` with more than ``MAX_PIXELS_PER_BYTE`` pixels per byte of file
+    (a few hundred KB of zeros that would decode to hundreds of MB). ``max_side`` shrinks the image
+    to fit that many pixels a side as early as possible (a JPEG is decoded at reduced scale), so
+    its full size is never converted or copied. Animated images give their first frame; 16-bit and palette images are converted. ``image.info["uploaded_size"]`` keeps the
     upload's own (width, height), upright.
     """
     name = name or (str(source) if isinstance(source, (str, Path)) else "upload")
     if isinstance(source, bytes):
         source = io.BytesIO(source)
+    file_bytes = _size_of(source)
     try:
         with warnings.catch_warnings():
             # Sizes are checked below from the header, before decoding; Pillow's own warning would
@@ -55,13 +66,23 @@ def load_image(source: Union[str, Path, bytes, BinaryIO], name: Optional[str] = 
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(source)
             uploaded = image.size  # (width, height) as stored, before any reduction
+            pixels = image.width * image.height
+            if pixels > MAX_PIXELS and file_bytes and pixels > MAX_PIXELS_PER_BYTE * file_bytes:
+                raise ValueError(
+                    f"{name}: {image.width}x{image.height} pixels from {file_bytes / 1e3:.0f} KB is too large to "
+                    f"decode safely ({pixels // file_bytes} pixels per byte: a decompression bomb, not a photo)"
+                )
+            if max_side and image.format == "JPEG":
+                image.draft("RGB", (max_side, max_side))  # the smallest JPEG scale still at least max_side
             if image.width * image.height > MAX_PIXELS and image.format == "JPEG":
                 reduction = next((r for r in (2, 4, 8) if image.width * image.height <= MAX_PIXELS * r * r), 8)
                 image.draft("RGB", (image.width // reduction, image.height // reduction))
-            if image.width * image.height > MAX_DECODE_PIXELS:
+            decoded = image.width * image.height * _BYTES_PER_PIXEL.get(image.mode, 4)
+            if decoded > MAX_DECODE_BYTES:
                 raise ValueError(
                     f"{name}: {image.width}x{image.height} is too large to decode safely "
-                    f"({image.width * image.height / 1e6:.0f} MP; at most {MAX_DECODE_PIXELS / 1e6:.0f} MP)"
+                    f"({image.width * image.height / 1e6:.0f} MP would take {decoded / 2**20:.0f} MB; "
+                    f"at most {MAX_DECODE_BYTES / 2**20:.0f} MB, {MAX_DECODE_BYTES / 4e6:.0f} MP in colour)"
                 )
             image.seek(0)
             image.load()
@@ -73,6 +94,8 @@ def load_image(source: Union[str, Path, bytes, BinaryIO], name: Optional[str] = 
         raise ValueError(f"{name}: too large to decode safely ({error})") from None
     except (OSError, SyntaxError) as error:
         raise ValueError(f"{name}: unreadable image ({error})") from None
+    if max_side and max(image.size) > max_side:  # shrink before any conversion copies the full size
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
     if image.width * image.height > MAX_PIXELS:
         scale = (MAX_PIXELS / (image.width * image.height)) ** 0.5
         # reducing_gap: box-reduce by an integer factor first, then a short bicubic resize (fast on 100+ MP)
@@ -88,9 +111,22 @@ def load_image(source: Union[str, Path, bytes, BinaryIO], name: Optional[str] = 
         image = image.convert("RGBA")
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, image)
-    image = image.convert("RGB")
+    if image.mode != "RGB":  # converting to the same mode would copy: one full-size copy less at the peak
+        image = image.convert("RGB")
     image.info["uploaded_size"] = uploaded
     return image
+
+
+def _size_of(source: Union[str, Path, BinaryIO]) -> Optional[int]:
+    """The byte size of a file path or seekable binary file (None when unknown)."""
+    try:
+        if isinstance(source, (str, Path)):
+            return Path(source).stat().st_size
+        position = source.seek(0, io.SEEK_END)
+        source.seek(0)
+        return position
+    except (OSError, AttributeError, ValueError):
+        return None
 
 
 def to_tensor(image: Image.Image, size: int) -> torch.Tensor:

@@ -21,6 +21,9 @@ import torch
 
 MAX_PORTIONS = 9  # slots in the original experiment's code
 MAX_DOUBLE = 2  # a repeated ingredient is a double portion; no triples on a real menu
+MAX_NAMES = 36  # names read at once: 9 portions with room for typos; more is refused before any matching
+MAX_NAME_LENGTH = 64  # characters in one name (the longest known is 24)
+SHOWN_PROBLEMS = 3  # an error lists this many problems, then counts the rest
 
 # What an ingredient is on the pizza decides how the kitchen draws it and how recipes are sampled.
 SAUCE, CHEESE, TOPPING, DRIZZLE = "sauce", "cheese", "topping", "drizzle"
@@ -140,6 +143,20 @@ class Vocabulary:
         names = dict.fromkeys(self.ingredients[self._lookup[m]].id for m in matches)  # type: ignore[attr-defined]
         return list(names)[:n]
 
+    def matches(self, text: str, close: bool = True) -> list[str]:
+        """Ids of the ingredients ``text`` may mean, best first: an exact name, then names that start
+        with it, then names that contain it (what a search box offers), then, with ``close``, close
+        spellings."""
+        key = _normalise(text)
+        if not key:
+            return []
+        lookup: dict[str, int] = self._lookup  # type: ignore[attr-defined]
+        ranked = [lookup[key]] if key in lookup else []
+        ranked += [i for alias, i in lookup.items() if alias.startswith(key)]
+        ranked += [i for alias, i in lookup.items() if key in alias]
+        ids = dict.fromkeys(self.ingredients[i].id for i in ranked)
+        return list(ids) or (self.suggest(text) if close else [])
+
     def _unknown_message(self, name: str) -> str:
         suggestions = self.suggest(name)
         hint = f"; did you mean {', '.join(repr(s) for s in suggestions)}?" if suggestions else ""
@@ -177,21 +194,69 @@ class Recipe:
 RecipeLike = Union[Recipe, str, Sequence[str]]
 
 
+def summarise(problems: Sequence[str], shown: int = SHOWN_PROBLEMS) -> str:
+    """The first ``shown`` problems joined with "; ", and how many more there are."""
+    more = len(problems) - shown
+    return "; ".join(problems[:shown]) + (f"; and {more} more problem{'s' * (more > 1)}" if more > 0 else "")
+
+
+def recipe_names(recipe: object) -> list[str]:
+    """The names in a recipe given as a ``Recipe``, a comma/semicolon-separated string or a list of
+    strings, checked for type and size before any of them is looked up.
+
+    Raises ``ValueError`` (short: the first few problems and a count) for anything else: numbers,
+    null, nested lists, names over ``MAX_NAME_LENGTH`` characters or more than ``MAX_NAMES`` names.
+    """
+    if isinstance(recipe, Recipe):
+        return list(recipe.portions)
+    if isinstance(recipe, str):
+        items: Sequence[object] = [recipe]
+    elif isinstance(recipe, (list, tuple)):
+        items = recipe
+    else:
+        raise ValueError(f"a recipe is a list of ingredient names or a comma-separated string, not {_kind(recipe)}")
+    if len(items) > MAX_NAMES:  # before splitting or matching anything: one request must stay cheap
+        raise ValueError(f"{len(items)} names is far too many: a pizza holds at most {MAX_PORTIONS} portions")
+    problems = [f"item {n} is {_kind(item)}, not an ingredient name"
+                for n, item in enumerate(items, start=1) if not isinstance(item, str)]
+    if problems:
+        raise ValueError(summarise(problems))
+    names = [part for item in items for part in _split(item)]  # type: ignore[arg-type]
+    if len(names) > MAX_NAMES:
+        raise ValueError(f"{len(names)} names is far too many: a pizza holds at most {MAX_PORTIONS} portions")
+    long = [f"{name.strip()[:20]!r}... is {len(name.strip())} characters long, not an ingredient name"
+            for name in names if len(name.strip()) > MAX_NAME_LENGTH]
+    if long:
+        raise ValueError(summarise(long))
+    return names
+
+
+def _kind(value: object) -> str:
+    """What a value is, for an error message: 'a number', 'null', 'a list'..."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
 def parse_recipe(
     recipe: RecipeLike, vocabulary: Vocabulary = DEFAULT_VOCABULARY, allow_empty: bool = False
 ) -> Recipe:
     """Parse a recipe from a list of names or a comma/semicolon-separated string.
 
-    Names may be ids, English or Russian names, in any case. All problems are reported in one
-    ``ValueError``: unknown ingredients (with suggestions), more than 9 portions, more than a
-    double portion of one ingredient, or nothing at all unless ``allow_empty``.
+    Names may be ids, English or Russian names, in any case. Types and sizes are checked first
+    (``recipe_names``); then all problems are reported in one ``ValueError`` (the first few and a
+    count): unknown ingredients (with suggestions), more than 9 portions, more than a double
+    portion of one ingredient, or nothing at all unless ``allow_empty``.
     """
-    if isinstance(recipe, Recipe):
-        names: list[str] = list(recipe.portions)
-    elif isinstance(recipe, str):
-        names = _split(recipe)
-    else:
-        names = [part for item in recipe for part in _split(str(item))]
+    names = recipe_names(recipe)
 
     problems, indices = [], []
     for name in names:
@@ -210,7 +275,7 @@ def parse_recipe(
                 f"at most a double portion ({MAX_DOUBLE})"
             )
     if problems:
-        raise ValueError("; ".join(problems))
+        raise ValueError(summarise(problems))
     return Recipe(tuple(vocabulary.ingredients[i].id for i in sorted(indices)))
 
 

@@ -1,5 +1,10 @@
 """Data sets: manifests (real and broken), image loading, the 720-view augmentation, kitchen data."""
 
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 import torch
@@ -104,6 +109,54 @@ def test_not_an_image_names_the_file(tmp_path):
     (tmp_path / "fake.png").write_text("hello")
     with pytest.raises(ValueError, match="fake.png: not an image"):
         load_image(tmp_path / "fake.png")
+
+
+# Run in a fresh interpreter: the peak RSS (VmHWM, reset through /proc/self/clear_refs) is of one load_image.
+PEAK_SCRIPT = textwrap.dedent("""
+    import json, os, re, struct, sys, time, zlib
+    from pathlib import Path
+    from pizza_models.data import load_image
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    def grey_png(side, noisy_bytes):  # each row: some random bytes, then zeros
+        compressor, body = zlib.compressobj(1), []
+        for _ in range(side):
+            body.append(compressor.compress(b"\\x00" + os.urandom(noisy_bytes) + bytes(side - noisy_bytes)))
+        body.append(compressor.flush())
+        header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+        return b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(body)) + chunk(b"IEND", b"")
+
+    def mib(field):
+        return int(re.search(field + r":\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1)) / 1024
+
+    report = {}
+    for case, noisy in (("bomb", 0), ("large", 220)):
+        data = grey_png(11_000, noisy)
+        Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
+        before, start = mib("VmRSS"), time.perf_counter()
+        try:
+            outcome = list(load_image(data, case + ".png", max_side=1024).size)
+        except ValueError as error:
+            outcome = str(error)
+        report[case] = dict(kb=len(data) // 1000, outcome=outcome, seconds=time.perf_counter() - start,
+                            peak_mib=mib("VmHWM") - before)
+    print(json.dumps(report))
+""")
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="peak RSS is read from Linux's /proc")
+def test_large_png_decoding_peaks_under_300_mb_and_a_bomb_is_refused_at_once():
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", PEAK_SCRIPT], cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    bomb, large = report["bomb"], report["large"]
+    # 121 MP of zeros in ~140 KB: refused from the header, before any pixel is decoded.
+    assert "decompression bomb" in bomb["outcome"] and bomb["peak_mib"] < 20 and bomb["seconds"] < 1, report
+    # 121 MP (121 MB as Pillow holds grey) from ~2.7 MB of file: decoded, shrunk to 1024 px, under the budget.
+    assert large["outcome"] == [1024, 1024] and large["peak_mib"] < 300, report
 
 
 def test_images_scale_to_model_size_in_minus_one_one():
