@@ -4,8 +4,12 @@ Everything is reproducible and free of global state: the latent noise comes from
 ``torch.Generator`` seeded by the caller, and models run under ``torch.inference_mode()``.
 """
 
+import base64
+import binascii
+import math
+import numbers
 from pathlib import Path
-from typing import Sequence, Union
+from typing import BinaryIO, Sequence, Union
 
 import numpy as np
 import torch
@@ -20,6 +24,9 @@ from .kitchen import single_ingredient_recipe
 from .recipe import MAX_PORTIONS, Recipe, RecipeLike, encode, from_counts, parse_recipe
 
 MAX_PHOTO_SIDE = 1024  # uploads are downscaled to this before anything else: models see 32-128 px
+MAX_PHOTO_BYTES = 50 * 1024 * 1024  # the most read from one photo, however it arrives (file or data: URL)
+MAX_NOISE = 10.0  # latent noise scales beyond this draw nothing new, only saturated colours
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed's range
 
 
 def load(model_id: Union[str, Path], device: str = "cpu") -> PizzaModel:
@@ -52,6 +59,32 @@ def _fast(model: nn.Module):
     return autocast(device, use_bf16(device))
 
 
+def check_noise(noise: object) -> float:
+    """``noise`` as a float in [0, ``MAX_NOISE``]; ``ValueError`` for NaN, infinities, non-numbers."""
+    if isinstance(noise, bool) or not isinstance(noise, numbers.Real):
+        raise ValueError(f"the latent noise must be a number, not {noise!r}")
+    if not math.isfinite(noise) or not 0 <= noise <= MAX_NOISE:
+        raise ValueError(f"the latent noise must be a finite number between 0 and {MAX_NOISE:g}, not {noise}")
+    return float(noise)
+
+
+def check_whole(value: object, what: str, low: int, high: int) -> int:
+    """``value`` as an int in [low, high]; a float only when whole (JSON clients send 4.0 for 4);
+    ``ValueError`` naming ``what`` for NaN, infinities, fractions and non-numbers."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{what} must be a whole number, not {value!r}")
+    if not (math.isfinite(value) and float(value).is_integer()):
+        raise ValueError(f"{what} must be a whole number, not {value}")
+    if not low <= value <= high:
+        raise ValueError(f"{what} must be between {low} and {high}, not {int(value)}")
+    return int(value)
+
+
+def check_seed(seed: object) -> int:
+    """``seed`` as an int in [0, ``MAX_SEED``] (see ``check_whole``)."""
+    return check_whole(seed, "the seed", 0, MAX_SEED)
+
+
 def _latents(model: nn.Module, n: int, seed: int, noise: float) -> torch.Tensor:
     # Drawn on the CPU from an explicit generator: the same seed gives the same pizzas on any device.
     return model.sample_latent(n, generator=torch.Generator().manual_seed(seed), scale=noise, device="cpu")
@@ -67,6 +100,7 @@ def generate(
     sample from the prior. The same (model, recipes, n, seed, noise) gives the same pictures.
     """
     config = model.config
+    seed, noise = check_seed(seed), check_noise(noise)
     parsed = [parse_recipe(r, config.vocabulary) for r in recipes for _ in range(n)]
     codes = torch.stack([encode(r, config.encoding, config.vocabulary) for r in parsed]).to(_device(model))
     z = _latents(model, len(parsed), seed, noise)
@@ -84,6 +118,7 @@ def interpolate(
     linearly (a double portion passes through one and a half)."""
     if steps < 2:
         raise ValueError(f"an interpolation needs at least 2 steps, not {steps}")
+    seed, noise = check_seed(seed), check_noise(noise)
     config = model.config
     a, b = (encode(parse_recipe(r, config.vocabulary), config.encoding, config.vocabulary) for r in (start, end))
     t = torch.linspace(0, 1, steps)[:, None]
@@ -115,6 +150,7 @@ def restyle(
     """
     if not model.encodes:
         raise ValueError(f"restyling needs a model with an encoder that reads pictures; a {model.family!r} model only draws")
+    seed, noise = check_seed(seed), check_noise(noise)
     config = model.config
     vocabulary, device = config.vocabulary, _device(model)
     x = to_tensor(image, config.image_size)[None].to(device)  # (1, 3, H, W) in [-1, 1]
@@ -126,12 +162,19 @@ def restyle(
 
 
 @torch.inference_mode()
-def guess_recipe(classifier: IngredientClassifier, image: Image.Image, threshold: float = 0.5) -> Recipe:
-    """The ingredients the classifier sees on ``image`` (single portions, at most the 9 likeliest)."""
+def ingredient_probabilities(classifier: IngredientClassifier, image: Image.Image) -> dict[str, float]:
+    """The classifier's probability of each ingredient of its vocabulary being on ``image``, by id."""
     config = classifier.config
     x = to_tensor(image, config.image_size)[None].to(_device(classifier))
     with _fast(classifier):
         probabilities = classifier(x)[0].float().sigmoid()  # (V,)
+    return dict(zip(config.vocabulary.ids, probabilities.tolist()))
+
+
+def guess_recipe(classifier: IngredientClassifier, image: Image.Image, threshold: float = 0.5) -> Recipe:
+    """The ingredients the classifier sees on ``image`` (single portions, at most the 9 likeliest)."""
+    config = classifier.config
+    probabilities = torch.tensor(list(ingredient_probabilities(classifier, image).values()))
     likeliest = probabilities.argsort(descending=True)[:MAX_PORTIONS]
     present = torch.zeros_like(probabilities)
     present[likeliest] = (probabilities[likeliest] >= threshold).float()
@@ -141,17 +184,54 @@ def guess_recipe(classifier: IngredientClassifier, image: Image.Image, threshold
 # --------------------------------------------------------------------------- photos
 
 
-def read_photo(source, name: str = "upload", max_side: int = MAX_PHOTO_SIDE) -> tuple[Image.Image, tuple[int, int]]:
-    """An uploaded photo as RGB, downscaled to at most ``max_side`` pixels a side, and its size as
-    uploaded (width, height).
+PhotoSource = Union[str, Path, bytes, BinaryIO]
 
-    Raises ``ValueError`` naming the file when it is not a readable image or is too large to
-    decode safely (see ``data.load_image``).
+
+def read_photo(
+    source: PhotoSource, name: str = "upload", max_side: int = MAX_PHOTO_SIDE, max_bytes: int = MAX_PHOTO_BYTES,
+) -> tuple[Image.Image, tuple[int, int]]:
+    """An uploaded photo as RGB, downscaled to at most ``max_side`` pixels a side, and its size as
+    uploaded (width, height). The one reader of every image the app is sent.
+
+    ``source`` is a file path, a ``data:`` URL (decoded only when it fits), bytes or a binary
+    file. Raises ``ValueError`` naming the photo by ``name`` only (never a server path) when it is
+    over ``max_bytes``, not a readable image or too large to decode safely (``data.load_image``).
     """
-    image = load_image(source, name)
-    size = image.info["uploaded_size"]
-    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    return image, size
+    image = load_image(_photo_bytes(source, name, max_bytes), name, max_side=max_side)
+    return image, image.info["uploaded_size"]
+
+
+def _photo_bytes(source: PhotoSource, name: str, max_bytes: int) -> Union[bytes, BinaryIO]:
+    """The photo's bytes (or open binary file), refused over ``max_bytes`` before anything is decoded."""
+    if isinstance(source, str) and source.startswith("data:"):
+        header, _, payload = source.partition(",")
+        if len(payload) * 3 // 4 > max_bytes:
+            raise ValueError(f"{name}: {len(payload) * 3 // 4 / 2**20:.0f} MB is over the {max_bytes / 2**20:.0f} MB limit")
+        try:
+            return base64.b64decode(payload, validate=True) if header.endswith(";base64") else payload.encode()
+        except (binascii.Error, ValueError):
+            raise ValueError(f"{name}: not a valid data: URL") from None
+    if isinstance(source, (str, Path)):
+        try:
+            size = Path(source).stat().st_size
+        except OSError:
+            raise ValueError(f"{name}: no such file") from None
+        if size > max_bytes:
+            raise ValueError(f"{name}: {size / 2**20:.0f} MB is over the {max_bytes / 2**20:.0f} MB limit")
+        return Path(source).read_bytes()
+    if isinstance(source, bytes) and len(source) > max_bytes:
+        raise ValueError(f"{name}: {len(source) / 2**20:.0f} MB is over the {max_bytes / 2**20:.0f} MB limit")
+    return source
+
+
+def enlarge(image: Image.Image, side: int) -> Image.Image:
+    """``image`` scaled to ``side`` pixels a side: nearest neighbour when enlarging (each model pixel
+    a crisp square), antialiased when shrinking; a non-square image is centre-cropped first."""
+    edge = min(image.size)
+    square = image.crop(((image.width - edge) // 2, (image.height - edge) // 2,
+                         (image.width + edge) // 2, (image.height + edge) // 2))
+    resample = Image.Resampling.NEAREST if edge <= side else Image.Resampling.LANCZOS
+    return square.resize((side, side), resample)
 
 
 def model_view(model: PizzaModel, image: Image.Image) -> Image.Image:
