@@ -1,12 +1,14 @@
 """Recipes: vocabulary, parsing, both encodings and every parse error."""
 
 import csv
+import time
 
 import pytest
 import torch
 
 from pizza_models.recipe import (
     DEFAULT_VOCABULARY,
+    MAX_NAMES,
     MAX_PORTIONS,
     Recipe,
     Vocabulary,
@@ -142,3 +144,50 @@ def test_menu_recipes_match_the_real_manifest(dodo20):
     with open(dodo20 / "recipes.csv", encoding="utf-8") as f:
         rows = {r["name"]: r["ingredients"] for r in csv.DictReader(f)}
     assert {name: parse_recipe(text) for name, text in MENU.items()} == {n: parse_recipe(t) for n, t in rows.items()}
+
+
+# --------------------------------------------------------------------------- untrusted input
+
+
+@pytest.mark.parametrize("items, message", [
+    ([1, "ham"], "item 1 is a number, not an ingredient name"),
+    (["ham", None], "item 2 is null, not an ingredient name"),
+    ([["ham", "bacon"]], "item 1 is a list, not an ingredient name"),
+    (42, "a recipe is a list of ingredient names or a comma-separated string, not a number"),
+])
+def test_names_of_the_wrong_type_are_refused_with_what_they_are(items, message):
+    with pytest.raises(ValueError, match=message):
+        parse_recipe(items)
+
+
+@pytest.mark.parametrize("recipe", [["peperoni"] * 10_000, ";".join(["x"] * 40_000)])
+def test_thousands_of_names_are_refused_before_any_matching(recipe):
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"^\d+ names is far too many: a pizza holds at most 9 portions$"):
+        parse_recipe(recipe)
+    assert time.perf_counter() - start < 0.1  # matching 10,000 unknown names took 6 s
+
+
+def test_a_recipe_error_lists_the_first_three_problems_and_counts_the_rest():
+    with pytest.raises(ValueError) as error:
+        parse_recipe([f"unknown{i}" for i in range(MAX_NAMES)])
+    message = str(error.value)
+    assert message.count("unknown ingredient") == 3 and message.endswith(f"and {MAX_NAMES - 3 + 1} more problems")
+    assert len(message) < 300
+
+
+def test_a_name_longer_than_any_ingredient_is_refused_short():
+    with pytest.raises(ValueError, match="is 5000 characters long") as error:
+        parse_recipe(["x" * 5000])
+    assert len(str(error.value)) < 120
+
+
+@pytest.mark.parametrize("typed, first", [("tomato", "tomato_sauce"), ("пепперони", "pepperoni"), ("моцар", "mozzarella"),
+                                          ("Tomatoes", "tomatoes"), ("ONION", "red_onion"), ("sauce", "tomato_sauce")])
+def test_matches_offers_what_a_search_box_would_first(typed, first):
+    assert DEFAULT_VOCABULARY.matches(typed, close=False)[0] == first
+
+
+def test_matches_falls_back_to_close_spellings_only_when_asked():
+    assert DEFAULT_VOCABULARY.matches("peperoni")[0] == "pepperoni"
+    assert DEFAULT_VOCABULARY.matches("peperoni", close=False) == []
