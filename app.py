@@ -3,7 +3,9 @@
     python app.py                 # http://127.0.0.1:7860, offline, weights from checkpoints/
     python app.py --port 8080 --share
 
-Wiring only: every picture comes from ``pizza_models.pipeline``.
+Wiring only: every picture comes from ``pizza_models.pipeline``. Each action is wired twice: a
+public endpoint for API clients (``/generate``...), which raises its errors, and the button or
+slider in the page, which shows them in a line under the button and keeps the last pictures.
 """
 
 import os
@@ -14,22 +16,24 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import random  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Optional  # noqa: E402
+from typing import Any, Callable, Optional, Sequence  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
 from pizza_models import pipeline  # noqa: E402
 from pizza_models.hub import CheckpointError, PizzaModel  # noqa: E402
 from pizza_models.recipe import (  # noqa: E402
-    CHEESE, DEFAULT_VOCABULARY, DRIZZLE, INGREDIENTS, MENU, SAUCE, TOPPING, parse_recipe,
+    CHEESE, DEFAULT_VOCABULARY, DRIZZLE, INGREDIENTS, MENU, SAUCE, TOPPING, parse_recipe, recipe_names,
 )
 
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
-CLASSIFIER = "judge"  # the ingredient classifier that guesses an uploaded photo's recipe
 LABELS = {  # folder -> menu label; the first present one is the default
     "cvaegan": "CVAE-GAN (modern, 64 px)",
     "gan": "GAN (modern, 64 px)",
@@ -37,16 +41,48 @@ LABELS = {  # folder -> menu label; the first present one is the default
     "dodo20-cvaegan": "CVAE-GAN on the 20 real photos (seed, 32 px)",
 }
 KIND_ORDER = (SAUCE, CHEESE, TOPPING, DRIZZLE)
-# Grouped by role (sauces first), searchable by typing: (display name, id).
-INGREDIENT_CHOICES = [(f"{i.name} ({i.kind})" if i.kind != TOPPING else i.name, i.id)
+# Grouped by role (sauces first); the label carries the Russian menu name so typing either finds it.
+INGREDIENT_CHOICES = [(f"{i.name} · {i.name_ru.lower()}" + (f" ({i.kind})" if i.kind != TOPPING else ""), i.id)
                       for i in sorted(INGREDIENTS, key=lambda i: (KIND_ORDER.index(i.kind), i.name))]
+DEFAULT_RECIPE = ["tomato_sauce", "mozzarella", "pepperoni"]
 MAX_PIZZAS = 16
+SHOWN_SIDE = 256  # restyle pictures are shown at this size, model pixels as crisp squares
+SEED_MAX = 2**31 - 1
+STATE_SESSIONS = 256  # sessions gradio keeps (about 110 KB each): ~28 MB at most, not ~1 GB
+CACHE_BYTES = 1 << 30  # uploads and pictures kept on disk at most; the oldest go first
+CACHE_AGE_S = 300  # nothing in the cache outlives this
+CSS = """
+/* Every pizza visible: galleries grow with their pictures, columns shrink to the screen. */
+.pizza-grid .grid-wrap { height: auto !important; max-height: none !important; min-height: 0 !important;
+                         overflow: visible !important; }
+.pizza-grid .grid-container { grid-template-columns: repeat(var(--grid-cols), minmax(0, 1fr)) !important;
+                              grid-template-rows: none !important; grid-auto-rows: auto !important; }
+.pizza-grid img { image-rendering: pixelated; }
+.crisp img { image-rendering: pixelated; }
+.status:empty { display: none; }
+.status { color: var(--error-text-color); font-weight: 600; }
+@media (max-width: 640px) {
+  #create-results { order: -1; }  /* on a phone the pizzas come first, the controls below */
+  .menu-grid .grid-container { grid-template-columns: repeat(4, minmax(0, 1fr)) !important; }
+}
+"""
 
 
-def portions(picked: Optional[list[str]], doubled: Optional[list[str]]) -> list[str]:
+# --------------------------------------------------------------------------- helpers
+
+
+def model_choices(shelf: dict[str, PizzaModel], capability: str) -> list[tuple[str, str]]:
+    """(label, folder) of the models on ``shelf`` that have ``capability`` ("draws", "encodes",
+    "classifies"), labelled ones first in ``LABELS`` order, then the rest by name."""
+    able = [name for name, model in shelf.items() if getattr(model, capability)]
+    ordered = [name for name in LABELS if name in able] + sorted(name for name in able if name not in LABELS)
+    return [(LABELS.get(name, name), name) for name in ordered]
+
+
+def portions(picked: Optional[Sequence[str]], doubled: Optional[Sequence[str]]) -> list[str]:
     """The recipe of the two pickers: each picked ingredient once, a doubled one twice (typed names
-    such as "HAM" or "ветчина" count as the ingredient they name)."""
-    picked, doubled = list(picked or []), list(doubled or [])
+    such as "HAM" or "ветчина" count as the ingredient they name). Types and sizes are checked first."""
+    picked, doubled = recipe_names(list(picked or [])), recipe_names(list(doubled or []))
     chosen = {_key(name) for name in picked}
     return picked + [d for d in doubled for _ in range(1 if _key(d) in chosen else 2)]
 
@@ -58,172 +94,289 @@ def _key(name: str) -> str:
         return name
 
 
+def resolve_typed(values: Optional[list]) -> list:
+    """A picker's chips with typed text turned into the ingredient the search list shows first for
+    it ("tomato" -> tomato_sauce, "пепперони" -> pepperoni, "HAM" -> ham); text that names nothing
+    stays, for the recipe check to refuse with suggestions."""
+    resolved = []
+    for value in values or []:
+        if isinstance(value, str) and value not in DEFAULT_VOCABULARY.ids and len(value) <= 64:
+            value = next(iter(DEFAULT_VOCABULARY.matches(value, close=False)), value)
+        resolved.append(value)
+    return list(dict.fromkeys(resolved))  # a typed duplicate of a chip is one chip
+
+
 def menu_example(recipe: str) -> list[list[str]]:
     """A menu recipe as the pickers' values: [picked, doubled]."""
     ids = parse_recipe(recipe).portions
     return [sorted(set(ids), key=ids.index), sorted({i for i in ids if ids.count(i) > 1})]
 
 
-def build_app(shelf: dict[str, PizzaModel]) -> gr.Blocks:
-    """The three-tab app over loaded models: ``shelf`` maps checkpoint folder names to models."""
-    drawers = [name for name in LABELS if name in shelf] + sorted(
-        name for name, m in shelf.items() if name not in LABELS and m.draws)
-    if not drawers:
-        raise ValueError("no model that draws pizzas among the checkpoints: " + ", ".join(shelf))
-    encoders = [name for name in drawers if shelf[name].encodes]
-    classifier = shelf.get(CLASSIFIER)
-    choices = [(LABELS.get(name, name), name) for name in drawers]
+def refusing(fn: Callable) -> Callable:
+    """``fn`` with a ``ValueError`` turned into a ``gr.Error`` (a message, never a traceback)."""
+    @functools.wraps(fn)
+    def wrapped(*args):
+        try:
+            return fn(*args)
+        except ValueError as error:
+            raise gr.Error(str(error), print_exception=False) from None
+    return wrapped
 
-    def model(name: str) -> PizzaModel:
-        if name not in shelf:
-            raise gr.Error(f"unknown model {name!r}; choose one of {', '.join(drawers)}")
-        return shelf[name]
+
+def showing(fn: Callable, outputs: int) -> Callable:
+    """``fn`` for the page: its ``outputs`` values then "" for the status line, or, on a
+    ``ValueError``, the pictures left as they are and the message in the status line."""
+    @functools.wraps(fn)
+    def wrapped(*args):
+        try:
+            result = fn(*args)
+        except ValueError as error:
+            return (*[gr.skip()] * outputs, f"⚠ {error}")
+        return (*(result if outputs > 1 else (result,)), "")
+    return wrapped
+
+
+def wire(trigger, fn: Callable, inputs: list, outputs: list, status, api_name: str, **kwargs) -> None:
+    """``trigger`` runs ``fn`` in the page (errors in ``status``); a hidden twin serves ``/api_name``."""
+    kwargs.setdefault("concurrency_id", "model")
+    gr.Button(visible=False).click(refusing(fn), inputs, outputs, api_name=api_name, **kwargs)  # first: it owns the name
+    trigger(showing(fn, len(outputs)), inputs, [*outputs, status], api_visibility="private", **kwargs)
+
+
+def uploaded(payload: Any) -> tuple[str, str]:
+    """(path, display name) of a photo sent to an endpoint: only the file gradio stored (checked to
+    be an upload) is read, never a ``data:`` URL or anything else the request carries."""
+    path = payload.get("path") if isinstance(payload, dict) else payload
+    if not isinstance(path, str) or not path:
+        raise ValueError("upload a photo of a pizza (JPEG, PNG, WebP or GIF)")
+    name = payload.get("orig_name") if isinstance(payload, dict) else None
+    return path, Path(name if isinstance(name, str) and name else path).name[:80]
+
+
+# --------------------------------------------------------------------------- tabs
+
+
+def create_tab(shelf: dict[str, PizzaModel]) -> None:
+    """Create: ingredients, noise, seed and count in; a gallery of pizzas out."""
+    choices = model_choices(shelf, "draws")
+    default = choices[0][1]
 
     def create(picked, doubled, noise, seed, count, name):
-        try:
-            images = pipeline.generate(model(name), [portions(picked, doubled)], n=int(count), seed=int(seed),
-                                       noise=float(noise))
-        except ValueError as error:
-            raise gr.Error(str(error), print_exception=False) from None
-        return images
+        if name not in shelf or not shelf[name].draws:
+            raise ValueError(f"unknown model {name!r}; choose one of {', '.join(n for _, n in choices)}")
+        count = pipeline.check_whole(count, "the number of pizzas", 1, MAX_PIZZAS)
+        return pipeline.generate(shelf[name], [portions(picked, doubled)], n=count, seed=seed, noise=noise)
 
-    def dice():
-        return random.randrange(2**31)
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            picked = gr.Dropdown(INGREDIENT_CHOICES, value=DEFAULT_RECIPE, multiselect=True, allow_custom_value=True,
+                                 label="Ingredients", elem_id="ingredients",
+                                 info="Type an English or Russian name; at most 9 portions.")
+            doubled = gr.Dropdown(INGREDIENT_CHOICES, value=[], multiselect=True, allow_custom_value=True,
+                                  label="Double portion of", elem_id="doubled")
+            noise = gr.Slider(0, 2, value=1, step=0.05, label="Latent noise", elem_id="noise",
+                              info="0: the model's typical pizza for the recipe; higher strays further.")
+            with gr.Row():
+                seed = gr.Number(0, label="Seed", minimum=0, maximum=SEED_MAX, scale=3)
+                dice = gr.Button("Random seed", scale=1, min_width=80)
+            count = gr.Slider(1, MAX_PIZZAS, value=4, step=1, label="Pizzas", elem_id="count")
+            model = gr.Dropdown(choices, value=default, label="Model")
+            button = gr.Button("Generate", variant="primary", elem_id="generate")
+            status = gr.Markdown("", elem_id="create-status", elem_classes="status")
+        with gr.Column(scale=2, min_width=300, elem_id="create-results"):
+            # Drawn once at start: the page comes with its first pizzas, no round trip.
+            first = create(DEFAULT_RECIPE, [], 1.0, 0, 4, default)
+            gallery = gr.Gallery(first, label="Pizzas", columns=4, height="auto", object_fit="contain",
+                                 elem_id="pizzas", elem_classes="pizza-grid", format="png", preview=False)
+    gr.Examples([menu_example(recipe) for recipe in MENU.values()], inputs=[picked, doubled],
+                example_labels=list(MENU), label="From the real menu", examples_per_page=len(MENU))
+    for picker in (picked, doubled):  # Enter on typed text: the chip becomes the ingredient it names
+        picker.input(resolve_typed, picker, picker, queue=False, api_visibility="private")
+    inputs = [picked, doubled, noise, seed, count, model]
+    wire(button.click, create, inputs, [gallery], status, "generate")
+    # Releasing the slider and typing a value (change) both redraw; the last value wins.
+    gr.on([noise.release, noise.change], showing(create, 1), inputs, [gallery, status], api_visibility="private",
+          concurrency_id="model", trigger_mode="always_last")
+    dice.click(lambda: random.randrange(SEED_MAX), None, seed, queue=False, api_visibility="private").then(
+        showing(create, 1), inputs, [gallery, status], api_visibility="private", concurrency_id="model")
+
+
+def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
+    """Restyle: a photo in, its guessed recipe (with confidences), and the photo redrawn with another."""
+    encoders = model_choices(shelf, "encodes")
+    classifiers = [name for _, name in model_choices(shelf, "classifies")]
+    classifier = shelf["judge"] if "judge" in classifiers else shelf[classifiers[0]] if classifiers else None
 
     def read_photo(file, crop):
-        if file is None:
-            raise gr.Error("upload a photo of a pizza (JPEG, PNG or WebP)", print_exception=False)
+        path, name = uploaded(file)
         try:
-            photo, (width, height) = pipeline.read_photo(file, name=Path(file).name)
-        except ValueError as error:
-            raise gr.Error(str(error), print_exception=False) from None
+            photo, (width, height) = pipeline.read_photo(path, name=name)
         finally:
-            _forget_upload(file)
+            _forget_upload(path)
         if photo.size != (width, height):
             gr.Info(f"Downscaled the {width}x{height} photo to {photo.width}x{photo.height}.")
-        guess = []
+        guess, confidence = [], {}
         if classifier is not None:
             view = pipeline.crop_to_disc(photo) if crop else photo
             guess = list(pipeline.guess_recipe(classifier, view).ingredients)
-        return photo, guess, guess, None
+            confidence = {DEFAULT_VOCABULARY.ingredients[DEFAULT_VOCABULARY.index(i)].name: p
+                          for i, p in pipeline.ingredient_probabilities(classifier, view).items()}
+        return photo, guess, guess, None, confidence
 
     def restyle(photo, crop, source, target, name, noise, seed):
-        if photo is None:
-            raise gr.Error("upload a photo first", print_exception=False)
-        if name not in encoders:
-            raise gr.Error(f"restyling needs a model with an encoder: one of {', '.join(encoders)}",
-                           print_exception=False)
-        try:
-            photo, _ = pipeline.read_photo(photo, name=Path(photo).name)
-            view = pipeline.crop_to_disc(photo) if crop else photo
-            reconstruction, result = pipeline.restyle(shelf[name], view, list(source or []), list(target or []),
-                                                      seed=int(seed), noise=float(noise))
-        except ValueError as error:
-            raise gr.Error(str(error), print_exception=False) from None
-        return pipeline.model_view(shelf[name], view), reconstruction, result
+        if name not in shelf or not shelf[name].encodes:
+            raise ValueError(f"restyling needs a model with an encoder: one of {', '.join(n for _, n in encoders)}")
+        if not isinstance(crop, bool):
+            raise ValueError(f"crop must be true or false, not {crop!r}")
+        source, target = recipe_names(source or []), recipe_names(target or [])
+        path, label = uploaded(photo)
+        image, _ = pipeline.read_photo(path, name=label)
+        view = pipeline.crop_to_disc(image) if crop else image
+        reconstruction, result = pipeline.restyle(shelf[name], view, source, target, seed=seed, noise=noise)
+        return pipeline.enlarge(view, SHOWN_SIDE), pipeline.model_view(shelf[name], view), reconstruction, result
+
+    gr.Markdown("Upload a pizza photo; the classifier proposes its recipe (edit it), pick a target recipe, and the "
+                "model encodes the photo with the first and decodes it with the second.")
+    with gr.Row():
+        with gr.Column(min_width=300):
+            upload = gr.File(label="Your pizza photo", file_types=["image"], elem_id="upload")
+            # A file path, never decoded by gradio: restyle reads it with the same safe reader as uploads.
+            photo = gr.Image(label="Photo", type="filepath", image_mode=None, interactive=False, elem_id="photo",
+                             format="png", height=SHOWN_SIDE)
+            crop = gr.Checkbox(True, label="Crop to the pizza's disc (as the 20 real photos are framed)")
+        with gr.Column(min_width=300):
+            confidence = gr.Label(label="What the classifier sees (probability per ingredient; 50% and up is "
+                                  "guessed)", num_top_classes=9, elem_id="confidence")
+            source = gr.Dropdown(INGREDIENT_CHOICES, multiselect=True, allow_custom_value=True,
+                                 label="Its recipe (guessed: check it)", elem_id="source")
+            target = gr.Dropdown(INGREDIENT_CHOICES, multiselect=True, allow_custom_value=True,
+                                 label="Target recipe", elem_id="target")
+            model = gr.Dropdown(encoders, value=encoders[0][1] if encoders else None, label="Model")
+            noise = gr.Slider(0, 2, value=0, step=0.05, label="Latent noise",
+                              info="0: decode the encoder's mean (the faithful reconstruction).")
+            seed = gr.Number(0, label="Seed", minimum=0, maximum=SEED_MAX)
+            button = gr.Button("Restyle", variant="primary", elem_id="restyle", interactive=bool(encoders))
+            status = gr.Markdown("", elem_id="restyle-status", elem_classes="status")
+    gr.Markdown(f"All four at {SHOWN_SIDE} px, each model pixel a square. **Input**: your photo as cropped. "
+                "**Model view**: what the encoder reads, at the model's size. **Reconstruction**: decoded with its "
+                "own recipe. **Restyled**: decoded with the target recipe.")
+    with gr.Row(elem_classes="crisp"):
+        shown = dict(format="png", height=SHOWN_SIDE, width=SHOWN_SIDE, interactive=False, min_width=160)
+        outputs = [gr.Image(label="Input", elem_id="input-view", **shown),
+                   gr.Image(label="Model view", elem_id="model-view", **shown),
+                   gr.Image(label="Reconstruction", elem_id="reconstruction", **shown),
+                   gr.Image(label="Restyled", elem_id="restyled", **shown)]
+    for picker in (source, target):
+        picker.input(resolve_typed, picker, picker, queue=False, api_visibility="private")
+    wire(upload.upload, read_photo, [upload, crop], [photo, source, target, upload, confidence], status, "read_photo")
+    # preprocess=False: gradio neither decodes the photo nor follows a data: URL; `uploaded` and
+    # pipeline.read_photo check everything, numbers included (pipeline.check_seed, check_noise).
+    wire(button.click, restyle, [photo, crop, source, target, model, noise, seed], outputs, status, "restyle",
+         preprocess=False)
+
+
+def menu_tab(shelf: dict[str, PizzaModel]) -> None:
+    """Menu: one pizza per ingredient, and an interpolation strip between two menu pizzas."""
+    choices = model_choices(shelf, "draws")
+
+    def drawer(name: str) -> PizzaModel:
+        if name not in shelf or not shelf[name].draws:
+            raise ValueError(f"unknown model {name!r}; choose one of {', '.join(n for _, n in choices)}")
+        return shelf[name]
 
     def menu(name, seed, noise):
-        return pipeline.single_ingredient_menu(model(name), seed=int(seed), noise=float(noise))
+        return pipeline.single_ingredient_menu(drawer(name), seed=seed, noise=noise)
 
     def morph(start, end, name, seed, steps):
-        try:
-            return pipeline.interpolate(model(name), MENU[start], MENU[end], steps=int(steps), seed=int(seed))
-        except (KeyError, ValueError) as error:
-            raise gr.Error(f"cannot interpolate: {error}", print_exception=False) from None
+        if start not in MENU or end not in MENU:
+            raise ValueError(f"cannot interpolate: pick two pizzas of the menu ({', '.join(MENU)})")
+        steps = pipeline.check_whole(steps, "the number of steps", 2, 12)
+        return pipeline.interpolate(drawer(name), MENU[start], MENU[end], steps=steps, seed=seed)
 
-    with gr.Blocks(title="Neural Pizzaiolo", delete_cache=(600, 3600)) as app:
+    with gr.Row():
+        model = gr.Dropdown(choices, value=choices[0][1], label="Model")
+        seed = gr.Number(0, label="Seed", minimum=0, maximum=SEED_MAX)
+        noise = gr.Slider(0, 2, value=0, step=0.05, label="Latent noise")
+    button = gr.Button("One pizza per ingredient", variant="primary", elem_id="menu-button")
+    status = gr.Markdown("", elem_id="menu-status", elem_classes="status")
+    gallery = gr.Gallery(label="Single-ingredient pizzas", columns=7, height="auto", format="png", preview=False,
+                         elem_id="menu", elem_classes=["pizza-grid", "menu-grid"])
+    with gr.Row():
+        start = gr.Dropdown(list(MENU), value="Margherita", label="From")
+        end = gr.Dropdown(list(MENU), value="Hawaiian", label="To")
+        steps = gr.Slider(2, 12, value=8, step=1, label="Steps")
+    morph_button = gr.Button("Interpolate", elem_id="interpolate")
+    strip = gr.Gallery(label="Interpolation", columns=8, height="auto", format="png", preview=False,
+                       elem_id="strip", elem_classes=["pizza-grid", "menu-grid"])
+    wire(button.click, menu, [model, seed, noise], [gallery], status, "menu")
+    wire(morph_button.click, morph, [start, end, model, seed, steps], [strip], status, "interpolate")
+
+
+def build_app(shelf: dict[str, PizzaModel]) -> gr.Blocks:
+    """The three-tab app over loaded models: ``shelf`` maps checkpoint folder names to models.
+
+    Menus list models by what they can do (``draws``, ``encodes``, ``classifies``), never by family.
+    """
+    if not model_choices(shelf, "draws"):
+        raise ValueError("no model that draws pizzas among the checkpoints: " + ", ".join(shelf))
+    with gr.Blocks(title="Neural Pizzaiolo", delete_cache=(60, CACHE_AGE_S)) as app:
         gr.Markdown("# Neural Pizzaiolo\nPick ingredients, get a pizza. Models trained on procedurally "
                     "rendered pizzas; the last one on the 20 real photos of the original experiment.")
         with gr.Tab("Create"):
-            with gr.Row():
-                with gr.Column(scale=1):
-                    # Custom values reach parse_recipe, which also reads Russian names and suggests fixes.
-                    picked = gr.Dropdown(INGREDIENT_CHOICES, value=["tomato_sauce", "mozzarella", "pepperoni"],
-                                         multiselect=True, allow_custom_value=True, label="Ingredients",
-                                         elem_id="ingredients", info="Type to search; at most 9 portions.")
-                    doubled = gr.Dropdown(INGREDIENT_CHOICES, value=[], multiselect=True, allow_custom_value=True,
-                                          label="Double portion of")
-                    noise = gr.Slider(0, 2, value=1, step=0.05, label="Latent noise",
-                                      info="0: the model's typical pizza for the recipe; higher strays further.")
-                    with gr.Row():
-                        seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=2**31 - 1, scale=3)
-                        dice_button = gr.Button("Random seed", scale=1, min_width=80)
-                    count = gr.Slider(1, MAX_PIZZAS, value=4, step=1, label="Pizzas")
-                    model_name = gr.Dropdown(choices, value=drawers[0], label="Model")
-                    create_button = gr.Button("Generate", variant="primary", elem_id="generate")
-                with gr.Column(scale=2):
-                    gallery = gr.Gallery(label="Pizzas", columns=4, height="auto", object_fit="contain",
-                                         elem_id="pizzas", format="png")
-            gr.Examples([menu_example(recipe) for recipe in MENU.values()], inputs=[picked, doubled],
-                        example_labels=list(MENU), label="From the real menu",
-                        examples_per_page=len(MENU))
-            create_inputs = [picked, doubled, noise, seed, count, model_name]
-            create_button.click(create, create_inputs, gallery, api_name="generate", concurrency_id="model")
-            noise.release(create, create_inputs, gallery, api_visibility="private", concurrency_id="model")
-            dice_button.click(dice, None, seed, api_name="dice", queue=False).then(
-                create, create_inputs, gallery, api_visibility="private", concurrency_id="model")
-            app.load(create, create_inputs, gallery, api_visibility="private", concurrency_id="model")
-
+            create_tab(shelf)
         with gr.Tab("Restyle"):
-            gr.Markdown("Upload a pizza photo; the classifier proposes its recipe (edit it), pick a target "
-                        "recipe, and the model encodes the photo with the first and decodes it with the second.")
-            with gr.Row():
-                with gr.Column():
-                    upload = gr.File(label="Your pizza photo", file_types=["image"], elem_id="upload")
-                    # A file path, not decoded by gradio: restyle reads it with the same safe loader as uploads.
-                    photo = gr.Image(label="Photo", type="filepath", image_mode=None, interactive=False,
-                                     elem_id="photo", format="png")
-                    crop = gr.Checkbox(True, label="Crop to the pizza's disc (as the 20 real photos are framed)")
-                with gr.Column():
-                    source = gr.Dropdown(INGREDIENT_CHOICES, multiselect=True, allow_custom_value=True,
-                                         label="Its recipe (guessed)", elem_id="source")
-                    target = gr.Dropdown(INGREDIENT_CHOICES, multiselect=True, allow_custom_value=True,
-                                         label="Target recipe", elem_id="target")
-                    restyle_model = gr.Dropdown([c for c in choices if c[1] in encoders],
-                                                value=encoders[0] if encoders else None, label="Model")
-                    restyle_noise = gr.Slider(0, 2, value=0, step=0.05, label="Latent noise",
-                                              info="0: decode the encoder's mean (the faithful reconstruction).")
-                    restyle_seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=2**31 - 1)
-                    restyle_button = gr.Button("Restyle", variant="primary", elem_id="restyle")
-            with gr.Row():
-                shown = dict(format="png", height=256, interactive=False)
-                model_view = gr.Image(label="Input, as the model sees it", elem_id="model-view", **shown)
-                reconstruction = gr.Image(label="Reconstruction", elem_id="reconstruction", **shown)
-                result = gr.Image(label="Restyled", elem_id="restyled", **shown)
-            upload.upload(read_photo, [upload, crop], [photo, source, target, upload], api_name="read_photo",
-                          concurrency_id="model")
-            restyle_button.click(restyle, [photo, crop, source, target, restyle_model, restyle_noise, restyle_seed],
-                                 [model_view, reconstruction, result], api_name="restyle", concurrency_id="model")
-
+            restyle_tab(shelf)
         with gr.Tab("Menu"):
-            with gr.Row():
-                menu_model = gr.Dropdown(choices, value=drawers[0], label="Model")
-                menu_seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=2**31 - 1)
-                menu_noise = gr.Slider(0, 2, value=0, step=0.05, label="Latent noise")
-            menu_button = gr.Button("One pizza per ingredient", variant="primary")
-            menu_gallery = gr.Gallery(label="Single-ingredient pizzas", columns=7, height="auto", format="png")
-            with gr.Row():
-                start = gr.Dropdown(list(MENU), value="Margherita", label="From")
-                end = gr.Dropdown(list(MENU), value="Hawaiian", label="To")
-                steps = gr.Slider(2, 12, value=8, step=1, label="Steps")
-            morph_button = gr.Button("Interpolate")
-            strip = gr.Gallery(label="Interpolation", columns=8, height="auto", format="png")
-            menu_button.click(menu, [menu_model, menu_seed, menu_noise], menu_gallery, api_name="menu",
-                              concurrency_id="model")
-            morph_button.click(morph, [start, end, menu_model, menu_seed, steps], strip, api_name="interpolate",
-                               concurrency_id="model")
+            menu_tab(shelf)
     # One model call at a time: on a small CPU parallel calls only share the cores (and each holds
     # its activations), so a bounded queue keeps latency fair and memory flat under load.
     app.queue(default_concurrency_limit=1, max_size=64)
     return app
 
 
+# --------------------------------------------------------------------------- the upload cache
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("GRADIO_TEMP_DIR", Path(tempfile.gettempdir()) / "gradio")).resolve()
+
+
 def _forget_upload(path: str) -> None:
     """Delete an uploaded file once read: uploads live in gradio's cache, never anywhere else."""
-    cache = Path(os.environ.get("GRADIO_TEMP_DIR", Path(tempfile.gettempdir()) / "gradio")).resolve()
     file = Path(path).resolve()
-    if cache in file.parents:
+    if _cache_dir() in file.parents:
         file.unlink(missing_ok=True)
+
+
+def trim_cache(root: Path, max_bytes: int) -> int:
+    """Delete the oldest files under ``root`` until they take at most ``max_bytes``; the bytes freed."""
+    files = []
+    for file in root.rglob("*"):
+        try:
+            if file.is_file():
+                stat = file.stat()
+                files.append((stat.st_mtime, stat.st_size, file))
+        except OSError:  # deleted meanwhile
+            continue
+    total, freed = sum(size for _, size, _ in files), 0
+    for _, size, file in sorted(files):
+        if total - freed <= max_bytes:
+            break
+        file.unlink(missing_ok=True)
+        freed += size
+    return freed
+
+
+def _keep_trimming(root: Path, max_bytes: int, every_s: float = 5.0) -> None:
+    def loop():
+        while True:
+            time.sleep(every_s)
+            if root.is_dir():
+                trim_cache(root, max_bytes)
+    threading.Thread(target=loop, name="cache-trim", daemon=True).start()
+
+
+# --------------------------------------------------------------------------- command line
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -243,8 +396,13 @@ def main(argv=None) -> int:
     except (CheckpointError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    app.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=True,
-               footer_links=["api"], max_file_size="50mb")
+    _keep_trimming(_cache_dir(), CACHE_BYTES)
+    app.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=True, quiet=True,
+               footer_links=["api"], max_file_size="50mb", state_session_capacity=STATE_SESSIONS, css=CSS,
+               prevent_thread_lock=True)
+    print(f"Neural Pizzaiolo on {app.local_url}" + (f" and {app.share_url}" if app.share_url else
+                                                   " (python app.py --share for a public link)"), flush=True)
+    app.block_thread()
     return 0
 
 

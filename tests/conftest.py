@@ -35,6 +35,7 @@ class Server(NamedTuple):
     url: str
     process: subprocess.Popen
     temp_dir: Path  # gradio's cache: uploads and generated pictures
+    log: Path  # what app.py printed
 
 
 def _free_port() -> int:
@@ -49,7 +50,8 @@ def app_server(tmp_path_factory) -> Iterator[Server]:
     if not (ROOT / "checkpoints" / "cvaegan" / "config.json").is_file():
         pytest.fail("checkpoints/cvaegan is missing: the app serves the shipped checkpoints")
     port, temp_dir = _free_port(), tmp_path_factory.mktemp("gradio")
-    log = open(tmp_path_factory.mktemp("app") / "app.log", "w+")
+    log_path = tmp_path_factory.mktemp("app") / "app.log"
+    log = open(log_path, "w+")
     env = dict(os.environ, GRADIO_TEMP_DIR=str(temp_dir), OMP_NUM_THREADS="2")
     process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
                                stdout=log, stderr=subprocess.STDOUT)
@@ -65,7 +67,7 @@ def app_server(tmp_path_factory) -> Iterator[Server]:
                 process.kill()
                 pytest.fail(f"app.py did not start (exit {process.poll()}):\n{log.read()[-3000:]}")
             time.sleep(0.5)
-    yield Server(url, process, temp_dir)
+    yield Server(url, process, temp_dir, log_path)
     process.terminate()
     try:
         process.wait(timeout=20)

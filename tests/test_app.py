@@ -2,13 +2,18 @@
 
 import json
 import re
+import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from app import model_choices, resolve_typed, trim_cache
 from conftest import ARTIFACTS
+from pizza_models import pipeline
+from pizza_models.data import read_manifest
 from pizza_models.kitchen import Kitchen
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -68,11 +73,15 @@ def test_more_pizzas_than_the_slider_allows_are_refused_before_any_drawing(clien
 def test_restyle_returns_input_reconstruction_and_result_at_the_model_size(client, tmp_path):
     photo = tmp_path / "pepperoni.jpg"
     Kitchen().render("tomato_sauce; pepperoni; mozzarella", seed=1, size=400).save(photo)
-    preview, source, target, upload = client.predict(gradio_client.handle_file(photo), True, api_name="/read_photo")
+    preview, source, target, upload, confidence = client.predict(gradio_client.handle_file(photo), True,
+                                                                 api_name="/read_photo")
     assert "pepperoni" in source and source == target and upload is None
+    shown = {item["label"]: item["confidence"] for item in confidence["confidences"]}
+    assert len(shown) == 9 and shown["Pepperoni"] >= 0.5  # the guess, with how sure the classifier is
     outputs = client.predict(gradio_client.handle_file(preview), True, source, ["tomato_sauce", "mozzarella", "ham"],
                              "cvaegan", 0, 0, api_name="/restyle")
-    assert [Image.open(path).size for path in outputs] == [(64, 64)] * 3
+    # The cropped input at the size shown; what the model reads and draws at its own size (shown 4x, crisp).
+    assert [Image.open(path).size for path in outputs] == [(256, 256)] + [(64, 64)] * 3
 
 
 def test_menu_draws_one_captioned_pizza_per_ingredient(client):
@@ -96,3 +105,103 @@ def test_eight_simultaneous_generate_calls_succeed_with_flat_memory(client, app_
     (ARTIFACTS / "load.json").write_text(json.dumps(report, indent=2))
     # The queue runs one model call at a time: eight waiting requests cost no more than one.
     assert peak - before < 300 * 1024, report
+
+
+def test_the_api_lists_exactly_the_documented_endpoints(client):
+    assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == {
+        "/generate", "/read_photo", "/restyle", "/menu", "/interpolate"}
+
+
+def test_the_start_up_line_is_the_apps_own(app_server):
+    log = app_server.log.read_text()
+    assert f"Neural Pizzaiolo on {app_server.url}" in log and "python app.py --share" in log
+    assert "share=True" not in log and "launch()" not in log
+
+
+def test_the_page_comes_with_its_first_pizzas(app_server, client):
+    """The first pizzas are drawn at start and sent with the page: no model call, no queue."""
+    start = time.perf_counter()
+    config = json.loads(urllib.request.urlopen(app_server.url + "config", timeout=30).read())
+    page_s = time.perf_counter() - start
+    gallery = next(c for c in config["components"] if c.get("props", {}).get("elem_id") == "pizzas")
+    assert len(gallery["props"]["value"]) == 4
+    # What a first draw costs, for the record: the model alone, and a full /generate round trip.
+    model = pipeline.load(Path(__file__).resolve().parents[1] / "checkpoints" / "cvaegan")
+    start = time.perf_counter()
+    pipeline.generate(model, [PEPPERONI], n=4)
+    model_s = time.perf_counter() - start
+    start = time.perf_counter()
+    generate(client, count=4, seed=5)
+    round_trip_s = time.perf_counter() - start
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "first_load.json").write_text(json.dumps(
+        {"config_with_pizzas_s": page_s, "model_first_call_s": model_s, "generate_round_trip_s": round_trip_s}, indent=2))
+
+
+def test_several_hundred_sessions_leave_memory_bounded(client, app_server):
+    """Each new session costs gradio ~110 KB; the app keeps 256 of them (``STATE_SESSIONS``), not 10,000."""
+    def refused_call():
+        client.reset_session()
+        with pytest.raises(gradio_client.exceptions.AppError):
+            client.predict(["peperoni"], [], 1.0, 0, 1, "cvaegan", api_name="/generate")
+    for _ in range(50):
+        refused_call()
+    before = rss_kib(app_server.process.pid, "VmRSS")
+    for _ in range(600):
+        refused_call()
+    grown_mib = (rss_kib(app_server.process.pid, "VmRSS") - before) / 1024
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "sessions.json").write_text(json.dumps({"sessions": 600, "rss_growth_mib": grown_mib}))
+    assert grown_mib < 40, f"{grown_mib:.0f} MiB for 600 sessions"
+
+
+def test_trim_cache_deletes_the_oldest_files_over_the_cap(tmp_path):
+    for i in range(5):
+        (tmp_path / f"{i}").mkdir()
+        (tmp_path / f"{i}" / "upload.png").write_bytes(bytes(1000))
+        Path(tmp_path / f"{i}" / "upload.png").touch()
+        time.sleep(0.01)
+    assert trim_cache(tmp_path, 2500) == 3000
+    assert sorted(p.parent.name for p in tmp_path.rglob("*.png")) == ["3", "4"]
+
+
+@pytest.mark.parametrize("typed, chip", [("tomato", "tomato_sauce"), ("пепперони", "pepperoni"), ("HAM", "ham"),
+                                         ("peperoni", "peperoni")])
+def test_typed_text_becomes_the_first_ingredient_the_search_shows(typed, chip):
+    assert resolve_typed(["mozzarella", typed]) == ["mozzarella", chip]  # no match: left for the error to name
+
+
+def test_menus_are_chosen_by_capability_and_labels_not_family_names():
+    class Stub:
+        def __init__(self, draws=False, encodes=False, classifies=False):
+            self.draws, self.encodes, self.classifies = draws, encodes, classifies
+
+    shelf = {"judge": Stub(classifies=True), "zeta": Stub(draws=True), "gan": Stub(draws=True),
+             "cvae": Stub(draws=True, encodes=True)}
+    assert [name for _, name in model_choices(shelf, "draws")] == ["gan", "cvae", "zeta"]
+    assert [name for _, name in model_choices(shelf, "encodes")] == ["cvae"]
+    assert [name for _, name in model_choices(shelf, "classifies")] == ["judge"]
+
+
+def test_the_recipe_guesser_on_the_20_real_photos(dodo20):
+    """Micro precision and recall of the shipped judge's guesses on the real menu photos, cropped
+    to the disc as the app does. Measured: precision 0.46, recall 0.41 (the judge knows kitchen
+    pizzas, not photos); the floors below catch a regression, not a goal."""
+    judge = pipeline.load(Path(__file__).resolve().parents[1] / "checkpoints" / "judge")
+    hits, guessed, present = {}, {}, {}
+    for photo in read_manifest(dodo20 / "recipes.csv"):
+        image, _ = pipeline.read_photo(photo.path, photo.path.name)
+        guess = set(pipeline.guess_recipe(judge, pipeline.crop_to_disc(image)).ingredients)
+        truth = set(photo.recipe.ingredients)
+        for ingredient in guess | truth:
+            hits[ingredient] = hits.get(ingredient, 0) + (ingredient in guess and ingredient in truth)
+            guessed[ingredient] = guessed.get(ingredient, 0) + (ingredient in guess)
+            present[ingredient] = present.get(ingredient, 0) + (ingredient in truth)
+    precision = sum(hits.values()) / sum(guessed.values())
+    recall = sum(hits.values()) / sum(present.values())
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "guesser_dodo20.json").write_text(json.dumps(
+        {"precision": precision, "recall": recall,
+         "per_ingredient": {i: {"right": hits[i], "guessed": guessed[i], "on_photos": present[i]} for i in sorted(hits)}},
+        indent=2))
+    assert precision >= 0.4 and recall >= 0.35, (precision, recall)

@@ -1,13 +1,20 @@
 """The robustness matrix: bad uploads, recipes, manifests and checkpoints, and an untrusting server.
 
+Issue 14's hostile-client rows: 16 (wrong types), 17 (NaN, infinities), 18 (thousands of names) and 20
+(files and data: URLs sent straight to /restyle) are below; 19 (a 420 KB PNG that decoded to 1 GB) is
+the "12000x12000 PNG" upload row here and the peak-RSS test in tests/test_data.py; 21 (the upload
+cache) and 22 (session state) are tests/test_app.py's trim_cache and sessions tests.
+
 Each row gets a correct result or a clear message naming what is wrong, and the app keeps serving.
 Training interruptions (SIGKILL mid-save, --resume after SIGINT/SIGKILL, NaN losses) are rows of
 tests/test_train.py; concurrency under load is in tests/test_app.py.
 """
 
+import base64
 import io
 import json
 import struct
+import time
 import subprocess
 import sys
 import urllib.error
@@ -88,7 +95,8 @@ UPLOADS = {  # name: (file name, bytes maker, expected preview size or the error
     "text renamed .png": ("notes.png", lambda: b"margherita, please\n" * 20, "not an image"),
     "truncated JPEG": ("cut.jpg", lambda: _jpeg(_pizza(400))[:3000], "unreadable image"),
     "1x1 image": ("dot.png", lambda: _png_bytes(Image.new("RGB", (1, 1), (200, 40, 30))), (1, 1)),
-    "12000x12000 PNG": ("bomb.png", _huge_png, (1024, 1024)),  # decoded (144 MB of grey), then downscaled
+    # 144 MP of grey in 420 KB (343 pixels per byte) cost ~1 GB and 3.4-5 s; now refused from the header in ~20 ms.
+    "12000x12000 PNG": ("bomb.png", _huge_png, "too large to decode safely .* a decompression bomb"),
     "12000x12000 JPEG": ("huge.jpg", lambda: _jpeg(Image.new("RGB", (12_000, 12_000), (190, 90, 40)), quality=30),
                          (1024, 1024)),
     "grayscale": ("grey.png", lambda: _png_bytes(_pizza().convert("L")), (160, 160)),
@@ -115,7 +123,7 @@ def test_upload_gives_a_photo_or_a_clear_message_and_the_app_keeps_serving(case,
         with pytest.raises(gradio_client.exceptions.AppError, match=f"{name}: .*{expected}"):
             client.predict(gradio_client.handle_file(path), True, api_name="/read_photo")
     else:
-        preview, source, _, _ = client.predict(gradio_client.handle_file(path), True, api_name="/read_photo")
+        preview, source, _, _, _ = client.predict(gradio_client.handle_file(path), True, api_name="/read_photo")
         assert Image.open(preview).size == expected and isinstance(source, list)
     assert not list(app_server.temp_dir.rglob(name)), "the upload was kept after the request"
     assert client.predict(["ham"], [], 0.0, 0, 1, "cvaegan", api_name="/generate")  # still serving
@@ -127,7 +135,7 @@ def _png_header(side: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", b"no pixels here") + _png_chunk(b"IEND", b"")
 
 
-@pytest.mark.parametrize("side", [13_000, 40_000])  # over our 150 MP limit; over Pillow's own bomb limit
+@pytest.mark.parametrize("side", [13_000, 40_000])  # over our 128 MB decode budget; over Pillow's own bomb limit
 def test_a_png_too_large_to_decode_is_refused_from_its_header(side):
     # Decoding the pixels fails as "unreadable" (shown at 100x100), so the refusal came before it.
     with pytest.raises(ValueError, match="small.png: unreadable image"):
@@ -160,6 +168,74 @@ def test_recipe_input_is_understood_or_refused_with_its_reason(case, client):
     else:
         assert parse_recipe(picked).portions == expected
         assert len(client.predict(picked, [], 1.0, 0, 1, "cvaegan", api_name="/generate")) == 1
+
+
+# --------------------------------------------------------------------------- hostile clients (issue 14, rows 16-22)
+
+
+def _raw_call(server, api: str, body: str) -> str:
+    """A call as raw HTTP (JSON that gradio_client would refuse to write, such as NaN): the event stream."""
+    request = urllib.request.Request(f"{server.url}gradio_api/call/{api}", data=body.encode(),
+                                     headers={"Content-Type": "application/json"})
+    event = json.loads(urllib.request.urlopen(request, timeout=30).read())["event_id"]
+    return urllib.request.urlopen(f"{server.url}gradio_api/call/{api}/{event}", timeout=60).read().decode()
+
+
+HOSTILE_RECIPES = {  # row 16 (wrong types) and 18 (one request holding the queue): (picked, message)
+    "numbers": ([1, 2], "item 1 is a number, not an ingredient name; item 2 is a number"),
+    "null": ([None, "ham"], "item 1 is null, not an ingredient name"),
+    "nested lists": ([["ham", ["bacon"]]], "item 1 is a list, not an ingredient name"),
+    "10,000 unknown names": (["peperoni"] * 10_000, "10000 names is far too many"),  # was 5.7-7 s and 282 KB
+    "40,000 names in one string": ([";".join(["x"] * 40_000)], "40000 names is far too many"),  # was 22.6 s
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_RECIPES))
+def test_hostile_recipes_get_a_short_message_at_once(case, client, app_server):
+    picked, message = HOSTILE_RECIPES[case]
+    start = time.perf_counter()
+    with pytest.raises(gradio_client.exceptions.AppError, match=message) as error:
+        client.predict(picked, [], 1.0, 0, 1, "cvaegan", api_name="/generate")
+    assert time.perf_counter() - start < 3 and len(str(error.value)) < 300
+    assert "Traceback" not in app_server.log.read_text()
+
+
+@pytest.mark.parametrize("data, message", [  # row 17: NaN noise drew black pizzas, a NaN seed raised a raw error
+    ('[["ham"], [], NaN, 0, 1, "cvaegan"]', "the latent noise must be a finite number between 0 and 10, not nan"),
+    ('[["ham"], [], Infinity, 0, 1, "cvaegan"]', "Value inf is greater than maximum value 2"),  # gradio's slider check
+    ('[["ham"], [], 1.0, NaN, 1, "cvaegan"]', "the seed must be a whole number, not nan"),
+    ('[["ham"], [], 1.0, 0, NaN, "cvaegan"]', "the number of pizzas must be a whole number, not nan"),
+])
+def test_non_finite_numbers_are_refused_with_a_message(data, message, app_server):
+    events = _raw_call(app_server, "generate", f'{{"data": {data}}}')
+    assert "event: error" in events and message in events, events
+
+
+def test_restyle_reads_its_photo_with_the_same_safe_reader_and_no_server_path(client, app_server, tmp_path):
+    """Row 20: a bad file sent straight to /restyle gets read_photo's message, naming the file only."""
+    (tmp_path / "notes.png").write_text("margherita, please")
+    with pytest.raises(gradio_client.exceptions.AppError, match="notes.png: not an image") as error:
+        client.predict(gradio_client.handle_file(tmp_path / "notes.png"), True, ["ham"], ["bacon"], "cvaegan", 0, 0,
+                       api_name="/restyle")
+    assert str(app_server.temp_dir) not in str(error.value) and "/tmp" not in str(error.value)
+    (tmp_path / "bomb.png").write_bytes(_huge_png(6000))
+    with pytest.raises(gradio_client.exceptions.AppError, match="bomb.png: .*decompression bomb"):
+        client.predict(gradio_client.handle_file(tmp_path / "bomb.png"), True, ["ham"], ["bacon"], "cvaegan", 0, 0,
+                       api_name="/restyle")
+
+
+def test_a_data_url_is_never_decoded(app_server, tmp_path):
+    """Row 20: a data: URL rode past the 50 MB upload limit; only the stored upload is read now."""
+    boundary = "pizza"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"notes.png\"\r\n"
+            f"Content-Type: image/png\r\n\r\nnot a picture\r\n--{boundary}--\r\n").encode()
+    request = urllib.request.Request(f"{app_server.url}gradio_api/upload", data=body,
+                                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    path = json.loads(urllib.request.urlopen(request, timeout=30).read())[0]
+    picture = "data:image/png;base64," + base64.b64encode(_png_bytes(_pizza())).decode()
+    photo = {"path": path, "url": picture, "orig_name": "notes.png", "meta": {"_type": "gradio.FileData"}}
+    events = _raw_call(app_server, "restyle", json.dumps({"data": [photo, True, ["ham"], ["bacon"], "cvaegan", 0, 0]}))
+    assert "event: error" in events and "notes.png: not an image" in events, events  # the valid PNG in the URL unread
 
 
 # --------------------------------------------------------------------------- manifests
