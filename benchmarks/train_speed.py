@@ -30,7 +30,7 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from pizza_models.accel import autocast, channels_last, use_bf16  # noqa: E402
 from pizza_models.recipe import DEFAULT_VOCABULARY, MENU, encode  # noqa: E402
-from train.families import FAMILIES, build, hyper, trainables  # noqa: E402
+from train.families import build, hyper, trainables, trainers  # noqa: E402
 
 CPU = torch.device("cpu")
 PRESETS = ("seed", "modern")
@@ -181,7 +181,7 @@ def compile_experiment(size: int, batch, steps: int, warmup: int) -> list[str]:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--families", nargs="+", choices=FAMILIES, default=list(FAMILIES))
+    p.add_argument("--families", nargs="+", choices=sorted(trainers()), default=["cvae", "gan", "cvaegan", "classifier"])
     p.add_argument("--presets", nargs="+", choices=PRESETS, default=list(PRESETS))
     p.add_argument("--sizes", nargs="+", type=int, default=None, help="image sizes (default 32 64; --quick: 16)")
     p.add_argument("--batch", type=int, default=None, help="batch size for every family (default: each preset's; --quick: 4)")

@@ -303,7 +303,7 @@ class Kitchen:
                 draw.line([cx - dx, cy - dy, cx + dx, cy + dy], fill=(214, 160, 104), width=max(1, n // 160))
         base = np.asarray(img.reduce(self.supersample) if n != size else img, np.float32)
 
-        layers, pieces = [], {}
+        layers, pieces, strokes = [], {}, {}
         toppings = sorted((i for i in recipe.ingredients if i in TOPPINGS), key=lambda i: TOPPINGS[i].layer)
         crowd = max(0.6, 1 - 0.06 * (len(toppings) - 1))  # busy pizzas carry fewer pieces of each
         for ingredient_id in toppings:
@@ -313,9 +313,10 @@ class Kitchen:
             layers.append((ingredient_id, self._premultiplied(layer)))
         for ingredient_id in (i for i in recipe.ingredients if i in DRIZZLES or i == "condensed_milk"):
             layer, draw = self._layer_canvas(n)
-            self._drizzle(draw, ingredient_id, recipe.count(ingredient_id), seed, n, cx, cy, inner, rotation)
+            strokes[ingredient_id] = self._drizzle(
+                draw, ingredient_id, recipe.count(ingredient_id), seed, n, cx, cy, inner, rotation)
             layers.append((ingredient_id, self._premultiplied(layer)))
-        return PizzaLayers(base, layers, self._light(canvas, rng), geometry, pieces)
+        return PizzaLayers(base, layers, self._light(canvas, rng), geometry, pieces, strokes)
 
     def render_batch(self, recipes: Sequence[RecipeLike], seeds: Sequence[int], size: int = 64) -> np.ndarray:
         """Renders as a uint8 array of shape (len(recipes), size, size, 3)."""
@@ -385,7 +386,7 @@ class Kitchen:
         _SHAPES[spec.shape](draw, xy, size, angle, rng, fill, detail, max(1, n // 96))
         return Pieces(xy / n, size / n, angle, shade[:, 0])
 
-    def _drizzle(self, draw, ingredient_id, portions, seed, n, cx, cy, inner, rotation) -> None:
+    def _drizzle(self, draw, ingredient_id, portions, seed, n, cx, cy, inner, rotation) -> float:
         """A zig-zag line over the top; condensed milk is drizzled thin and white over its own base."""
         rng = np.random.default_rng([seed, 1 + self.vocabulary.index(ingredient_id)])
         colour = DRIZZLES.get(ingredient_id, (255, 253, 246))
@@ -397,6 +398,7 @@ class Kitchen:
         pts = np.stack([cx + c * u - s * v, cy + s * u + c * v], axis=1).ravel().tolist()
         width = max(1, round(n * (0.013 if ingredient_id == "condensed_milk" else 0.024)))
         draw.line(pts, fill=colour, width=width, joint="curve")
+        return a  # the zig-zag's direction (radians)
 
     @staticmethod
     def _layer_canvas(n: int):
@@ -469,7 +471,8 @@ class PizzaLayers:
     layers: list  # [(ingredient_id, (S, S, 4) premultiplied RGBA: colour in [0, 255], alpha in [0, 1])]
     light: Light
     geometry: Geometry
-    pieces: dict  # ingredient_id -> Pieces, for every topping (drizzles have none)
+    pieces: dict  # ingredient_id -> Pieces, for every topping
+    strokes: dict  # ingredient_id -> direction (radians) of each drizzle's zig-zag
 
     def composite(self, upto: Optional[int] = None) -> np.ndarray:
         """The unlit (S, S, 3) float picture: each layer laid "over" the ones before it, in order."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from pizza_models.data import PhotoDataset, Rotations
 from pizza_models.recipe import DEFAULT_VOCABULARY, Vocabulary
 
-from .families import FAMILIES, build, hyper
+from .families import build, hyper, trainers
 from .loop import STATE, TrainingDiverged, refuse_overwrite, run, saved_hyper, steps_for, world
 
 
@@ -25,8 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("family", nargs="?", default="cvaegan", choices=FAMILIES,
-                   help="what to train: cvae, gan, cvaegan (default) or the ingredient classifier")
+    p.add_argument("family", nargs="?", default="cvaegan", choices=sorted(trainers()),
+                   help="what to train: layered, cvae, gan, cvaegan (default) or the ingredient classifier")
     p.add_argument("--data", default="kitchen",
                    help="'kitchen' for procedurally rendered pizzas (default), or a manifest CSV "
                         "(image,ingredients) such as ../shared/datasets/dodo20/recipes.csv")
@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--adv-weight", type=float, help="modern CVAE-GAN: weight of the hinge loss on prior samples (default 0.1)")
     p.add_argument("--cls-weight", type=float,
                    help="modern CVAE-GAN: weight of the classifier loss on prior samples (default 1; 0 turns it off)")
+    p.add_argument("--arch", choices=("vgg", "resnet"), help="classifier: its architecture (default vgg)")
     p.add_argument("--out", type=Path, help="run folder (default runs/FAMILY-PRESET-SIZE)")
     p.add_argument("--half", action="store_true",
                    help="store the exported weights in float16 (half the size; loads back into float32)")
@@ -77,12 +78,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     return build_parser().parse_args(argv)
 
 
-def make_data(args: argparse.Namespace, size: int, encoding: str, vocabulary: Vocabulary):
-    """The training set: cached kitchen renders, or manifest photos with the article's rotations."""
+def make_data(args: argparse.Namespace, size: int, encoding: str, vocabulary: Vocabulary, hp=None, setup=None):
+    """The training set: cached kitchen renders (or the family's own kitchen data), or manifest
+    photos with the article's rotations."""
     if args.data == "kitchen":
         from pizza_models.data import KitchenDataset
 
         rank, _ = world()
+        trainer = trainers()[args.family]
+        if trainer.data is not None:
+            return trainer.data(hp, vocabulary, args.kitchen_pizzas, args.seed, rank == 0 and not args.no_progress, setup)
         return KitchenDataset(args.kitchen_pizzas, size, seed=args.seed, encoding=encoding, vocabulary=vocabulary,
                               progress=rank == 0 and not args.no_progress)
     photos = PhotoDataset(args.data, size, encoding=encoding, vocabulary=vocabulary)
@@ -96,7 +101,7 @@ def main(argv=None) -> int:
     vocabulary = Vocabulary.from_manifest(args.data) if args.vocabulary == "manifest" else DEFAULT_VOCABULARY
     given = dict(batch_size=args.batch_size, lr=args.lr, lr_d=args.lr_d, channels=args.channels,
                  kl_weight=args.kl_weight, fm_weight=args.fm_weight, adv_weight=args.adv_weight,
-                 cls_weight=args.cls_weight, method=args.method)
+                 cls_weight=args.cls_weight, method=args.method, arch=args.arch)
     # A resumed run keeps the settings it was started with unless the command line changes them.
     saved = saved_hyper(out) if args.resume else {}
     hp = hyper(args.family, args.preset, size, **{k: v if v is not None else saved.get(k) for k, v in given.items()})
@@ -106,7 +111,7 @@ def main(argv=None) -> int:
         print(f"--resume: nothing to resume in {out} (no {STATE}); starting a new run", file=sys.stderr)
     encoding = getattr(setup.export().config, "encoding", "counts")
     try:
-        data = make_data(args, size, encoding, vocabulary)
+        data = make_data(args, size, encoding, vocabulary, hp, setup)
     except ValueError as error:
         raise SystemExit(f"--data {args.data}: {error}") from None
     _, world_size = world()

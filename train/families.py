@@ -4,11 +4,15 @@ and one function per training step, each returning a dict of floats.
 - cvae: a conditional VAE (seed: the article's method 1 or 2; modern: conv encoder, residual decoder);
 - gan: a generator and a discriminator (seed: the article's DCGAN; modern: projection D, hinge, EMA);
 - cvaegan: Bao et al. 2017: encoder, generator, discriminator and ingredient classifier;
-- classifier: a multi-label ingredient classifier (the app's recipe guesser, or the judge).
+- classifier: a multi-label ingredient classifier (the app's recipe guesser, or the judge);
+- layered: a base plus one layer per ingredient (``train/layered.py``).
 
+Each family registers its builder once with ``@register``; ``trainers()`` finds them all.
 Optimizers live here, never inside the modules.
 """
 
+import importlib
+import pkgutil
 from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
@@ -23,8 +27,6 @@ from pizza_models.cvae import CVAE, CVAEConfig
 from pizza_models.gan import Discriminator, GANConfig, Generator
 from pizza_models.hub import PizzaModel
 from pizza_models.recipe import MAX_PORTIONS, Vocabulary
-
-FAMILIES = ("cvae", "gan", "cvaegan", "classifier")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Hyper:
     ema: float = 0.0  # decay of the exported generator's weight average; 0 exports the raw weights
     method: int = 1  # seed CVAE: recipe after the convolutions (1) or as a channel (2)
     channels: int = 32  # modern width
+    arch: str = "vgg"  # classifier family: its ClassifierConfig.arch
 
 
 PRESETS: dict[tuple[str, str], dict] = {
@@ -62,15 +65,19 @@ PRESETS: dict[tuple[str, str], dict] = {
         diffaugment="color,translation,cutout", ema=0.999,
     ),
     ("classifier", "modern"): dict(batch_size=64, lr=2e-3, lr_d=2e-3, betas=(0.9, 0.999)),
+    # Every part learns from the kitchen's own layers: plain Adam, a light KL on the base, an EMA.
+    ("layered", "modern"): dict(batch_size=32, lr=2e-3, lr_d=2e-3, betas=(0.9, 0.99), kl_weight=1.0, ema=0.995, channels=16),
 }
 
 
 def hyper(family: str, preset: str, image_size: int, **overrides) -> Hyper:
     """A preset's hyper-parameters with the given (non-None) overrides."""
-    if family not in FAMILIES:
-        raise ValueError(f"unknown model family {family!r}; use one of {FAMILIES}")
-    if preset not in ("seed", "modern"):
-        raise ValueError(f"unknown preset {preset!r}; use seed or modern")
+    known = trainers()
+    if family not in known:
+        raise ValueError(f"unknown model family {family!r}; use one of {', '.join(known)}")
+    if (family, preset) not in PRESETS:
+        offered = [p for f, p in PRESETS if f == family]
+        raise ValueError(f"unknown preset {preset!r} for {family}; use {' or '.join(offered)}")
     base = Hyper(family=family, preset=preset, image_size=image_size, **PRESETS[family, preset])
     return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -86,23 +93,75 @@ class Setup:
     ema: Optional[AveragedModel] = None
 
 
+@dataclass(frozen=True)
+class Trainer:
+    """How to train one family: its builder, and the kitchen data it needs if not plain pictures."""
+
+    build: Callable[[Hyper, Vocabulary], Setup]
+    # (hp, vocabulary, n, seed, progress, setup) -> Dataset for --data kitchen; None: cached kitchen renders
+    data: Optional[Callable] = None
+
+
+_TRAINERS: dict[str, Trainer] = {}
+
+
+def register(family: str, data: Optional[Callable] = None):
+    """Decorator: ``build(hp, vocabulary) -> Setup`` trains ``family`` (once per family)."""
+
+    def wrap(build_fn: Callable[[Hyper, Vocabulary], Setup]):
+        if family in _TRAINERS:
+            raise ValueError(f"the family {family!r} is registered twice")
+        _TRAINERS[family] = Trainer(build_fn, data)
+        return build_fn
+
+    return wrap
+
+
+def trainers() -> dict[str, Trainer]:
+    """Every trainable family, by name (each module of the ``train`` package is imported once)."""
+    package = importlib.import_module(__package__)
+    for module in pkgutil.iter_modules(package.__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{__package__}.{module.name}")
+    return dict(_TRAINERS)
+
+
 def build(hp: Hyper, vocabulary: Vocabulary) -> Setup:
     """Networks and optimizers for ``hp`` (on CPU; the loop moves them)."""
+    return trainers()[hp.family].build(hp, vocabulary)
+
+
+@register("classifier")
+def build_classifier(hp: Hyper, vocabulary: Vocabulary) -> Setup:
+    nets = {"classifier": IngredientClassifier(ClassifierConfig(image_size=hp.image_size, ingredients=vocabulary.ids, channels=hp.channels,
+                                                                     arch=hp.arch))}
+    return Setup(nets, adam(hp, nets, {"classifier": hp.lr}), classifier_step, lambda: nets["classifier"])
+
+
+@register("gan")
+def build_gan(hp: Hyper, vocabulary: Vocabulary) -> Setup:
     size = hp.image_size
-    if hp.family == "classifier":
-        nets = {"classifier": IngredientClassifier(ClassifierConfig(image_size=size, ingredients=vocabulary.ids, channels=hp.channels))}
-        return Setup(nets, _adam(hp, nets, {"classifier": hp.lr}), classifier_step, lambda: nets["classifier"])
-    if hp.family == "gan":
-        config = GANConfig.seed(size, vocabulary) if hp.preset == "seed" else GANConfig.modern(
-            size, vocabulary, g_channels=hp.channels, d_channels=hp.channels)
-        nets = {"G": Generator(config), "D": Discriminator(config)}
-        ema = _ema(nets["G"], hp.ema)
-        return Setup(nets, _adam(hp, nets, {"G": hp.lr, "D": hp.lr_d}), gan_step, _exporter(nets["G"], ema), ema)
-    config = CVAEConfig.seed(hp.method, size, vocabulary) if hp.preset == "seed" else CVAEConfig.modern(
-        size, vocabulary, channels=hp.channels)
-    if hp.family == "cvae":
-        nets = {"vae": CVAE(config)}
-        return Setup(nets, _adam(hp, nets, {"vae": hp.lr}), cvae_step, lambda: nets["vae"])
+    config = GANConfig.seed(size, vocabulary) if hp.preset == "seed" else GANConfig.modern(
+        size, vocabulary, g_channels=hp.channels, d_channels=hp.channels)
+    nets = {"G": Generator(config), "D": Discriminator(config)}
+    ema = ema_model(nets["G"], hp.ema)
+    return Setup(nets, adam(hp, nets, {"G": hp.lr, "D": hp.lr_d}), gan_step, exporter(nets["G"], ema), ema)
+
+
+def _cvae_config(hp: Hyper, vocabulary: Vocabulary) -> CVAEConfig:
+    return CVAEConfig.seed(hp.method, hp.image_size, vocabulary) if hp.preset == "seed" else CVAEConfig.modern(
+        hp.image_size, vocabulary, channels=hp.channels)
+
+
+@register("cvae")
+def build_cvae(hp: Hyper, vocabulary: Vocabulary) -> Setup:
+    nets = {"vae": CVAE(_cvae_config(hp, vocabulary))}
+    return Setup(nets, adam(hp, nets, {"vae": hp.lr}), cvae_step, lambda: nets["vae"])
+
+
+@register("cvaegan")
+def build_cvaegan(hp: Hyper, vocabulary: Vocabulary) -> Setup:
+    size, config = hp.image_size, _cvae_config(hp, vocabulary)
     vae = CVAE(replace(config, training="cvaegan"))
     critic = GANConfig(arch="seed" if hp.preset == "seed" else "modern", image_size=size, latent_dim=config.latent_dim,
                        encoding=config.encoding, ingredients=vocabulary.ids, g_channels=hp.channels,
@@ -112,11 +171,11 @@ def build(hp: Hyper, vocabulary: Vocabulary) -> Setup:
         "D": Discriminator(critic),
         "C": IngredientClassifier(ClassifierConfig(image_size=size, ingredients=vocabulary.ids, channels=hp.channels)),
     }
-    ema = _ema(vae, hp.ema)
-    return Setup(nets, _adam(hp, nets, {"vae": hp.lr, "D": hp.lr_d, "C": hp.lr_d}), cvaegan_step, _exporter(vae, ema), ema)
+    ema = ema_model(vae, hp.ema)
+    return Setup(nets, adam(hp, nets, {"vae": hp.lr, "D": hp.lr_d, "C": hp.lr_d}), cvaegan_step, exporter(vae, ema), ema)
 
 
-def _adam(hp: Hyper, nets: dict[str, nn.Module], lrs: dict[str, float]) -> dict[str, torch.optim.Optimizer]:
+def adam(hp: Hyper, nets: dict[str, nn.Module], lrs: dict[str, float]) -> dict[str, torch.optim.Optimizer]:
     return {name: torch.optim.Adam(nets[name].parameters(), lr=lr, betas=hp.betas) for name, lr in lrs.items()}
 
 
@@ -139,12 +198,12 @@ def ema_with_warmup(decay: float):
     return update
 
 
-def _ema(model: nn.Module, decay: float) -> Optional[AveragedModel]:
+def ema_model(model: nn.Module, decay: float) -> Optional[AveragedModel]:
     # use_buffers: batch-norm statistics are averaged too, so the EMA model is usable as is.
     return AveragedModel(model, multi_avg_fn=ema_with_warmup(decay), use_buffers=True) if decay else None
 
 
-def _exporter(model: PizzaModel, ema: Optional[AveragedModel]) -> Callable[[], PizzaModel]:
+def exporter(model: PizzaModel, ema: Optional[AveragedModel]) -> Callable[[], PizzaModel]:
     return (lambda: ema.module) if ema is not None else (lambda: model)
 
 
@@ -183,7 +242,7 @@ def _augment(hp: Hyper, x: torch.Tensor) -> torch.Tensor:
     return diff_augment(x, hp.diffaugment) if hp.diffaugment else x
 
 
-def _update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+def update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -223,7 +282,7 @@ def classifier_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[Averaged
     target = presence(code, len(unwrap(classifier).config.vocabulary))
     logits = classifier(x)
     loss = losses.multilabel_bce(logits, target)
-    _update(optimizers["classifier"], loss)
+    update(optimizers["classifier"], loss)
     accuracy = ((logits > 0).float() == target).float().mean()
     return {"loss": loss.item(), "label_accuracy": accuracy.item()}
 
@@ -234,7 +293,7 @@ def cvae_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel]
     rec = losses.reconstruction_bce(recon, x) if hp.preset == "seed" else losses.reconstruction_l2(recon, x)
     kl = losses.kl_divergence(mu, logvar)
     loss = rec + hp.kl_weight * kl
-    _update(optimizers["vae"], loss)
+    update(optimizers["vae"], loss)
     return {"loss": loss.item(), "reconstruction": rec.item(), "kl": kl.item()}
 
 
@@ -250,12 +309,12 @@ def gan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel] 
     logits, _ = D(_augment(hp, torch.cat([x, fake])), torch.cat([code, code]))
     real_logits, fake_logits = logits.chunk(2)
     d_loss = d_loss_fn(real_logits, fake_logits)
-    _update(optimizers["D"], d_loss)
+    update(optimizers["D"], d_loss)
 
     with frozen(unwrap(D)):
         fake = G(g.sample_latent(x.shape[0], device=x.device), code)
         g_loss = g_loss_fn(unwrap(D)(_augment(hp, fake), code)[0])
-        _update(optimizers["G"], g_loss)
+        update(optimizers["G"], g_loss)
     if ema is not None:
         ema.update_parameters(g)
     return {
@@ -275,12 +334,12 @@ def cvaegan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedMod
     recon, prior, mu, logvar = vae(x, code, z_prior)
 
     c_loss = losses.multilabel_bce(C(x), target)
-    _update(optimizers["C"], c_loss)
+    update(optimizers["C"], c_loss)
 
     logits, _ = D(_augment(hp, torch.cat([x, recon.detach(), prior.detach()])), torch.cat([code, code, code]))
     real_logits, recon_logits, prior_logits = logits.chunk(3)
     d_loss = (losses.d_bce if hp.preset == "seed" else losses.d_hinge)(real_logits, [recon_logits, prior_logits])
-    _update(optimizers["D"], d_loss)
+    update(optimizers["D"], d_loss)
 
     with frozen(d, c):
         _, d_features = d(torch.cat([x, recon, prior]), torch.cat([code, code, code]))
@@ -303,7 +362,7 @@ def cvaegan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedMod
             recipe_loss = losses.multilabel_bce(c(prior), target)
             g_loss = g_loss + hp.cls_weight * recipe_loss
             stats["recipe"] = recipe_loss.item()
-        _update(optimizers["vae"], g_loss)
+        update(optimizers["vae"], g_loss)
     if ema is not None:
         ema.update_parameters(unwrap(vae).vae)
     return {

@@ -56,7 +56,7 @@ def batches(data: Dataset, batch_size: int, rank: int, world_size: int, seed: in
         else:
             sampler = RandomSampler(data, generator=torch.Generator().manual_seed(seed + epoch))
         loader = DataLoader(data, batch_size=batch_size, sampler=sampler, drop_last=True, num_workers=workers,
-                            persistent_workers=False)
+                            persistent_workers=False, collate_fn=getattr(data, "collate", None))
         yield from loader
         epoch += 1
 
@@ -197,10 +197,11 @@ def run(
     deadline = time.monotonic() + 60 * max_minutes if max_minutes else None
     try:
         for step in bar:
-            x, code = next(stream)
+            x, code, *parts = next(stream)  # parts: a dict of the family's own targets, if any
             x = x.to(dev, memory_format=torch.channels_last)
+            parts = [{k: v.to(dev) for k, v in p.items()} for p in parts]
             with autocast(dev, bf16):
-                stats = setup.step(nets, setup.optimizers, x, code.to(dev), hp, ema=setup.ema)
+                stats = setup.step(nets, setup.optimizers, x, code.to(dev), *parts, hp, ema=setup.ema)
             if not all_finite(stats, distributed, dev):
                 # A divergence before the first save has no checkpoint to point to.
                 kept = (f"The last good checkpoint (step {saved[-1]}) is kept in {out}; lower --lr, or --resume from it"

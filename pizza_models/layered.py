@@ -1,0 +1,471 @@
+"""The layered pizza: a learned base plus one layer per ingredient, laid on in a fixed order.
+
+A pizza is made the way a cook makes one, and the way PizzaGAN (Papadopoulos et al., CVPR 2019)
+models it: a base (crust, sauce, cheese), then each topping spread as many small pieces, then the
+drizzles. Every part is a small learned model:
+
+- base: a conditional VAE with an 8 x 8 spatial latent, decoding (sauces and cheese, the pizza's
+  geometry, the latent) into the base picture;
+- pieces: one learned RGBA sprite per topping, warped to each piece's centre, size and angle;
+- layout: how many pieces, how large, how far out and how shaded, as small learned distributions
+  per topping; pieces are spread on Vogel's sunflower spiral (the even spread of a cook's hand),
+  turned and jittered by the noise;
+- strokes: each drizzle as a few learned RGBA templates in the pizza's own frame, turned with the noise;
+- decomposer: a small U-Net that reads which layer each pixel of a picture shows, and the base's
+  latent, so that restyling adds or removes exactly one layer.
+
+An absent ingredient adds nothing, so a combination never seen in training is composed from parts
+the model knows. The latent slider scales every random choice: at 0 the typical layout (most
+likely counts and sizes, an untilted spiral), at 1 a sample. Pictures are unlit: the kitchen's
+light pass (a gain of a few percent) is not modelled.
+"""
+
+import math
+from dataclasses import dataclass
+from typing import NamedTuple, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .hub import PizzaModel
+from .layers import latent_noise
+from .recipe import DEFAULT_VOCABULARY, RecipeConditioned
+
+GOLDEN = math.pi * (3 - math.sqrt(5))  # Vogel's divergence angle: successive pieces never line up
+SPRITE_EXTENT = 1.25  # a sprite spans +-1.25 piece half-widths, room for rims and curls
+LATENT_SIDE = 8  # the base latent is an (base_channels, 8, 8) map
+PIECE_NOISE = 5  # per piece: spiral angle jitter, radius jitter, rotation, size, shade
+STROKE_NOISE_EXTRA = 1  # per stroke: rotation, then one value per template
+
+
+@dataclass(frozen=True)
+class LayeredConfig(RecipeConditioned):
+    """Shape of a layered model; its config.json. ``pieces`` and ``strokes`` list ingredient ids in
+    drawing order (bottom to top); every other ingredient of the vocabulary only shapes the base."""
+
+    family: str = "layered"
+    image_size: int = 64
+    encoding: str = "counts"
+    ingredients: tuple[str, ...] = DEFAULT_VOCABULARY.ids
+    pieces: tuple[str, ...] = ()
+    strokes: tuple[str, ...] = ()
+    sprite_size: int = 16
+    max_pieces: int = 256
+    base_channels: int = 4
+    channels: int = 32
+    templates: int = 4
+
+    def __post_init__(self) -> None:
+        self._check_recipe_fields()
+        object.__setattr__(self, "pieces", tuple(self.pieces))
+        object.__setattr__(self, "strokes", tuple(self.strokes))
+        if self.encoding != "counts":
+            raise ValueError("a layered model reads ingredient counts (encoding 'counts')")
+        unknown = [i for i in self.pieces + self.strokes if i not in self.ingredients]
+        if unknown:
+            raise ValueError(f"pieces/strokes name ingredients outside the vocabulary: {unknown}")
+        if self.image_size % LATENT_SIDE:
+            raise ValueError(f"image_size must be a multiple of {LATENT_SIDE}, got {self.image_size}")
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        """Every ingredient with a layer of its own, bottom to top."""
+        return self.pieces + self.strokes
+
+    @property
+    def latent_dim(self) -> int:
+        base = 4 + self.base_channels * LATENT_SIDE**2 + self.image_size**2  # geometry, base map, grain
+        return base + len(self.pieces) * (2 + PIECE_NOISE * self.max_pieces) + len(self.strokes) * (1 + self.templates)
+
+
+class Latent(NamedTuple):
+    """The parts of a flat latent (B, latent_dim); all standard normal under the prior."""
+
+    geometry: torch.Tensor  # (B, 4)
+    base: torch.Tensor  # (B, C, 8, 8)
+    spread: torch.Tensor  # (B, P, 2): spiral turn, count
+    pieces: torch.Tensor  # (B, P, max_pieces, 5)
+    strokes: torch.Tensor  # (B, S, 1 + templates): turn, template choice
+    grain: torch.Tensor  # (B, 1, H, W): the base's pixel-scale texture
+
+
+def split_latent(z: torch.Tensor, config: LayeredConfig) -> Latent:
+    """View a flat latent (B, latent_dim) as its named parts."""
+    b, p, s, m = z.shape[0], len(config.pieces), len(config.strokes), config.max_pieces
+    side = config.image_size
+    sizes = [4, config.base_channels * LATENT_SIDE**2, p * 2, p * m * PIECE_NOISE, s * (1 + config.templates), side * side]
+    geometry, base, spread, pieces, strokes, grain = z.split(sizes, dim=1)
+    return Latent(geometry, base.reshape(b, config.base_channels, LATENT_SIDE, LATENT_SIDE), spread.reshape(b, p, 2),
+                  pieces.reshape(b, p, m, PIECE_NOISE), strokes.reshape(b, s, 1 + config.templates),
+                  grain.reshape(b, 1, side, side))
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering: differentiable, in float32 (alpha products underflow in bf16)
+
+
+def coordinate_maps(geometry: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, 4, S, S): distance from the centre over the radius and over the inner radius, and x, y
+    offsets over the radius, for geometry (B, 4) = (cx, cy, radius, inner) as fractions of the side."""
+    t = (torch.arange(size, device=geometry.device, dtype=torch.float32) + 0.5) / size
+    cx, cy, radius, inner = (g[:, None, None] for g in geometry.float().unbind(1))
+    dx, dy = t[None, None, :] - cx, t[None, :, None] - cy  # (B, 1, S), (B, S, 1)
+    dist = (dx * dx + dy * dy).sqrt()
+    return torch.stack([dist / radius, dist / inner, (dx / radius).expand_as(dist), (dy / radius).expand_as(dist)], 1)
+
+
+def splat(sprites: torch.Tensor, centre: torch.Tensor, size: torch.Tensor, angle: torch.Tensor,
+          canvas: torch.Tensor, n_canvases: int, image_size: int) -> torch.Tensor:
+    """Lay N sprites onto canvases: (n_canvases, 4, S, S) premultiplied RGBA in [0, 1].
+
+    sprites (N, 4, s, s) straight RGB and alpha in [0, 1]; centre (N, 2) and size (N,) half-width
+    in pixels; angle (N,) radians; canvas (N,) which canvas each piece lands on. Each sprite is
+    sampled only in a window around its centre, so the cost grows with the pieces, not the canvas.
+    Pieces of one canvas overlap rarely; where they do, alpha combines as 1 - prod(1 - a) and
+    colour as the alpha-weighted mean.
+    """
+    out = sprites.new_zeros(n_canvases * image_size * image_size, 5)
+    if len(sprites):
+        reach = SPRITE_EXTENT * math.sqrt(2) * float(size.detach().max())
+        window = 2 * math.ceil(reach) + 2
+        offsets = torch.arange(window, device=sprites.device, dtype=torch.float32)
+        origin = centre.detach().floor() - window // 2 + 1  # (N, 2): the window's top-left pixel
+        px = origin[:, None, 0] + offsets  # (N, W) pixel columns
+        py = origin[:, None, 1] + offsets  # (N, W) pixel rows
+        dx = (px + 0.5 - centre[:, :1])[:, None, :]  # (N, 1, W)
+        dy = (py + 0.5 - centre[:, 1:])[:, :, None]  # (N, W, 1)
+        cos, sin = angle.cos()[:, None, None], angle.sin()[:, None, None]
+        scale = (SPRITE_EXTENT * size)[:, None, None]
+        u, v = (cos * dx + sin * dy) / scale, (-sin * dx + cos * dy) / scale  # the sprite's own frame
+        texels = F.grid_sample(sprites, torch.stack([u, v], -1), align_corners=False)  # (N, 4, W, W)
+        alpha = texels[:, 3].clamp(0, 0.999)
+        inside = ((px >= 0) & (px < image_size))[:, None, :] & ((py >= 0) & (py < image_size))[:, :, None]
+        index = (canvas[:, None, None] * image_size + py[:, :, None].long()) * image_size + px[:, None, :].long()
+        values = torch.cat([alpha[:, None], alpha[:, None] * texels[:, :3], torch.log1p(-alpha)[:, None]], 1)
+        values = values.permute(0, 2, 3, 1)[inside]  # (K, 5) for the K window pixels inside the frame
+        out = out.index_add(0, index[inside], values)
+    out = out.view(n_canvases, image_size, image_size, 5).permute(0, 3, 1, 2)
+    weight, colour, log_clear = out[:, :1], out[:, 1:4], out[:, 4:]
+    alpha = 1 - log_clear.exp()
+    return torch.cat([colour * alpha / (weight + 1e-4), alpha], 1)
+
+
+def lay(base: torch.Tensor, layers: torch.Tensor) -> torch.Tensor:
+    """Lay premultiplied layers (B, L, 4, S, S) over a base (B, 3, S, S), bottom to top."""
+    picture = base
+    for i in range(layers.shape[1]):
+        picture = picture * (1 - layers[:, i, 3:]) + layers[:, i, :3]
+    return picture
+
+
+# --------------------------------------------------------------------------------------------
+# Parts
+
+
+class FiLM(nn.Module):
+    """Per-channel gain and bias from a condition (B, cond) -> applied to (B, C, H, W)."""
+
+    def __init__(self, cond_dim: int, channels: int):
+        super().__init__()
+        self.linear = nn.Linear(cond_dim, 2 * channels)
+        nn.init.zeros_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, h: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        gain, bias = self.linear(cond)[:, :, None, None].chunk(2, dim=1)
+        return h * (1 + gain) + bias
+
+
+class BaseDecoder(nn.Module):
+    """(base latent (B, C, 8, 8), recipe counts (B, V), geometry (B, 4)) -> base (B, 3, S, S) in [0, 1].
+
+    With ``grain`` (B, 1, S, S) noise, a learned per-pixel amplitude of it is added: the crust's
+    specks and the sauce's grain, which no smooth decoder draws (``amplitude`` learns it)."""
+
+    def __init__(self, config: LayeredConfig):
+        super().__init__()
+        c, v = config.channels, len(config.ingredients)
+        self.size = config.image_size
+        self.embed = nn.Sequential(nn.Linear(v, 64), nn.SiLU())
+        self.conv_in = nn.Conv2d(4 + config.base_channels, c, 3, padding=1)
+        self.convs = nn.ModuleList([nn.Conv2d(c, c, 3, padding=1) for _ in range(2)])
+        self.films = nn.ModuleList([FiLM(64, c) for _ in range(3)])
+        self.to_rgb = nn.Conv2d(c, 3, 1)
+        self.to_grain = nn.Conv2d(c, 3, 1)
+        nn.init.zeros_(self.to_grain.weight)
+        nn.init.constant_(self.to_grain.bias, -4.0)
+
+    def forward(self, latent: torch.Tensor, counts: torch.Tensor, geometry: torch.Tensor,
+                grain: Optional[torch.Tensor] = None) -> torch.Tensor:
+        smooth, amplitude = self.parts(latent, counts, geometry)
+        return smooth if grain is None else (smooth + amplitude * grain).clamp(0, 1)
+
+    def parts(self, latent: torch.Tensor, counts: torch.Tensor, geometry: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The smooth base (B, 3, S, S) in [0, 1] and the grain's amplitude (B, 3, S, S)."""
+        e = self.embed(counts)
+        maps = coordinate_maps(geometry, self.size).to(latent.dtype)
+        up = F.interpolate(latent, size=(self.size, self.size), mode="bilinear", align_corners=False)
+        h = F.silu(self.films[0](self.conv_in(torch.cat([maps, up], 1)), e))
+        for conv, film in zip(self.convs, self.films[1:]):
+            h = F.silu(film(conv(h), e))
+        return torch.sigmoid(self.to_rgb(h)), F.softplus(self.to_grain(h))
+
+
+class Decomposer(nn.Module):
+    """Reads a picture: (x (B, 3, S, S) in [-1, 1]) -> which layer each pixel shows, as logits
+    (B, 1 + L, S, S) (0 is the base), the base latent's mean and log-variance (B, C, 8, 8) each,
+    and the geometry (B, 4)."""
+
+    def __init__(self, config: LayeredConfig):
+        super().__init__()
+        c, k = config.channels, config.base_channels
+        steps = int(math.log2(config.image_size // LATENT_SIDE))
+        widths = [c * min(2**i, 4) for i in range(steps + 1)]  # e.g. 16, 32, 64, 64: thin at full resolution
+        self.stem = nn.Sequential(nn.Conv2d(3, widths[0], 3, padding=1), nn.SiLU())
+        self.down = nn.ModuleList([nn.Sequential(nn.Conv2d(a, b, 4, 2, 1), nn.SiLU(), nn.Conv2d(b, b, 3, padding=1), nn.SiLU())
+                                   for a, b in zip(widths[:-1], widths[1:])])
+        self.up = nn.ModuleList([nn.Sequential(nn.Conv2d(b + a, a, 3, padding=1), nn.SiLU())
+                                 for a, b in zip(widths[:-1], widths[1:])][::-1])
+        self.to_layers = nn.Conv2d(widths[0], 1 + len(config.layers), 1)
+        self.to_latent = nn.Conv2d(widths[-1], 2 * k, 1)
+        self.to_geometry = nn.Linear(widths[-1], 4)
+
+    def forward(self, x: torch.Tensor):
+        skips = [self.stem(x)]
+        for block in self.down:
+            skips.append(block(skips[-1]))
+        h = skips[-1]  # (B, C', 8, 8)
+        mu, logvar = self.to_latent(h).chunk(2, dim=1)
+        geometry = self.to_geometry(h.mean(dim=(2, 3)))
+        for block, skip in zip(self.up, skips[-2::-1]):
+            h = block(torch.cat([F.interpolate(h, scale_factor=2.0, mode="nearest"), skip], 1))
+        return self.to_layers(h), mu, logvar.clamp(-10, 5), geometry
+
+
+class Layout(nn.Module):
+    """Learned distributions of the pizza's geometry and of each topping's pieces.
+
+    - geometry (cx, cy, radius, inner / radius): a diagonal Gaussian;
+    - count of pieces: log-normal, its mean and spread predicted from the topping, its portions and
+      how many toppings share the pizza (busy pizzas carry fewer pieces of each);
+    - piece size over the inner radius: log-normal per topping; shade: normal around 1 per topping;
+    - how far out pieces reach, over the inner radius: one number per topping;
+    - each drizzle's template: learned frequencies.
+    """
+
+    def __init__(self, config: LayeredConfig):
+        super().__init__()
+        p, s = len(config.pieces), len(config.strokes)
+        self.geometry_mean = nn.Parameter(torch.tensor([0.5, 0.5, 0.46, 0.88]))
+        self.geometry_log_std = nn.Parameter(torch.full((4,), -4.0))
+        self.embed = nn.Embedding(max(p, 1), 16)
+        self.count = nn.Sequential(nn.Linear(18, 32), nn.SiLU(), nn.Linear(32, 2))
+        self.size = nn.Parameter(torch.tensor([-2.5, -2.0]).repeat(max(p, 1), 1))  # (P, 2): mean, log-std of log size
+        self.shade_log_std = nn.Parameter(torch.full((max(p, 1),), -3.0))
+        self.reach = nn.Parameter(torch.full((max(p, 1),), 1.5))  # sigmoid -> reach over the inner radius
+        self.template_logits = nn.Parameter(torch.zeros(max(s, 1), 2, config.templates))
+
+    def geometry(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, 4) normal noise -> (cx, cy, radius, inner) as fractions of the image side."""
+        g = self.geometry_mean + z * self.geometry_log_std.exp()
+        radius = g[:, 2].clamp(0.3, 0.49)
+        slack = 0.5 - radius  # the pizza stays inside the frame
+        cx, cy = (torch.maximum(torch.minimum(g[:, i], 0.5 + slack), 0.5 - slack) for i in (0, 1))
+        return torch.stack([cx, cy, radius, radius * g[:, 3].clamp(0.7, 0.98)], 1)
+
+    def count_stats(self, piece: torch.Tensor, portions: torch.Tensor, crowd: torch.Tensor):
+        """Mean and std of log(count) for pieces (N,) with portions (N,) on pizzas of ``crowd`` (N,) toppings."""
+        h = torch.cat([self.embed(piece), (portions > 1).float()[:, None], crowd.float()[:, None] / 9], 1)
+        mean, log_std = self.count(h).unbind(1)
+        return mean, log_std.clamp(-5, 1).exp()
+
+
+class LayeredPizza(PizzaModel):
+    """Base + pieces + strokes: ``draw(z, counts)`` composes a pizza; ``restyle`` adds and removes layers."""
+
+    family = "layered"
+    draws = True
+    encodes = True
+
+    def __init__(self, config: LayeredConfig):
+        super().__init__()
+        s = config.sprite_size
+        self.base = BaseDecoder(config)
+        self.decomposer = Decomposer(config)
+        self.layout = Layout(config)
+        # Logits of RGBA; pictures start transparent, so an untrained part covers nothing.
+        self.sprites = nn.Parameter(torch.zeros(max(len(config.pieces), 1), 4, s, s).index_fill_(1, torch.tensor([3]), -3.0))
+        side = config.image_size
+        self.templates = nn.Parameter(
+            torch.zeros(max(len(config.strokes), 1), 2, config.templates, 4, side, side).index_fill_(3, torch.tensor([3]), -5.0))
+        ids = list(config.ingredients)
+        self.register_buffer("piece_index", torch.tensor([ids.index(i) for i in config.pieces], dtype=torch.long), persistent=False)
+        self.register_buffer("stroke_index", torch.tensor([ids.index(i) for i in config.strokes], dtype=torch.long), persistent=False)
+        self.register_buffer("layer_index", torch.tensor([ids.index(i) for i in config.layers], dtype=torch.long), persistent=False)
+
+    # ---------------------------------------------------------------------------- the prior
+
+    def sample_latent(
+        self, n: int, generator: Optional[torch.Generator] = None, scale: float = 1.0,
+        device: "torch.device | str | None" = None,
+    ) -> torch.Tensor:
+        """(n, latent_dim) standard normal draws times ``scale`` (0: the typical pizza)."""
+        device = device or self.sprites.device
+        return latent_noise(n, self.config.latent_dim, False, generator, scale, device)
+
+    def tables(self) -> list[nn.Parameter]:
+        """The parameters that are pictures or statistics themselves (sprites, templates, layout),
+        not network weights: they take larger optimizer steps."""
+        return [self.sprites, self.templates, *self.layout.parameters()]
+
+    def base_counts(self, codes: torch.Tensor) -> torch.Tensor:
+        """Counts (B, V) with the toppings drawn as pieces zeroed: the base never depends on them."""
+        return codes.index_fill(1, self.piece_index, 0.0) if len(self.piece_index) else codes
+
+    def sprite_rgba(self) -> torch.Tensor:
+        """(P, 4, s, s) straight RGB and alpha in [0, 1]."""
+        return torch.sigmoid(self.sprites.float())
+
+    # ---------------------------------------------------------------------------- drawing
+
+    def draw(self, z: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """Pizzas (B, 3, S, S) in [-1, 1] from latents (B, latent_dim) and counts (B, V)."""
+        with torch.autocast(z.device.type, enabled=False):
+            base, layers = self.draw_parts(z.float(), codes.float())
+            return lay(base, layers) * 2 - 1
+
+    def draw_parts(self, z: torch.Tensor, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The base (B, 3, S, S) in [0, 1] and every layer (B, L, 4, S, S) premultiplied, bottom to top."""
+        latent = split_latent(z, self.config)
+        geometry = self.layout.geometry(latent.geometry)
+        base = self.base(latent.base, self.base_counts(codes), geometry, latent.grain)
+        return base, torch.cat([self.draw_pieces(latent, codes, geometry), self.draw_strokes(latent, codes, geometry)], 1)
+
+    def piece_layout(self, latent: Latent, codes: torch.Tensor, geometry: torch.Tensor):
+        """Where every piece of every present topping goes: centre (N, 2) and size (N,) as fractions
+        of the side, angle (N,), shade (N,), canvas (N,) = pizza * P + topping, topping (N,)."""
+        config, layout = self.config, self.layout
+        b, p, m = codes.shape[0], len(config.pieces), config.max_pieces
+        portions = codes[:, self.piece_index]  # (B, P)
+        crowd = (portions > 0).sum(1, keepdim=True).expand(b, p)
+        topping = torch.arange(p, device=codes.device).expand(b, p)
+        mean, std = layout.count_stats(topping.reshape(-1), portions.reshape(-1), crowd.reshape(-1))
+        count = (mean + std * latent.spread[..., 1].reshape(-1)).exp().round().clamp(1, m).view(b, p)
+        count = torch.where(portions > 0, count, torch.zeros_like(count))
+        k = torch.arange(m, device=codes.device, dtype=torch.float32)
+        present = k < count[..., None]  # (B, P, M)
+        noise = latent.pieces  # (B, P, M, 5)
+        inner = geometry[:, 3, None, None]
+        log_size = layout.size[:p, 0, None] + layout.size[:p, 1, None].exp() * noise[..., 3]  # (B, P, M)
+        size = inner * log_size.exp()
+        reach = torch.sigmoid(layout.reach[:p])[None, :, None] * inner
+        u = (0.5 + 0.3 * noise[..., 1]).clamp(0.02, 0.98)
+        rho = ((k + u) / count[..., None].clamp(min=1)).clamp(max=1).sqrt() * reach
+        phi = math.pi * latent.spread[..., :1] + GOLDEN * k + 0.25 * noise[..., 0]
+        centre = torch.stack([geometry[:, 0, None, None] + rho * phi.cos(), geometry[:, 1, None, None] + rho * phi.sin()], -1)
+        angle = math.pi * noise[..., 2] + 2.4 * k
+        shade = 1 + layout.shade_log_std[:p, None].exp() * noise[..., 4]
+        canvas = (torch.arange(b, device=codes.device)[:, None] * p + torch.arange(p, device=codes.device)).unsqueeze(-1).expand(b, p, m)
+        pick = lambda t: t[present]  # noqa: E731
+        return pick(centre), pick(size), pick(angle), pick(shade), pick(canvas), pick(topping.unsqueeze(-1).expand(b, p, m))
+
+    @torch.autocast("cpu", enabled=False)
+    @torch.autocast("cuda", enabled=False)
+    def render_pieces(self, centre, size, angle, shade, canvas, topping, n_canvases: int) -> torch.Tensor:
+        """(n_canvases, 4, S, S): pieces (fractions of the side) laid with this model's sprites."""
+        side = self.config.image_size
+        centre, size, angle, shade = centre.float(), size.float(), angle.float(), shade.float()
+        sprites = self.sprite_rgba()[topping]  # (N, 4, s, s)
+        sprites = torch.cat([sprites[:, :3] * shade[:, None, None, None], sprites[:, 3:]], 1).clamp(0, 1)
+        return splat(sprites, centre * side, (size * side).clamp(min=0.3), angle, canvas, n_canvases, side)
+
+    def draw_pieces(self, latent: Latent, codes: torch.Tensor, geometry: torch.Tensor) -> torch.Tensor:
+        b, p = codes.shape[0], len(self.config.pieces)
+        layers = self.render_pieces(*self.piece_layout(latent, codes, geometry), n_canvases=b * p)
+        return layers.view(b, p, 4, self.config.image_size, self.config.image_size)
+
+    @torch.autocast("cpu", enabled=False)
+    @torch.autocast("cuda", enabled=False)
+    def render_strokes(self, stroke: torch.Tensor, double: torch.Tensor, template: torch.Tensor,
+                       angle: torch.Tensor, geometry: torch.Tensor) -> torch.Tensor:
+        """(N, 4, S, S) premultiplied: templates of strokes (N,) turned by angle (N,) onto the pizza
+        with geometry (N, 4); ``double`` (N,) 0/1 picks the double-portion templates."""
+        side = self.config.image_size
+        angle, geometry = angle.float(), geometry.float()
+        rgba = torch.sigmoid(self.templates.float()[stroke, double, template])  # (N, 4, S, S)
+        inner = geometry[:, 3]
+        cos, sin = angle.cos(), angle.sin()
+        # Output pixel p (in [-1, 1] image units) -> template coordinate R(-angle) (p - c) / (2 inner).
+        s = 1 / (2 * inner)
+        ox, oy = 2 * geometry[:, 0] - 1, 2 * geometry[:, 1] - 1
+        theta = torch.stack([
+            torch.stack([cos * s, sin * s, -(cos * ox + sin * oy) * s], 1),
+            torch.stack([-sin * s, cos * s, (sin * ox - cos * oy) * s], 1),
+        ], 1)  # (N, 2, 3)
+        grid = F.affine_grid(theta, [len(rgba), 4, side, side], align_corners=False)
+        warped = F.grid_sample(rgba, grid, align_corners=False)
+        return torch.cat([warped[:, :3] * warped[:, 3:], warped[:, 3:]], 1)
+
+    def draw_strokes(self, latent: Latent, codes: torch.Tensor, geometry: torch.Tensor) -> torch.Tensor:
+        b, s, side = codes.shape[0], len(self.config.strokes), self.config.image_size
+        out = codes.new_zeros(b, s, 4, side, side)
+        portions = codes[:, self.stroke_index]  # (B, S)
+        pizza, stroke = (portions > 0).nonzero(as_tuple=True)
+        if len(pizza):
+            double = (portions[pizza, stroke] > 1).long()
+            noise = latent.strokes[pizza, stroke]  # (N, 1 + templates)
+            template = (torch.log_softmax(self.layout.template_logits[stroke, double], -1) + noise[:, 1:]).argmax(-1)
+            angle = math.pi * noise[:, 0]
+            out[pizza, stroke] = self.render_strokes(stroke, double, template, angle, geometry[pizza])
+        return out
+
+    # ---------------------------------------------------------------------------- reading pictures
+
+    def restyle(
+        self, x: torch.Tensor, source: torch.Tensor, target: torch.Tensor, noise: float = 0.0,
+        generator: Optional[torch.Generator] = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Take pictures x (B, 3, S, S) in [-1, 1] apart with their recipes ``source`` (B, V), and
+        lay them up again as ``target``: a removed ingredient's pixels show the base the decomposer
+        reads beneath them; an added ingredient's layer is drawn (its noise from ``generator``, times
+        ``noise``) and laid on at its place in the order, under the picture's upper layers.
+        Returns (reconstruction, restyled), each (B, 3, S, S) in [-1, 1]."""
+        with torch.autocast(x.device.type, enabled=False):
+            x, source, target = x.float(), source.float(), target.float()
+            shows, base, geometry = self.read(x, source)
+            picture = (x + 1) / 2
+            kept = torch.ones_like(shows[:, :1])  # (B, 1, S, S): pixels of the picture kept
+            removed = (source[:, self.layer_index] > 0) & (target[:, self.layer_index] == 0)  # (B, L)
+            for i in range(removed.shape[1]):
+                kept = kept * (1 - shows[:, 1 + i:2 + i] * removed[:, i, None, None, None])
+            kept = kept * (1 - shows[:, :1])  # base pixels are redrawn by the model too
+            reconstruction = picture * (1 - shows[:, :1]) + base * shows[:, :1]
+            restyled = picture * kept + base * (1 - kept)
+            added = (target[:, self.layer_index] > 0) & (source[:, self.layer_index] == 0)
+            if added.any():
+                z = latent_noise(len(x), self.config.latent_dim, False, generator, noise, "cpu").to(x.device)
+                latent = split_latent(z, self.config)._replace(geometry=torch.zeros_like(geometry))
+                only_added = torch.zeros_like(target)
+                only_added[:, self.layer_index] = target[:, self.layer_index] * added
+                layers = torch.cat([self.draw_pieces(latent, only_added, geometry),
+                                    self.draw_strokes(latent, only_added, geometry)], 1)
+                kept_layers = shows[:, 1:] * (~removed).float()[:, :, None, None]  # (B, L, S, S)
+                for i in range(layers.shape[1]):
+                    if not added[:, i].any():
+                        continue
+                    above = kept_layers[:, i + 1:].sum(1, keepdim=True)  # the picture's own layers over this one
+                    laid = restyled * (1 - layers[:, i, 3:]) + layers[:, i, :3]
+                    restyled = laid * (1 - above) + restyled * above
+            return reconstruction * 2 - 1, restyled * 2 - 1
+
+    def read(self, x: torch.Tensor, counts: torch.Tensor):
+        """What the decomposer sees in pictures x (B, 3, S, S) in [-1, 1] of recipes ``counts`` (B, V):
+        which layer each pixel shows (B, 1 + L, S, S) as probabilities over the recipe's own layers,
+        the base it reads beneath the toppings (B, 3, S, S) in [0, 1], and the geometry (B, 4)."""
+        logits, mu, _, geometry = self.decomposer(x)
+        allowed = torch.cat([torch.ones_like(counts[:, :1]), (counts[:, self.layer_index] > 0).float()], 1)
+        logits = logits.float().masked_fill(allowed[:, :, None, None] == 0, -1e4)
+        geometry = geometry.float()
+        base = self.base(mu.float(), self.base_counts(counts), geometry)
+        return logits.softmax(1), base, geometry

@@ -1,0 +1,135 @@
+"""The layered family: shapes, drawing order, absent ingredients, determinism, restyle, training, round trip."""
+
+import numpy as np
+import pytest
+import torch
+
+from pizza_models.hub import families, save_checkpoint
+from pizza_models.kitchen import Kitchen
+from pizza_models.layered import LayeredConfig, LayeredPizza, lay, splat, split_latent
+from pizza_models.pipeline import generate, load, restyle
+from pizza_models.recipe import DEFAULT_VOCABULARY, encode, parse_recipe
+from train.families import hyper
+from train.layered import LayeredKitchen, build_layered, drawing_order, layered_step
+
+PIECES = ("ham", "pepperoni", "mushrooms", "olives", "basil")
+TINY = LayeredConfig(image_size=32, pieces=PIECES, strokes=("bbq_sauce",), channels=8, sprite_size=8, max_pieces=32)
+PEPPERONI = "tomato_sauce, mozzarella, pepperoni, olives"
+
+
+def codes(*recipes: str) -> torch.Tensor:
+    return torch.stack([encode(parse_recipe(r), "counts", DEFAULT_VOCABULARY) for r in recipes])
+
+
+@pytest.fixture(scope="module")
+def model() -> LayeredPizza:
+    torch.manual_seed(0)
+    m = LayeredPizza(TINY).eval()
+    with torch.no_grad():  # visible sprites, so that pieces show in the pictures
+        m.sprites[:, 3] = 3.0
+    return m
+
+
+def test_the_family_registers_itself_and_can_draw_and_restyle():
+    cls = families()["layered"]
+    assert cls is LayeredPizza and cls.draws and cls.encodes
+
+
+def test_draw_gives_pictures_in_range(model):
+    z = model.sample_latent(3, torch.Generator().manual_seed(0))
+    x = model.draw(z, codes(PEPPERONI, "tomato_sauce", "cheese_sauce, ham, ham, bbq_sauce"))
+    assert x.shape == (3, 3, 32, 32) and x.min() >= -1 and x.max() <= 1
+
+
+def test_latent_splits_into_its_parts(model):
+    parts = split_latent(torch.zeros(2, TINY.latent_dim), TINY)
+    assert parts.pieces.shape == (2, len(PIECES), TINY.max_pieces, 5)
+    assert parts.grain.shape == (2, 1, 32, 32) and parts.base.shape == (2, TINY.base_channels, 8, 8)
+
+
+def test_an_absent_ingredient_adds_nothing(model):
+    z = model.sample_latent(1, torch.Generator().manual_seed(1))
+    _, layers = model.draw_parts(z, codes(PEPPERONI))
+    present = {TINY.layers.index(i) for i in ("pepperoni", "olives")}
+    for i in range(len(TINY.layers)):
+        assert (layers[0, i].abs().sum() > 0) == (i in present), TINY.layers[i]
+
+
+def test_layers_are_laid_in_order():
+    base = torch.zeros(1, 3, 2, 2)
+    red = torch.tensor([1.0, 0, 0, 1]).view(1, 4, 1, 1).expand(1, 4, 2, 2)
+    green = torch.tensor([0, 1.0, 0, 1]).view(1, 4, 1, 1).expand(1, 4, 2, 2)
+    assert lay(base, torch.stack([red, green], 1))[0, :, 0, 0].tolist() == [0, 1, 0]
+    assert lay(base, torch.stack([green, red], 1))[0, :, 0, 0].tolist() == [1, 0, 0]
+
+
+def test_drawing_order_follows_the_kitchen():
+    kitchen = Kitchen()
+    samples = [kitchen.render_layers(r, i, 32) for i, r in enumerate(
+        ["tomato_sauce, basil, ham", "tomato_sauce, olives, ham, bbq_sauce", "tomato_sauce, basil, olives"])]
+    pieces, strokes = drawing_order(samples)
+    assert pieces == ("ham", "olives", "basil") and strokes == ("bbq_sauce",)
+
+
+def test_splat_puts_a_sprite_where_asked():
+    sprite = torch.ones(1, 4, 4, 4)  # an opaque white square
+    layer = splat(sprite, torch.tensor([[8.0, 4.0]]), torch.tensor([2.0]), torch.tensor([0.0]),
+                  torch.tensor([0]), 1, 16)
+    alpha = layer[0, 3]
+    assert alpha[4, 8] > 0.9 and alpha[4, 0] == 0 and alpha[12, 8] == 0
+
+
+def test_same_seed_same_pizzas_and_noise_moves_the_pieces(model):
+    a, b = (np.asarray(generate(model, [PEPPERONI], n=2, seed=3)[1]) for _ in range(2))
+    assert np.array_equal(a, b)
+    one, two = (np.asarray(generate(model, [PEPPERONI], seed=s)[0], np.int16) for s in (1, 2))
+    assert np.abs(one - two).mean() > 1
+    typical = [np.asarray(generate(model, [PEPPERONI], seed=s, noise=0.0)[0]) for s in (1, 2)]
+    assert np.array_equal(*typical)
+
+
+def test_restyle_to_the_same_recipe_changes_nothing_it_reads(model):
+    photo = Kitchen().render(PEPPERONI, seed=0, size=32)
+    reconstruction, result = restyle(model, photo, PEPPERONI, PEPPERONI)
+    assert np.array_equal(np.asarray(reconstruction), np.asarray(result))
+
+
+def test_restyle_adds_a_layer(model):
+    photo = Kitchen().render(PEPPERONI, seed=0, size=32)
+    reconstruction, result = restyle(model, photo, PEPPERONI, PEPPERONI + ", ham", noise=1.0)
+    assert np.abs(np.asarray(reconstruction, np.int16) - np.asarray(result)).sum() > 0
+
+
+def test_save_and_load_round_trip(model, tmp_path):
+    save_checkpoint(model, tmp_path)
+    loaded = load(tmp_path)
+    assert isinstance(loaded, LayeredPizza) and loaded.config == TINY
+    z = model.sample_latent(2, torch.Generator().manual_seed(0))
+    c = codes(PEPPERONI, "ranch_sauce, mozzarella, basil")
+    assert torch.allclose(loaded.draw(z, c), model.draw(z, c), atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def setup():
+    torch.manual_seed(0)
+    hp = hyper("layered", "modern", 32, channels=8)
+    return hp, build_layered(hp, DEFAULT_VOCABULARY)
+
+
+def test_kitchen_data_gives_every_part(setup):
+    _, built = setup
+    data = LayeredKitchen(built.export().config, 6, seed=0, progress=False)
+    x, c, parts = data.collate([data[i] for i in range(6)])
+    assert x.shape == (6, 3, 32, 32) and c.shape == (6, len(DEFAULT_VOCABULARY))
+    assert parts["base"].shape == (6, 3, 32, 32) and parts["visible"].shape == (6, 32, 32)
+    assert len(parts["piece_layers"]) == len(parts["piece_slot"]) and parts["pieces"].shape[1] == 5
+    assert parts["piece_layer"].max() < len(parts["piece_layers"])
+
+
+def test_training_steps_lower_the_loss(setup):
+    hp, built = setup
+    data = LayeredKitchen(built.export().config, 8, seed=1, progress=False)
+    x, c, parts = data.collate([data[i] for i in range(8)])
+    stats = [layered_step(built.nets, built.optimizers, x, c, parts, hp, ema=built.ema) for _ in range(12)]
+    assert all(np.isfinite(v) for s in stats for v in s.values())
+    assert stats[-1]["sprites"] < stats[0]["sprites"] and stats[-1]["base"] < stats[0]["base"]

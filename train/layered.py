@@ -1,0 +1,241 @@
+"""Training the layered family on the kitchen's own layers.
+
+The kitchen gives every picture apart (``Kitchen.render_layers``): the base, each topping's RGBA
+layer with the place, size, angle and shade of every piece, each drizzle with its direction.
+Every part of ``LayeredPizza`` learns from its own supervision, so no part waits on another:
+
+- sprites: each piece layer is re-drawn from its true layout with the model's sprites, L1 to the
+  true layer;
+- stroke templates: drawn at the true direction with each template, the closest one learns
+  (winner takes all) and the template frequencies follow the winners;
+- base and decomposer: a conditional VAE whose encoder (the decomposer) sees the finished picture
+  and whose decoder redraws the base beneath the toppings (L1 + KL); the decomposer also learns
+  which layer every pixel shows (cross-entropy) and the geometry (squared error);
+- layout: maximum likelihood of the true geometry, piece counts, sizes and shades, and the reach
+  of the spread.
+"""
+
+import functools
+from collections import Counter
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+from tqdm import tqdm
+
+from pizza_models import losses
+from pizza_models.kitchen import Kitchen
+from pizza_models.layered import LayeredConfig, LayeredPizza, split_latent
+from pizza_models.recipe import Vocabulary, encode
+
+from .families import Hyper, Setup, ema_model, exporter, register, unwrap, update
+
+
+def drawing_order(samples: list) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(pieces, strokes): the ingredients the kitchen draws as pieces and as strokes, each in the
+    order the layers of ``samples`` (``PizzaLayers``) are laid, bottom to top."""
+    before, seen = Counter(), Counter()
+    for layers in samples:
+        ids = [i for i, _ in layers.layers]
+        seen.update(ids)
+        before.update((a, b) for k, a in enumerate(ids) for b in ids[k + 1:])
+
+    def compare(a: str, b: str) -> int:
+        return (before[b, a] > before[a, b]) - (before[a, b] > before[b, a]) or (a > b) - (a < b)
+
+    pieces = {i for layers in samples for i in layers.pieces}
+    strokes = {i for layers in samples for i in layers.strokes}
+    order = sorted(seen, key=functools.cmp_to_key(compare))
+    return tuple(i for i in order if i in pieces), tuple(i for i in order if i in strokes)
+
+
+class LayeredKitchen(Dataset):
+    """``n`` kitchen pizzas taken apart, rendered once and kept as uint8 (about 100 KB a pizza).
+
+    Items are (x (3, S, S) in [-1, 1], counts (V,), parts); ``collate`` batches the parts, whose
+    pieces and layers vary in number from pizza to pizza.
+    """
+
+    def __init__(self, config: LayeredConfig, n: int, seed: int = 0, progress: bool = True):
+        from pizza_models.data import kitchen_recipes  # noqa: PLC0415 (data imports torch datasets lazily)
+
+        self.config = config
+        kitchen, size, vocabulary = Kitchen(config.vocabulary), config.image_size, config.vocabulary
+        self.recipes = kitchen_recipes(n, seed, vocabulary)
+        slots = {i: k for k, i in enumerate(config.layers)}
+        self.items = []
+        for i, recipe in enumerate(tqdm(self.recipes, desc="kitchen layers", disable=not progress)):
+            parts = kitchen.render_layers(recipe, seed * 1_000_003 + i, size)
+            g = parts.geometry
+            layers = [(slots[name], np.clip(np.round(np.concatenate([rgba[..., :3], rgba[..., 3:] * 255], -1)), 0, 255)
+                       .astype(np.uint8)) for name, rgba in parts.layers]
+            visible = np.zeros((size, size), np.uint8)  # 0: base; 1 + slot: the top layer covering the pixel
+            for slot, rgba in layers:
+                visible[rgba[..., 3] >= 128] = 1 + slot
+            pieces = {slots[name]: np.stack([p.xy[:, 0], p.xy[:, 1], p.size, p.angle, p.shade], 1).astype(np.float32)
+                      for name, p in parts.pieces.items()}
+            self.items.append(dict(
+                image=np.asarray(parts.image()), base=np.clip(np.round(parts.base), 0, 255).astype(np.uint8),
+                counts=encode(recipe, "counts", vocabulary), geometry=np.array([g.cx, g.cy, g.radius, g.inner], np.float32),
+                layers=layers, visible=visible, pieces=pieces,
+                strokes={slots[name]: angle for name, angle in parts.strokes.items()},
+            ))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> dict:
+        return self.items[i]
+
+    def collate(self, items: list[dict]):
+        """(x (B, 3, S, S) in [-1, 1], counts (B, V), parts): see ``layered_step`` for the parts."""
+        def images(arrays) -> torch.Tensor:  # uint8 (N, S, S, C) -> float (N, C, S, S) in [0, 1]
+            return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).float() / 255
+
+        n_pieces = len(self.config.pieces)
+        piece_layers, piece_meta, pieces, piece_of = [], [], [], []
+        stroke_layers, stroke_meta = [], []
+        for b, item in enumerate(items):
+            crowd = len(item["pieces"])
+            for slot, rgba in item["layers"]:
+                portions = float(item["counts"][self.config.ingredients.index(self.config.layers[slot])])
+                if slot < n_pieces:
+                    piece_of += [len(piece_layers)] * len(item["pieces"][slot])
+                    pieces.append(item["pieces"][slot])
+                    piece_layers.append(rgba)
+                    piece_meta.append((b, slot, portions, crowd))
+                else:
+                    stroke_layers.append(rgba)
+                    stroke_meta.append((b, slot - n_pieces, portions, item["strokes"][slot]))
+        side = self.config.image_size
+        empty = torch.zeros(0, 4, side, side)
+        piece_meta = torch.tensor(piece_meta, dtype=torch.float32).reshape(-1, 4)
+        stroke_meta = torch.tensor(stroke_meta, dtype=torch.float32).reshape(-1, 4)
+        pieces = torch.from_numpy(np.concatenate(pieces)) if pieces else torch.zeros(0, 5)
+        parts = {
+            "base": images([item["base"] for item in items]),
+            "geometry": torch.from_numpy(np.stack([item["geometry"] for item in items])),
+            "visible": torch.from_numpy(np.stack([item["visible"] for item in items])).long(),
+            "piece_layers": images(piece_layers) if piece_layers else empty,
+            "piece_pizza": piece_meta[:, 0].long(), "piece_slot": piece_meta[:, 1].long(),
+            "piece_portions": piece_meta[:, 2], "piece_crowd": piece_meta[:, 3],
+            "pieces": pieces, "piece_layer": torch.tensor(piece_of, dtype=torch.long),
+            "stroke_layers": images(stroke_layers) if stroke_layers else empty,
+            "stroke_pizza": stroke_meta[:, 0].long(), "stroke_slot": stroke_meta[:, 1].long(),
+            "stroke_double": (stroke_meta[:, 2] > 1).long(), "stroke_angle": stroke_meta[:, 3],
+        }
+        x = images([item["image"] for item in items]) * 2 - 1
+        return x, torch.stack([item["counts"] for item in items]), parts
+
+
+def layered_config(hp: Hyper, vocabulary: Vocabulary, seed: int = 0) -> LayeredConfig:
+    """The model's shape, with the drawing order read off 400 kitchen pizzas."""
+    from pizza_models.data import kitchen_recipes  # noqa: PLC0415
+
+    kitchen = Kitchen(vocabulary)
+    samples = [kitchen.render_layers(r, i, 32) for i, r in enumerate(kitchen_recipes(400, seed + 7, vocabulary))]
+    pieces, strokes = drawing_order(samples)
+    return LayeredConfig(image_size=hp.image_size, ingredients=vocabulary.ids, pieces=pieces, strokes=strokes,
+                         channels=hp.channels, sprite_size=max(8, hp.image_size // 4))
+
+
+def gaussian_nll(x: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
+    """Mean negative log-likelihood of x under N(mean, exp(log_std)^2), without the constant."""
+    return (log_std + 0.5 * ((x - mean) / log_std.exp()) ** 2).mean()
+
+
+def high_pass_energy(x: torch.Tensor) -> torch.Tensor:
+    """(B, C) root-mean-square of what a 3x3 box blur removes from pictures x (B, C, H, W)."""
+    return (x - F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)).pow(2).mean((2, 3)).sqrt()
+
+
+@register("layered", data=lambda hp, vocabulary, n, seed, progress, setup: LayeredKitchen(
+    setup.export().config, n, seed, progress))
+def build_layered(hp: Hyper, vocabulary: Vocabulary) -> Setup:
+    model = LayeredPizza(layered_config(hp, vocabulary))
+    nets = {"model": model}
+    ema = ema_model(model, hp.ema)
+    # Sprites, templates and layout statistics are pictures and numbers, not weights: an Adam step
+    # moves each entry by about the learning rate, so they get a rate 15x the networks'.
+    tables = {id(p) for p in model.tables()}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in tables], "lr": hp.lr},
+              {"params": model.tables(), "lr": hp.lr * 15}]
+    optimizer = torch.optim.Adam(groups, lr=hp.lr, betas=hp.betas)
+    return Setup(nets, {"model": optimizer}, layered_step, exporter(model, ema), ema)
+
+
+def layered_step(nets, optimizers, x, code, parts, hp: Hyper, ema=None) -> dict[str, float]:
+    """One step on every part of the layered model (see the module docstring)."""
+    model = unwrap(nets["model"])
+    layout, side = model.layout, model.config.image_size
+    if True:  # the networks run under the loop's autocast; rendering and losses in float32
+        geometry = parts["geometry"]  # (B, 4): cx, cy, radius, inner
+        inner = geometry[:, 3]
+
+        # Sprites, from the true layout of every piece.
+        p = parts["pieces"]  # (N, 5): x, y, size, angle, shade (fractions of the side)
+        layer_of = parts["piece_layer"]
+        n_layers = len(parts["piece_layers"])
+        drawn = model.render_pieces(p[:, :2], p[:, 2], p[:, 3], p[:, 4], layer_of, parts["piece_slot"][layer_of], n_layers)
+        sprite_loss = F.l1_loss(drawn, parts["piece_layers"])
+
+        # Strokes: every template at the true direction; the closest one learns.
+        n_strokes = len(parts["stroke_layers"])
+        if n_strokes:
+            k = model.config.templates
+            stroke, double = parts["stroke_slot"].repeat_interleave(k), parts["stroke_double"].repeat_interleave(k)
+            template = torch.arange(k, device=x.device).repeat(n_strokes)
+            tried = model.render_strokes(stroke, double, template, parts["stroke_angle"].repeat_interleave(k),
+                                         geometry[parts["stroke_pizza"]].repeat_interleave(k, 0))
+            errors = (tried - parts["stroke_layers"].repeat_interleave(k, 0)).abs().mean((1, 2, 3)).view(n_strokes, k)
+            best = errors.argmin(1)
+            stroke_loss = errors.min(1).values.mean()
+            logits = layout.template_logits[parts["stroke_slot"], parts["stroke_double"]]
+            template_loss = F.cross_entropy(logits, best)
+        else:
+            stroke_loss = template_loss = x.new_zeros(())
+
+        # Base and decomposer: a conditional VAE over the picture; which layer shows where; geometry.
+        logits, mu, logvar, geometry_guess = model.decomposer(x)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        base, amplitude = model.base.parts(z, model.base_counts(code), geometry)
+        base_loss = F.l1_loss(base.float(), parts["base"])
+        # Grain: the smooth base is held fixed; the amplitude learns the pixel-scale energy the
+        # smooth decoder leaves out (matched per picture and channel, in a 3x3 high-pass).
+        grained = base.detach().float() + amplitude.float() * torch.randn_like(base, dtype=torch.float32)
+        grain_loss = F.mse_loss(high_pass_energy(grained), high_pass_energy(parts["base"])) * 1e3
+        kl = losses.kl_divergence(mu.flatten(1).float(), logvar.flatten(1).float()) / (3 * side * side)
+        allowed = torch.cat([torch.ones_like(code[:, :1]), (code[:, model.layer_index] > 0).float()], 1)
+        logits = logits.float().masked_fill(allowed[:, :, None, None] == 0, -1e4)
+        visible_loss = F.cross_entropy(logits, parts["visible"])
+        geometry_loss = F.mse_loss(geometry_guess.float(), geometry) * 100
+
+        # Layout: maximum likelihood of what the kitchen did.
+        g = torch.stack([geometry[:, 0], geometry[:, 1], geometry[:, 2], inner / geometry[:, 2]], 1)
+        layout_loss = gaussian_nll(g, layout.geometry_mean, layout.geometry_log_std)
+        if n_layers:
+            slot = parts["piece_slot"]
+            count = torch.bincount(layer_of, minlength=n_layers).float()
+            mean, std = layout.count_stats(slot, parts["piece_portions"], parts["piece_crowd"])
+            layout_loss = layout_loss + gaussian_nll(count.log(), mean, std.log())
+            piece_slot, piece_inner = slot[layer_of], inner[parts["piece_pizza"]][layer_of]
+            size = layout.size[piece_slot]
+            layout_loss = layout_loss + gaussian_nll((p[:, 2] / piece_inner).log(), size[:, 0], size[:, 1])
+            layout_loss = layout_loss + gaussian_nll(p[:, 4] - 1, torch.zeros_like(p[:, 4]), layout.shade_log_std[piece_slot])
+            centre = geometry[parts["piece_pizza"]][layer_of, :2]
+            rho2 = ((p[:, :2] - centre) ** 2).sum(1) / piece_inner**2
+            layout_loss = layout_loss + F.mse_loss(torch.sigmoid(layout.reach[piece_slot]) ** 2, 2 * rho2) * 10
+
+        loss = (10 * sprite_loss + 10 * stroke_loss + template_loss + 10 * base_loss + grain_loss + hp.kl_weight * kl
+                + visible_loss + geometry_loss + 0.1 * layout_loss)
+    update(optimizers["model"], loss)
+    if ema is not None:
+        ema.update_parameters(model)
+    return {
+        "loss": loss.item(), "sprites": sprite_loss.item(), "strokes": stroke_loss.item(), "base": base_loss.item(),
+        "grain": grain_loss.item(), "kl": kl.item(), "visible": visible_loss.item(), "geometry": geometry_loss.item(), "layout": layout_loss.item(),
+    }
+
+
+__all__ = ["LayeredKitchen", "build_layered", "drawing_order", "layered_config", "layered_step", "split_latent"]
