@@ -14,7 +14,7 @@ mkdir -p "$OUT"
 
 train() {  # NAME ARGS...
   local name=$1; shift
-  python -m train "$@" --preset seed --size 32 --data "$DATA" --views 720 --steps 1000000 \
+  python -m train "$@" --preset article --size 32 --data "$DATA" --views 720 --steps 1000000 \
     --max-minutes "$MINUTES" --sample-every 100 --save-every 1000 --no-progress --out "$OUT/$name" > "$OUT/$name.log" 2>&1
 }
 train cvae-method1 cvae --method 1 & train cvae-method2 cvae --method 2 & wait

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Seed preset (the article's models and losses) against the modern preset, family by family, on
-# the same data (10,000 kitchen pizzas, 32x32, the seed models' size) and the same budget
+# The article preset (the article's models and losses) against the modern preset, family by family, on
+# the same data (10,000 kitchen pizzas, 32x32, the article models' size) and the same budget
 # (MINUTES of training on one core each; the two presets of a family train side by side so they
 # share the machine equally). Then every run is judged with the same protocol.
 #
@@ -12,12 +12,12 @@ OUT=${OUT:-runs/compare}
 export OMP_NUM_THREADS=1
 
 for family in cvae gan cvaegan; do
-  for preset in seed modern; do
+  for preset in article modern; do
     python -m train "$family" --preset "$preset" --size 32 --steps 1000000 --max-minutes "$MINUTES" \
       --kitchen-pizzas 10000 --sample-every 100 --save-every 1000 --no-progress \
       --out "$OUT/$family-$preset" > "$OUT-$family-$preset.log" 2>&1 &
   done
   wait
 done
-OMP_NUM_THREADS=2 python -m pizza_models.evaluate "$OUT"/*-seed "$OUT"/*-modern --judge checkpoints/judge --write \
+OMP_NUM_THREADS=2 python -m pizza_models.evaluate "$OUT"/*-article "$OUT"/*-modern --judge checkpoints/judge --write \
   | tee "$OUT/metrics.md"

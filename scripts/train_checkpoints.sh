@@ -24,7 +24,7 @@ mkdir -p "$OUT"
 CVAEGAN="python -m train cvaegan --preset modern --size 64 --steps 100000 --lr 1e-3 --fm-weight 0.1 --cls-weight 0"
 GAN="python -m train gan --preset modern --size 64 --steps 100000 --max-minutes 30"
 CVAE="python -m train cvae --preset modern --size 64 --steps 100000 --max-minutes 14"
-DODO20="python -m train cvaegan --preset seed --size 32 --data $DATA --views 720 --steps 100000 --max-minutes 10"
+DODO20="python -m train cvaegan --preset article --size 32 --data $DATA --views 720 --steps 100000 --max-minutes 10"
 
 COMMON="--sample-every 200 --save-every 200 --no-progress"
 train() {  # NAME COMMAND

@@ -28,6 +28,7 @@ from pizza_models.gan import Generator
 from pizza_models.hub import atomic_torch_save, save_checkpoint
 from pizza_models.recipe import DEFAULT_VOCABULARY, MENU, encode
 from train.__main__ import build_parser, main, make_data, parse_args
+from train.families import PRESETS, hyper
 from train.loop import STATE
 
 cli = importlib.import_module("train.__main__")  # the module, for monkeypatching make_data
@@ -416,3 +417,22 @@ def test_ship_copies_a_run_as_float16_with_card_and_without_training_state(tmp_p
     assert "python -m train gan --steps 1" in (shipped / "README.md").read_text()
     assert "Steps trained: 1." in (shipped / "README.md").read_text()
     assert (shipped / "samples.png").exists()
+
+
+@pytest.mark.parametrize("steps", ["0", "-3"])
+def test_zero_or_negative_steps_are_refused(steps, capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["gan", "--steps", steps])
+    assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_seed_is_the_article_presets_old_name():
+    assert hyper("gan", "seed") == hyper("gan", "article")
+    assert hyper("gan", "article").networks == "article" and hyper("gan", "article").image_size == 32
+
+
+def test_presets_are_bundles_of_values_the_steps_read():
+    article, modern = hyper("cvaegan", "article"), hyper("cvaegan", "modern")
+    assert (article.loss, modern.loss) == ("bce", "hinge")
+    assert hyper("cvae", "article").reconstruction == "bce" and hyper("cvae", "modern").reconstruction == "l2"
+    assert all(isinstance(values, dict) for values in PRESETS.values())

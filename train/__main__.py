@@ -1,9 +1,10 @@
-"""``python -m train {cvae,gan,cvaegan,classifier} ...``: train a model on the kitchen or on photos.
+"""``python -m train {layered,cvae,gan,cvaegan,classifier} ...``: train a model on the kitchen or on photos.
 
 Examples:
+    python -m train layered --max-minutes 80                    # the layered model on kitchen layers
     python -m train cvaegan                                     # modern CVAE-GAN on kitchen pizzas
-    python -m train gan --preset seed --size 32 --steps 2000    # the article's DCGAN
-    python -m train cvae --preset seed --method 2 \\
+    python -m train gan --preset article --steps 2000           # the article's DCGAN (32 px)
+    python -m train cvae --preset article --method 2 \\
         --data ../shared/datasets/dodo20/recipes.csv --views 720  # the article's run on its 20 photos
     torchrun --nproc-per-node 2 -m train gan --steps 100        # DistributedDataParallel
 """
@@ -11,13 +12,17 @@ Examples:
 import argparse
 import shlex
 import sys
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 from pizza_models.data import PhotoDataset, Rotations
 from pizza_models.recipe import DEFAULT_VOCABULARY, Vocabulary
 
-from .families import build, hyper, trainers
+from .families import PRESETS, Hyper, build, hyper, trainers
 from .loop import STATE, TrainingDiverged, refuse_overwrite, run, saved_hyper, steps_for, world
+
+
+DEFAULTS = Hyper(family="", preset="")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,27 +35,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default="kitchen",
                    help="'kitchen' for procedurally rendered pizzas (default), or a manifest CSV "
                         "(image,ingredients) such as ../shared/datasets/dodo20/recipes.csv")
-    p.add_argument("--size", type=int, default=None, choices=(32, 64, 128),
-                   help="image size; default 32 for the seed preset (as the article), 64 for modern")
-    p.add_argument("--preset", default="modern", choices=("seed", "modern"),
-                   help="seed: a faithful reproduction of the original models and losses; modern: ours (default)")
-    p.add_argument("--method", type=int, choices=(1, 2),
-                   help="seed CVAE/CVAE-GAN encoder: recipe after all convolutions (1, default) or as an extra channel (2)")
+    p.add_argument("--preset", default="modern", choices=("article", "modern", "seed"),
+                   help="article: a faithful reproduction of the original models and losses (also 'seed'); "
+                        "modern: ours (default)")
     length = p.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=int, help="optimizer steps in total (default 3000)")
     length.add_argument("--epochs", type=float, help="passes over the data set instead of --steps")
     p.add_argument("--max-minutes", type=float,
                    help="time budget: stop (and finish the run as if done) after this many minutes of training")
-    p.add_argument("--batch-size", type=int, help="per process; default from the preset")
-    p.add_argument("--lr", type=float, help="learning rate of the generator / VAE / classifier; default from the preset")
-    p.add_argument("--lr-d", type=float, help="learning rate of the discriminator (and CVAE-GAN classifier)")
-    p.add_argument("--channels", type=int, help="width of the modern networks (default 32)")
-    p.add_argument("--kl-weight", type=float, help="weight of the KL term (default 1)")
-    p.add_argument("--fm-weight", type=float, help="CVAE-GAN: weight of feature matching on D and C features (default 1)")
-    p.add_argument("--adv-weight", type=float, help="modern CVAE-GAN: weight of the hinge loss on prior samples (default 0.1)")
-    p.add_argument("--cls-weight", type=float,
-                   help="modern CVAE-GAN: weight of the classifier loss on prior samples (default 1; 0 turns it off)")
-    p.add_argument("--arch", choices=("vgg", "resnet"), help="classifier: its architecture (default vgg)")
+    knobs = p.add_argument_group("hyper-parameters", "default: the preset's value, shown as preset: value (family)")
+    for f in fields(Hyper):
+        if f.name in ("family", "preset"):
+            continue
+        group = length if f.name == "steps" else knobs
+        flag = FLAGS.get(f.name, "--" + f.name.replace("_", "-"))
+        kind = f.type if isinstance(f.type, type) else type(f.default)
+        extra = dict(nargs=2, type=float) if f.name == "betas" else dict(type=positive if f.name == "steps" else kind)
+        group.add_argument(flag, dest=f.name, choices=f.metadata["choices"], metavar=f.name.upper(),
+                           help=f"{f.metadata['help']} ({preset_values(f.name)})", **extra)
     p.add_argument("--out", type=Path, help="run folder (default runs/FAMILY-PRESET-SIZE)")
     p.add_argument("--half", action="store_true",
                    help="store the exported weights in float16 (half the size; loads back into float32)")
@@ -72,6 +73,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of weights, data order and kitchen data")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs still go to losses.csv)")
     return p
+
+
+FLAGS = {"image_size": "--size"}  # option names that differ from the field's
+
+
+def positive(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def preset_values(name: str) -> str:
+    """What each preset sets ``name`` to, e.g. "article: 32; modern: 64", naming families where they differ."""
+    parts = []
+    for preset in dict.fromkeys(p for _, p in PRESETS):
+        values = {f: PRESETS[f, p].get(name, getattr(DEFAULTS, name)) for f, p in PRESETS if p == preset}
+        if len(set(map(repr, values.values()))) == 1:
+            parts.append(f"{preset}: {next(iter(values.values()))!r}")
+        else:
+            parts.append(f"{preset}: " + ", ".join(f"{v!r} ({f})" for f, v in values.items()))
+    return "; ".join(parts)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -96,26 +120,28 @@ def make_data(args: argparse.Namespace, size: int, encoding: str, vocabulary: Vo
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    size = args.size or (32 if args.preset == "seed" else 64)
-    out = args.out or Path("runs") / f"{args.family}-{args.preset}-{size}"
     vocabulary = Vocabulary.from_manifest(args.data) if args.vocabulary == "manifest" else DEFAULT_VOCABULARY
-    given = dict(batch_size=args.batch_size, lr=args.lr, lr_d=args.lr_d, channels=args.channels,
-                 kl_weight=args.kl_weight, fm_weight=args.fm_weight, adv_weight=args.adv_weight,
-                 cls_weight=args.cls_weight, method=args.method, arch=args.arch)
+    given = {f.name: getattr(args, f.name) for f in fields(Hyper) if f.name not in ("family", "preset")}
+    given["betas"] = tuple(given["betas"]) if given["betas"] else None
+    out = args.out or Path("runs") / "{family}-{preset}-{image_size}".format(**asdict(hyper(args.family, args.preset, **given)))
     # A resumed run keeps the settings it was started with unless the command line changes them.
     saved = saved_hyper(out) if args.resume else {}
-    hp = hyper(args.family, args.preset, size, **{k: v if v is not None else saved.get(k) for k, v in given.items()})
+    hp = hyper(args.family, args.preset, **{k: v if v is not None else saved.get(k) for k, v in given.items()})
+    if args.epochs:
+        hp = replace(hp, steps=None)
     refuse_overwrite(out, args.resume)  # before building and rendering anything
     setup = build(hp, vocabulary)
     if args.resume and not (out / STATE).exists():
         print(f"--resume: nothing to resume in {out} (no {STATE}); starting a new run", file=sys.stderr)
     encoding = getattr(setup.export().config, "encoding", "counts")
     try:
-        data = make_data(args, size, encoding, vocabulary, hp, setup)
+        data = make_data(args, hp.image_size, encoding, vocabulary, hp, setup)
     except ValueError as error:
         raise SystemExit(f"--data {args.data}: {error}") from None
     _, world_size = world()
-    steps = args.steps or (steps_for(args.epochs, len(data), hp.batch_size, world_size) if args.epochs else 3000)
+    if args.epochs:
+        hp = replace(hp, steps=steps_for(args.epochs, len(data), hp.batch_size, world_size))
+    steps = hp.steps
     command = "python -m train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     try:
         run(setup, hp, data, out, steps, resume=args.resume, device=args.device, sample_every=args.sample_every,

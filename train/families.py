@@ -1,8 +1,8 @@
 """What ``python -m train`` can train: the networks of each family, its hyper-parameters per preset,
 and one function per training step, each returning a dict of floats.
 
-- cvae: a conditional VAE (seed: the article's method 1 or 2; modern: conv encoder, residual decoder);
-- gan: a generator and a discriminator (seed: the article's DCGAN; modern: projection D, hinge, EMA);
+- cvae: a conditional VAE (article: the article's method 1 or 2; modern: conv encoder, residual decoder);
+- gan: a generator and a discriminator (article: the article's DCGAN; modern: projection D, hinge, EMA);
 - cvaegan: Bao et al. 2017: encoder, generator, discriminator and ingredient classifier;
 - classifier: a multi-label ingredient classifier (the app's recipe guesser, or the judge);
 - layered: a base plus one layer per ingredient (``train/layered.py``).
@@ -13,7 +13,7 @@ Optimizers live here, never inside the modules.
 
 import importlib
 import pkgutil
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Callable, Optional
 
 import torch
@@ -29,34 +29,48 @@ from pizza_models.hub import PizzaModel
 from pizza_models.recipe import MAX_PORTIONS, Vocabulary
 
 
+def _knob(default, help: str, choices: Optional[tuple] = None):
+    return field(default=default, metadata={"help": help, "choices": choices})
+
+
 @dataclass(frozen=True)
 class Hyper:
-    """Training hyper-parameters of one run (a preset's defaults, overridden from the command line)."""
+    """Training hyper-parameters of one run: a preset's values, overridden from the command line.
+
+    Every field but ``family`` and ``preset`` is a ``python -m train`` option of the same name; the
+    defaults here are the modern preset's where the families agree, and ``PRESETS`` holds the rest.
+    """
 
     family: str
     preset: str
-    image_size: int
-    batch_size: int
-    lr: float  # generator / VAE / classifier
-    lr_d: float  # discriminator (and the CVAE-GAN's classifier)
-    betas: tuple[float, float]
-    kl_weight: float = 1.0
-    fm_weight: float = 1.0  # CVAE-GAN feature matching
-    adv_weight: float = 0.0  # modern CVAE-GAN: hinge loss on prior samples
-    cls_weight: float = 0.0  # modern CVAE-GAN: classifier loss on prior samples
-    diffaugment: str = ""  # DiffAugment policy on real and fake, in D and G steps
-    ema: float = 0.0  # decay of the exported generator's weight average; 0 exports the raw weights
-    method: int = 1  # seed CVAE: recipe after the convolutions (1) or as a channel (2)
-    channels: int = 32  # modern width
-    arch: str = "vgg"  # classifier family: its ClassifierConfig.arch
+    image_size: int = _knob(64, "image size", (32, 64, 128))
+    steps: int = _knob(3000, "optimizer steps in total")
+    batch_size: int = _knob(32, "batch size per process")
+    lr: float = _knob(2e-4, "learning rate of the generator / VAE / classifier / layered model")
+    lr_d: float = _knob(2e-4, "learning rate of the discriminator (and the CVAE-GAN's classifier)")
+    betas: tuple[float, float] = _knob((0.9, 0.999), "Adam's two betas")
+    networks: str = _knob("modern", "article: the article's networks layer for layer, on its slot code; "
+                                    "modern: ours, on ingredient counts", ("article", "modern"))
+    loss: str = _knob("hinge", "adversarial loss of the GAN and CVAE-GAN", ("bce", "hinge"))
+    reconstruction: str = _knob("l2", "CVAE pixel loss: the article's summed sigmoid cross entropy, or L2", ("bce", "l2"))
+    kl_weight: float = _knob(1.0, "weight of the KL term")
+    fm_weight: float = _knob(1.0, "CVAE-GAN: weight of feature matching on D and C features")
+    adv_weight: float = _knob(0.0, "CVAE-GAN: weight of the hinge loss on prior samples")
+    cls_weight: float = _knob(0.0, "CVAE-GAN: weight of the classifier loss on prior samples (0 turns it off)")
+    diffaugment: str = _knob("", "DiffAugment policy on real and fake pictures in D and G steps ('' for none)")
+    ema: float = _knob(0.0, "decay of the exported weights' moving average (0 exports the raw weights)")
+    method: int = _knob(1, "article CVAE/CVAE-GAN encoder: recipe after the convolutions (1) or as a channel (2)", (1, 2))
+    channels: int = _knob(32, "width of the modern networks")
+    arch: str = _knob("vgg", "classifier architecture", ("vgg", "resnet"))
 
 
+ARTICLE = dict(image_size=32, networks="article", loss="bce", reconstruction="bce")
 PRESETS: dict[tuple[str, str], dict] = {
     # The article's runs: Keras defaults (Adam 1e-3) for the VAEs; its DCGAN's Adam 1e-4 (D) and 1e-3 (stacked G), batch 16.
-    ("cvae", "seed"): dict(batch_size=32, lr=1e-3, lr_d=1e-3, betas=(0.9, 0.999)),
-    ("gan", "seed"): dict(batch_size=16, lr=1e-3, lr_d=1e-4, betas=(0.9, 0.999)),
-    ("cvaegan", "seed"): dict(batch_size=16, lr=2e-4, lr_d=2e-4, betas=(0.5, 0.999), fm_weight=1.0),
-    ("classifier", "seed"): dict(batch_size=64, lr=1e-3, lr_d=1e-3, betas=(0.9, 0.999)),
+    ("cvae", "article"): dict(ARTICLE, batch_size=32, lr=1e-3, lr_d=1e-3, betas=(0.9, 0.999)),
+    ("gan", "article"): dict(ARTICLE, batch_size=16, lr=1e-3, lr_d=1e-4, betas=(0.9, 0.999)),
+    ("cvaegan", "article"): dict(ARTICLE, batch_size=16, lr=2e-4, lr_d=2e-4, betas=(0.5, 0.999), fm_weight=1.0),
+    ("classifier", "article"): dict(ARTICLE, batch_size=64, lr=1e-3, lr_d=1e-3, betas=(0.9, 0.999)),
     # Ours: counts conditioning, spectral norm + projection D, hinge loss, DiffAugment, EMA.
     ("cvae", "modern"): dict(batch_size=32, lr=1e-3, lr_d=1e-3, betas=(0.9, 0.999), kl_weight=1.0),
     ("gan", "modern"): dict(batch_size=32, lr=2e-4, lr_d=2e-4, betas=(0.0, 0.99), diffaugment="color,translation,cutout", ema=0.999),
@@ -65,21 +79,30 @@ PRESETS: dict[tuple[str, str], dict] = {
         diffaugment="color,translation,cutout", ema=0.999,
     ),
     ("classifier", "modern"): dict(batch_size=64, lr=2e-3, lr_d=2e-3, betas=(0.9, 0.999)),
-    # Every part learns from the kitchen's own layers: plain Adam, a light KL on the base, an EMA.
+    # Every part learns from the kitchen's own layers: plain Adam, the KL on the base, an EMA.
     ("layered", "modern"): dict(batch_size=32, lr=2e-3, lr_d=2e-3, betas=(0.9, 0.99), kl_weight=1.0, ema=0.995, channels=16),
 }
+PRESET_ALIASES = {"seed": "article"}  # the article's preset's first name, still accepted
 
 
-def hyper(family: str, preset: str, image_size: int, **overrides) -> Hyper:
+def hyper(family: str, preset: str, image_size: Optional[int] = None, **overrides) -> Hyper:
     """A preset's hyper-parameters with the given (non-None) overrides."""
     known = trainers()
     if family not in known:
         raise ValueError(f"unknown model family {family!r}; use one of {', '.join(known)}")
+    preset = PRESET_ALIASES.get(preset, preset)
     if (family, preset) not in PRESETS:
         offered = [p for f, p in PRESETS if f == family]
         raise ValueError(f"unknown preset {preset!r} for {family}; use {' or '.join(offered)}")
-    base = Hyper(family=family, preset=preset, image_size=image_size, **PRESETS[family, preset])
-    return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+    base = Hyper(family=family, preset=preset, **PRESETS[family, preset])
+    hp = replace(base, **{k: v for k, v in dict(overrides, image_size=image_size).items() if v is not None})
+    for f in fields(Hyper):
+        choices = f.metadata.get("choices")
+        if choices and getattr(hp, f.name) not in choices:
+            raise ValueError(f"{f.name} {getattr(hp, f.name)!r}: use one of {', '.join(map(str, choices))}")
+    if hp.steps < 1:
+        raise ValueError(f"steps must be at least 1, got {hp.steps}")
+    return hp
 
 
 @dataclass
@@ -141,7 +164,7 @@ def build_classifier(hp: Hyper, vocabulary: Vocabulary) -> Setup:
 @register("gan")
 def build_gan(hp: Hyper, vocabulary: Vocabulary) -> Setup:
     size = hp.image_size
-    config = GANConfig.seed(size, vocabulary) if hp.preset == "seed" else GANConfig.modern(
+    config = GANConfig.seed(size, vocabulary) if hp.networks == "article" else GANConfig.modern(
         size, vocabulary, g_channels=hp.channels, d_channels=hp.channels)
     nets = {"G": Generator(config), "D": Discriminator(config)}
     ema = ema_model(nets["G"], hp.ema)
@@ -149,7 +172,7 @@ def build_gan(hp: Hyper, vocabulary: Vocabulary) -> Setup:
 
 
 def _cvae_config(hp: Hyper, vocabulary: Vocabulary) -> CVAEConfig:
-    return CVAEConfig.seed(hp.method, hp.image_size, vocabulary) if hp.preset == "seed" else CVAEConfig.modern(
+    return CVAEConfig.seed(hp.method, hp.image_size, vocabulary) if hp.networks == "article" else CVAEConfig.modern(
         hp.image_size, vocabulary, channels=hp.channels)
 
 
@@ -163,9 +186,10 @@ def build_cvae(hp: Hyper, vocabulary: Vocabulary) -> Setup:
 def build_cvaegan(hp: Hyper, vocabulary: Vocabulary) -> Setup:
     size, config = hp.image_size, _cvae_config(hp, vocabulary)
     vae = CVAE(replace(config, training="cvaegan"))
-    critic = GANConfig(arch="seed" if hp.preset == "seed" else "modern", image_size=size, latent_dim=config.latent_dim,
+    article = hp.networks == "article"
+    critic = GANConfig(arch="seed" if article else "modern", image_size=size, latent_dim=config.latent_dim,
                        encoding=config.encoding, ingredients=vocabulary.ids, g_channels=hp.channels,
-                       d_channels=hp.channels, conditional=hp.preset != "seed")
+                       d_channels=hp.channels, conditional=not article)
     nets = {
         "vae": vae,
         "D": Discriminator(critic),
@@ -288,9 +312,9 @@ def classifier_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[Averaged
 
 
 def cvae_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel] = None) -> dict[str, float]:
-    """ELBO step: the seed preset's pixel cross-entropy (as the Keras original) or our L2, plus KL."""
+    """ELBO step: the article's summed pixel cross-entropy (as the Keras original) or L2, plus KL."""
     recon, mu, logvar = nets["vae"](x, code)
-    rec = losses.reconstruction_bce(recon, x) if hp.preset == "seed" else losses.reconstruction_l2(recon, x)
+    rec = losses.reconstruction_bce(recon, x) if hp.reconstruction == "bce" else losses.reconstruction_l2(recon, x)
     kl = losses.kl_divergence(mu, logvar)
     loss = rec + hp.kl_weight * kl
     update(optimizers["vae"], loss)
@@ -298,10 +322,10 @@ def cvae_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel]
 
 
 def gan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel] = None) -> dict[str, float]:
-    """One D step and one G step: BCE for the seed DCGAN, hinge + DiffAugment for the modern pair."""
+    """One D step and one G step: BCE (the article's DCGAN) or hinge, with DiffAugment where set."""
     G, D = nets["G"], nets["D"]
     g = unwrap(G)
-    d_loss_fn, g_loss_fn = (losses.d_bce, losses.g_bce) if hp.preset == "seed" else (losses.d_hinge, losses.g_hinge)
+    d_loss_fn, g_loss_fn = (losses.d_bce, losses.g_bce) if hp.loss == "bce" else (losses.d_hinge, losses.g_hinge)
 
     with torch.no_grad():
         fake = g(g.sample_latent(x.shape[0], device=x.device), code)
@@ -338,7 +362,7 @@ def cvaegan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedMod
 
     logits, _ = D(_augment(hp, torch.cat([x, recon.detach(), prior.detach()])), torch.cat([code, code, code]))
     real_logits, recon_logits, prior_logits = logits.chunk(3)
-    d_loss = (losses.d_bce if hp.preset == "seed" else losses.d_hinge)(real_logits, [recon_logits, prior_logits])
+    d_loss = (losses.d_bce if hp.loss == "bce" else losses.d_hinge)(real_logits, [recon_logits, prior_logits])
     update(optimizers["D"], d_loss)
 
     with frozen(d, c):

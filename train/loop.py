@@ -76,13 +76,13 @@ def refuse_overwrite(out: Path, resume: bool) -> None:
                          "pass --resume to continue it, or choose another --out")
 
 
-def saved_state(out: Path) -> dict:
+def saved_state(out: Path, device: "torch.device | str" = "cpu") -> dict:
     """The training state saved in ``out`` (step, hyper-parameters, optimizers...; {} when there is none).
 
     Read with ``weights_only=True``: tensors and plain containers, never arbitrary pickled objects.
     """
     path = Path(out) / STATE
-    return torch.load(path, map_location="cpu", weights_only=True) if path.exists() else {}
+    return torch.load(path, map_location=device, weights_only=True) if path.exists() else {}
 
 
 def saved_hyper(out: Path) -> dict:
@@ -133,7 +133,7 @@ def run(
     start = 0
     refuse_overwrite(out, resume)
     if resume and state_path.exists():
-        state = torch.load(state_path, map_location=dev, weights_only=True)  # tensors and plain values only
+        state = saved_state(out, dev)
         try:
             for name, net in setup.nets.items():
                 net.load_state_dict(state["nets"][name])
@@ -245,9 +245,10 @@ def run(
 
 
 def _differences(saved: dict, hp: Hyper) -> str:
-    """The hyper-parameters of a saved run that differ from ``hp``, as "name saved -> now"."""
+    """The hyper-parameters of a saved run that differ from ``hp``, as "name saved -> now" (the run's
+    length aside: a resumed run may be longer)."""
     now = asdict(hp)
-    changed = [f"{k} {v!r} -> {now[k]!r}" for k, v in saved.items() if k in now and now[k] != v]
+    changed = [f"{k} {v!r} -> {now[k]!r}" for k, v in saved.items() if k in now and k != "steps" and now[k] != v]
     return ", ".join(changed) or "same hyper-parameters, other vocabulary"
 
 
