@@ -139,8 +139,12 @@ def _judge_refusal(accuracy: dict) -> Optional[str]:
             f"too unreliable to grade models (train it longer)")
 
 
-def _load_judge(folder: Path, args: argparse.Namespace) -> tuple[nn.Module, Optional[float]]:
-    """A judge and its macro F1 on fresh renders (None with --no-judge-check); ValueError if refused."""
+def _load_judge(folder: Path, args: argparse.Namespace, second: bool = False) -> tuple[nn.Module, Optional[float]]:
+    """A judge and its macro F1 on fresh renders (None with --no-judge-check).
+
+    A first judge below the bar is refused (ValueError). A second judge below it only gets a
+    warning: it grades nothing alone, it cross-checks the first, and its accuracy is reported.
+    """
     judge = load_checkpoint(folder, args.device)
     if judge.family != "classifier":
         raise CheckpointError(f"{folder}: a {judge.family!r} checkpoint, not a classifier")
@@ -148,8 +152,10 @@ def _load_judge(folder: Path, args: argparse.Namespace) -> tuple[nn.Module, Opti
         return judge, None
     accuracy = judge_accuracy(judge, size=JUDGE_TEST_SIZE, device=args.device)
     refusal = _judge_refusal(accuracy)
-    if refusal:
+    if refusal and not second:
         raise ValueError(f"{folder}: {refusal}; --no-judge-check overrides")
+    if refusal:
+        print(f"warning: second judge {folder}: {refusal}; its readings are a rough cross-check", file=sys.stderr)
     return judge, accuracy["macro_f1"]
 
 
@@ -175,7 +181,7 @@ def _evaluate(args: argparse.Namespace) -> tuple[list[str], list[dict]]:
         judge, protocol_notes["judge_macro_f1"] = _load_judge(args.judge, args)
         protocol_notes["judge"] = str(args.judge)
         if args.judge2 != "none" and Path(args.judge2).is_dir():
-            judge2, protocol_notes["judge2_macro_f1"] = _load_judge(Path(args.judge2), args)
+            judge2, protocol_notes["judge2_macro_f1"] = _load_judge(Path(args.judge2), args, second=True)
             protocol_notes["judge2"] = args.judge2
         elif args.judge2 != "none":
             print(f"note: no second judge at {args.judge2}; reporting the first judge only", file=sys.stderr)

@@ -10,7 +10,8 @@ import torch
 from pizza_models.pipeline import load
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
-SHIPPED = {"cvaegan": "cvae", "gan": "gan", "cvae": "cvae", "dodo20-cvaegan": "cvae", "judge": "classifier"}
+SHIPPED = {"cvaegan": "cvae", "gan": "gan", "cvae": "cvae", "dodo20-cvaegan": "cvae", "judge": "classifier",
+           "judge2": "classifier"}
 
 
 def test_all_shipped_checkpoints_together_stay_under_40_mb():
@@ -38,3 +39,9 @@ def test_the_reproduction_of_the_original_experiment_is_the_seed_model_at_32_px(
     config = json.loads((CHECKPOINTS / "dodo20-cvaegan" / "config.json").read_text())
     assert config["arch"].startswith("seed") and config["training"] == "cvaegan"  # "seed1": the article's method 1
     assert config["image_size"] == 32 and config["encoding"] == "slot_code"
+
+
+def test_the_two_judges_differ_in_architecture_and_the_first_config_predates_the_option():
+    first = json.loads((CHECKPOINTS / "judge" / "config.json").read_text())
+    assert "arch" not in first and load(CHECKPOINTS / "judge").config.arch == "vgg"  # old configs load unchanged
+    assert load(CHECKPOINTS / "judge2").config.arch == "resnet"
