@@ -190,8 +190,8 @@ def create_tab(shelf: dict[str, PizzaModel]) -> None:
                                  elem_id="pizzas", elem_classes="pizza-grid", format="png", preview=False)
     gr.Examples([menu_example(recipe) for recipe in MENU.values()], inputs=[picked, doubled],
                 example_labels=list(MENU), label="From the real menu", examples_per_page=len(MENU))
-    for picker in (picked, doubled):  # Enter on typed text: the chip becomes the ingredient it names
-        picker.input(resolve_typed, picker, picker, queue=False, api_visibility="private")
+    for picker in (picked, doubled):  # Enter adds typed text as is; leaving the box turns it into what it names
+        picker.blur(resolve_typed, picker, picker, queue=False, api_visibility="private", show_progress="hidden")
     inputs = [picked, doubled, noise, seed, count, model]
     wire(button.click, create, inputs, [gallery], status, "generate")
     # Releasing the slider and typing a value (change) both redraw; the last value wins.
@@ -267,7 +267,7 @@ def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
                    gr.Image(label="Reconstruction", elem_id="reconstruction", **shown),
                    gr.Image(label="Restyled", elem_id="restyled", **shown)]
     for picker in (source, target):
-        picker.input(resolve_typed, picker, picker, queue=False, api_visibility="private")
+        picker.blur(resolve_typed, picker, picker, queue=False, api_visibility="private", show_progress="hidden")
     wire(upload.upload, read_photo, [upload, crop], [photo, source, target, upload, confidence], status, "read_photo")
     # preprocess=False: gradio neither decodes the photo nor follows a data: URL; `uploaded` and
     # pipeline.read_photo check everything, numbers included (pipeline.check_seed, check_noise).

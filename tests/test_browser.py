@@ -1,6 +1,6 @@
 """End to end in a real browser: Debian's chromium driven by Playwright against ``python app.py``.
 
-Screenshots land in test-artifacts/ (create.png, restyle.png, error.png).
+Screenshots land in test-artifacts/: {create,restyle,menu}-{1280x900,390x844}.png and error.png.
 """
 
 import os
@@ -14,59 +14,123 @@ from pizza_models.kitchen import Kitchen
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-dev.txt")
 expect = sync_api.expect
+expect.set_options(timeout=60_000)  # a 2-core CPU draws and encodes 16 to 28 pictures per step
+SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
 
 
 @pytest.fixture(scope="module")
-def page(app_server):
+def browser(app_server):
     if not CHROMIUM.is_file():
-        pytest.fail(f"no chromium at {CHROMIUM}: install Debian's package (apt-get install chromium), as .ci/run does")
+        pytest.fail(f"no chromium at {CHROMIUM}: install Debian's package "
+                    "(apt-get update && apt-get install -y chromium), as .ci/run does")
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(90_000)
-        page.goto(app_server.url)
-        yield page
+        yield browser
         browser.close()
 
 
-def pick(page, picker: str, ingredient: str) -> None:
-    """Type into a multiselect, click the matching option, close the list."""
+@pytest.fixture(scope="module")
+def page(browser, app_server):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(90_000)
+    page.goto(app_server.url)
+    yield page
+    page.close()
+
+
+def type_and_enter(page, picker: str, text: str) -> None:
     box = page.locator(f"{picker} input[role=combobox]")
     box.click()
-    box.fill(ingredient)
-    page.get_by_role("option", name=ingredient, exact=True).click()
+    box.fill(text)
+    box.press("Enter")
     page.keyboard.press("Escape")
+    box.blur()  # leaving the box turns typed text into the ingredient it names
 
 
-def test_picking_ingredients_and_generating_shows_new_pizzas(page):
-    pizzas = page.locator("#pizzas img")
-    expect(pizzas).to_have_count(4)  # the page draws the default recipe on load
-    first = pizzas.first.get_attribute("src")
-    pick(page, "#ingredients", "Ham")
+def assert_every_pizza_visible(page, gallery: str, count: int) -> None:
+    """``count`` pictures in ``gallery``, each inside the page's width and none behind a scrollbar."""
+    pizzas = page.locator(f"{gallery} img")
+    expect(pizzas).to_have_count(count)
+    width = page.viewport_size["width"]
+    for box in (pizzas.nth(i).bounding_box() for i in range(count)):
+        assert box and box["width"] > 20 and box["x"] >= 0 and box["x"] + box["width"] <= width + 1, (gallery, box)
+    hidden = page.eval_on_selector(f"{gallery} .grid-wrap", "e => e.scrollHeight - e.clientHeight")
+    assert hidden <= 1, f"{gallery}: {hidden} px of pictures behind a scrollbar"
+
+
+def test_enter_takes_the_highlighted_match_and_russian_names_are_suggested(page):
+    expect(page.locator("#pizzas img")).to_have_count(4)  # the page comes with its first pizzas
+    box = page.locator("#doubled input[role=combobox]")
+    box.click()
+    box.fill("пепперони")
+    expect(page.get_by_role("option", name="Pepperoni · пепперони")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.locator("#ingredients .remove-all").click()
+    type_and_enter(page, "#ingredients", "tomato")
+    type_and_enter(page, "#ingredients", "пепперони")
+    expect(page.locator("#ingredients .token")).to_have_text(["Tomato sauce · томатный соус (sauce)",
+                                                              "Pepperoni · пепперони"])
+
+
+def test_an_error_keeps_the_pizzas_and_its_message_until_the_next_action(page):
+    first = page.locator("#pizzas img").first.get_attribute("src")
+    type_and_enter(page, "#ingredients", "xyz")
     page.locator("#generate").click()
-    expect(pizzas.first).not_to_have_attribute("src", first)
-    expect(pizzas).to_have_count(4)
-    page.screenshot(path=ARTIFACTS / "create.png", full_page=True)
+    status = page.locator("#create-status")
+    expect(status).to_contain_text("unknown ingredient 'xyz'")
+    page.wait_for_timeout(11_000)  # longer than a toast lives
+    expect(status).to_contain_text("unknown ingredient 'xyz'")
+    expect(page.locator("#pizzas img")).to_have_count(4)
+    assert page.locator("#pizzas img").first.get_attribute("src") == first
+    page.screenshot(path=ARTIFACTS / "error.png", full_page=True)
+    page.locator("#ingredients .token").last.locator(".token-remove").click()
+    page.locator("#generate").click()
+    expect(status).to_have_text("")
 
 
-def test_uploading_a_photo_and_restyling_shows_the_result(page, tmp_path):
+def test_a_typed_noise_value_redraws(page):
+    first = page.locator("#pizzas img").first.get_attribute("src")
+    number = page.locator("#noise input[type=number]")
+    number.fill("0.3")
+    number.press("Enter")
+    expect(page.locator("#pizzas img").first).not_to_have_attribute("src", first)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_every_tab_shows_all_its_pizzas(browser, app_server, size, tmp_path):
+    width, height = SIZES[size]
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.set_default_timeout(90_000)
+    page.goto(app_server.url)
+    label = f"{width}x{height}"
+
+    page.locator("#count input[type=number]").fill("16")
+    page.locator("#count input[type=number]").press("Enter")
+    page.locator("#generate").click()
+    assert_every_pizza_visible(page, "#pizzas", 16)
+    assert page.locator("#pizzas img").first.bounding_box()["y"] < height  # results above the fold
+    page.screenshot(path=ARTIFACTS / f"create-{label}.png", full_page=True)
+
     photo = tmp_path / "pepperoni.png"
     Kitchen().render("tomato_sauce; pepperoni; mozzarella", seed=3, size=300).save(photo)
     page.get_by_role("tab", name="Restyle").click()
     page.locator("#upload input[type=file]").set_input_files(photo)
-    expect(page.locator("#photo img")).to_have_count(1)
     expect(page.locator("#source .token")).not_to_have_count(0)  # the classifier's guess
-    pick(page, "#target", "Ham")
+    expect(page.locator("#confidence")).to_contain_text("Pepperoni")
+    type_and_enter(page, "#target", "Ham")
     page.locator("#restyle").click()
-    for output in ("#model-view", "#reconstruction", "#restyled"):
+    for output in ("#input-view", "#model-view", "#reconstruction", "#restyled"):
         expect(page.locator(f"{output} img")).to_have_count(1)
-    page.screenshot(path=ARTIFACTS / "restyle.png", full_page=True)
+    sides = {round(page.locator(f"{o} img").bounding_box()["width"])
+             for o in ("#input-view", "#model-view", "#reconstruction", "#restyled")}
+    assert len(sides) == 1, f"restyle pictures at different scales: {sides}"
+    page.screenshot(path=ARTIFACTS / f"restyle-{label}.png", full_page=True)
 
-
-def test_an_empty_recipe_shows_a_readable_error(page):
-    page.get_by_role("tab", name="Create").click()
-    page.locator("#ingredients .remove-all").click()
-    page.locator("#generate").click()
-    expect(page.get_by_text("the recipe is empty: pick at least one ingredient")).to_be_visible()
-    page.screenshot(path=ARTIFACTS / "error.png", full_page=True)
+    page.get_by_role("tab", name="Menu").click()
+    page.locator("#menu-button").click()
+    assert_every_pizza_visible(page, "#menu", 28)
+    page.locator("#interpolate").click()
+    assert_every_pizza_visible(page, "#strip", 8)
+    page.screenshot(path=ARTIFACTS / f"menu-{label}.png", full_page=True)
+    page.close()
