@@ -48,13 +48,13 @@ def model_specs(checkpoints: list[str]) -> list[tuple[str, object]]:
     """(label, loader) per model; a loader builds or loads the model, in eval mode, on the CPU."""
     if checkpoints:
         from pizza_models.evaluate import load_checkpoint
-        from pizza_models.hub import read_config
+        from pizza_models.hub import families, read_config
 
         specs = []
         for folder in checkpoints:
             family = read_config(folder)["family"]
-            if family not in ("cvae", "gan"):
-                raise SystemExit(f"{folder}: a {family!r} checkpoint draws no pizzas; give a cvae or gan checkpoint")
+            if not families()[family].draws:
+                raise SystemExit(f"{folder}: a {family!r} checkpoint draws no pizzas; give one of a drawing family")
             specs.append((f"{family} {Path(folder).name}", lambda folder=folder: load_checkpoint(folder)))
         return specs
 
@@ -171,7 +171,7 @@ def steady_and_agreement(loader, batch: int, compiled: bool, calls: int, warmup:
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", action="append", default=[], metavar="DIR",
-                   help="a cvae or gan checkpoint folder (repeatable); default: fresh modern CVAE and Generator at 64x64")
+                   help="a checkpoint folder of a drawing family (repeatable); default: fresh modern CVAE and Generator at 64x64")
     p.add_argument("--batches", nargs="+", type=int, default=[1, 16], help="pizzas per call (default 1 16)")
     p.add_argument("--calls", type=int, default=None, help="timed steady-state calls (default 50; --quick: 3)")
     p.add_argument("--warmup", type=int, default=None, help="untimed calls before them (default 5; --quick: 1)")

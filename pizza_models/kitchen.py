@@ -386,7 +386,7 @@ class Kitchen:
         _SHAPES[spec.shape](draw, xy, size, angle, rng, fill, detail, max(1, n // 96))
         return Pieces(xy / n, size / n, angle, shade[:, 0])
 
-    def _drizzle(self, draw, ingredient_id, portions, seed, n, cx, cy, inner, rotation) -> float:
+    def _drizzle(self, draw, ingredient_id, portions, seed, n, cx, cy, inner, rotation) -> "Stroke":
         """A zig-zag line over the top; condensed milk is drizzled thin and white over its own base."""
         rng = np.random.default_rng([seed, 1 + self.vocabulary.index(ingredient_id)])
         colour = DRIZZLES.get(ingredient_id, (255, 253, 246))
@@ -398,7 +398,7 @@ class Kitchen:
         pts = np.stack([cx + c * u - s * v, cy + s * u + c * v], axis=1).ravel().tolist()
         width = max(1, round(n * (0.013 if ingredient_id == "condensed_milk" else 0.024)))
         draw.line(pts, fill=colour, width=width, joint="curve")
-        return a  # the zig-zag's direction (radians)
+        return Stroke(a, passes)
 
     @staticmethod
     def _layer_canvas(n: int):
@@ -450,6 +450,14 @@ class Pieces:
 
 
 @dataclass(frozen=True)
+class Stroke:
+    """One drizzle as the kitchen drew it: the zig-zag's direction (radians) and its number of passes."""
+
+    angle: float
+    passes: int
+
+
+@dataclass(frozen=True)
 class Light:
     """The photo's light: a per-pixel, per-channel gain, then a saturation factor around grey."""
 
@@ -472,7 +480,7 @@ class PizzaLayers:
     light: Light
     geometry: Geometry
     pieces: dict  # ingredient_id -> Pieces, for every topping
-    strokes: dict  # ingredient_id -> direction (radians) of each drizzle's zig-zag
+    strokes: dict  # ingredient_id -> Stroke, for every drizzle
 
     def composite(self, upto: Optional[int] = None) -> np.ndarray:
         """The unlit (S, S, 3) float picture: each layer laid "over" the ones before it, in order."""

@@ -4,13 +4,14 @@ A pizza is made the way a cook makes one, and the way PizzaGAN (Papadopoulos et 
 models it: a base (crust, sauce, cheese), then each topping spread as many small pieces, then the
 drizzles. Every part is a small learned model:
 
-- base: a conditional VAE with an 8 x 8 spatial latent, decoding (sauces and cheese, the pizza's
+- base: a conditional VAE with a 16 x 16 spatial latent, decoding (sauces and cheese, the pizza's
   geometry, the latent) into the base picture;
 - pieces: one learned RGBA sprite per topping, warped to each piece's centre, size and angle;
 - layout: how many pieces, how large, how far out and how shaded, as small learned distributions
   per topping; pieces are spread on Vogel's sunflower spiral (the even spread of a cook's hand),
   turned and jittered by the noise;
-- strokes: each drizzle as a few learned RGBA templates in the pizza's own frame, turned with the noise;
+- strokes: each drizzle as a few learned RGBA templates in the pizza's own frame (one per way the
+  data draws it, e.g. its number of zig-zag passes), picked by learned frequencies, turned with the noise;
 - decomposer: a small U-Net that reads which layer each pixel of a picture shows, and the base's
   latent, so that restyling adds or removes exactly one layer.
 
@@ -34,7 +35,6 @@ from .recipe import DEFAULT_VOCABULARY, RecipeConditioned
 
 GOLDEN = math.pi * (3 - math.sqrt(5))  # Vogel's divergence angle: successive pieces never line up
 SPRITE_EXTENT = 1.25  # a sprite spans +-1.25 piece half-widths, room for rims and curls
-LATENT_SIDE = 8  # the base latent is an (base_channels, 8, 8) map
 PIECE_NOISE = 5  # per piece: spiral angle jitter, radius jitter, rotation, size, shade
 STROKE_NOISE_EXTRA = 1  # per stroke: rotation, then one value per template
 
@@ -53,6 +53,7 @@ class LayeredConfig(RecipeConditioned):
     sprite_size: int = 16
     max_pieces: int = 256
     base_channels: int = 4
+    base_latent_side: int = 16  # the base latent is a (base_channels, side, side) map
     channels: int = 32
     templates: int = 4
 
@@ -65,8 +66,10 @@ class LayeredConfig(RecipeConditioned):
         unknown = [i for i in self.pieces + self.strokes if i not in self.ingredients]
         if unknown:
             raise ValueError(f"pieces/strokes name ingredients outside the vocabulary: {unknown}")
-        if self.image_size % LATENT_SIDE:
-            raise ValueError(f"image_size must be a multiple of {LATENT_SIDE}, got {self.image_size}")
+        steps = math.log2(self.image_size / self.base_latent_side)
+        if steps < 1 or steps != int(steps):
+            raise ValueError(f"image_size must be base_latent_side ({self.base_latent_side}) times a power of two, "
+                             f"got {self.image_size}")
 
     @property
     def layers(self) -> tuple[str, ...]:
@@ -75,7 +78,7 @@ class LayeredConfig(RecipeConditioned):
 
     @property
     def latent_dim(self) -> int:
-        base = 4 + self.base_channels * LATENT_SIDE**2 + self.image_size**2  # geometry, base map, grain
+        base = 4 + self.base_channels * self.base_latent_side**2 + self.image_size**2  # geometry, base map, grain
         return base + len(self.pieces) * (2 + PIECE_NOISE * self.max_pieces) + len(self.strokes) * (1 + self.templates)
 
 
@@ -83,7 +86,7 @@ class Latent(NamedTuple):
     """The parts of a flat latent (B, latent_dim); all standard normal under the prior."""
 
     geometry: torch.Tensor  # (B, 4)
-    base: torch.Tensor  # (B, C, 8, 8)
+    base: torch.Tensor  # (B, C, k, k), k = base_latent_side
     spread: torch.Tensor  # (B, P, 2): spiral turn, count
     pieces: torch.Tensor  # (B, P, max_pieces, 5)
     strokes: torch.Tensor  # (B, S, 1 + templates): turn, template choice
@@ -94,9 +97,10 @@ def split_latent(z: torch.Tensor, config: LayeredConfig) -> Latent:
     """View a flat latent (B, latent_dim) as its named parts."""
     b, p, s, m = z.shape[0], len(config.pieces), len(config.strokes), config.max_pieces
     side = config.image_size
-    sizes = [4, config.base_channels * LATENT_SIDE**2, p * 2, p * m * PIECE_NOISE, s * (1 + config.templates), side * side]
+    k = config.base_latent_side
+    sizes = [4, config.base_channels * k * k, p * 2, p * m * PIECE_NOISE, s * (1 + config.templates), side * side]
     geometry, base, spread, pieces, strokes, grain = z.split(sizes, dim=1)
-    return Latent(geometry, base.reshape(b, config.base_channels, LATENT_SIDE, LATENT_SIDE), spread.reshape(b, p, 2),
+    return Latent(geometry, base.reshape(b, config.base_channels, k, k), spread.reshape(b, p, 2),
                   pieces.reshape(b, p, m, PIECE_NOISE), strokes.reshape(b, s, 1 + config.templates),
                   grain.reshape(b, 1, side, side))
 
@@ -178,7 +182,7 @@ class FiLM(nn.Module):
 
 
 class BaseDecoder(nn.Module):
-    """(base latent (B, C, 8, 8), recipe counts (B, V), geometry (B, 4)) -> base (B, 3, S, S) in [0, 1].
+    """(base latent (B, C, k, k), recipe counts (B, V), geometry (B, 4)) -> base (B, 3, S, S) in [0, 1].
 
     With ``grain`` (B, 1, S, S) noise, a learned per-pixel amplitude of it is added: the crust's
     specks and the sauce's grain, which no smooth decoder draws (``amplitude`` learns it)."""
@@ -214,13 +218,13 @@ class BaseDecoder(nn.Module):
 
 class Decomposer(nn.Module):
     """Reads a picture: (x (B, 3, S, S) in [-1, 1]) -> which layer each pixel shows, as logits
-    (B, 1 + L, S, S) (0 is the base), the base latent's mean and log-variance (B, C, 8, 8) each,
+    (B, 1 + L, S, S) (0 is the base), the base latent's mean and log-variance (B, C, k, k) each,
     and the geometry (B, 4)."""
 
     def __init__(self, config: LayeredConfig):
         super().__init__()
         c, k = config.channels, config.base_channels
-        steps = int(math.log2(config.image_size // LATENT_SIDE))
+        steps = int(math.log2(config.image_size // config.base_latent_side))
         widths = [c * min(2**i, 4) for i in range(steps + 1)]  # e.g. 16, 32, 64, 64: thin at full resolution
         self.stem = nn.Sequential(nn.Conv2d(3, widths[0], 3, padding=1), nn.SiLU())
         self.down = nn.ModuleList([nn.Sequential(nn.Conv2d(a, b, 4, 2, 1), nn.SiLU(), nn.Conv2d(b, b, 3, padding=1), nn.SiLU())
@@ -235,7 +239,7 @@ class Decomposer(nn.Module):
         skips = [self.stem(x)]
         for block in self.down:
             skips.append(block(skips[-1]))
-        h = skips[-1]  # (B, C', 8, 8)
+        h = skips[-1]  # (B, C', k, k)
         mu, logvar = self.to_latent(h).chunk(2, dim=1)
         geometry = self.to_geometry(h.mean(dim=(2, 3)))
         for block, skip in zip(self.up, skips[-2::-1]):
@@ -362,7 +366,9 @@ class LayeredPizza(PizzaModel):
         reach = torch.sigmoid(layout.reach[:p])[None, :, None] * inner
         u = (0.5 + 0.3 * noise[..., 1]).clamp(0.02, 0.98)
         rho = ((k + u) / count[..., None].clamp(min=1)).clamp(max=1).sqrt() * reach
-        phi = math.pi * latent.spread[..., :1] + GOLDEN * k + 0.25 * noise[..., 0]
+        # Each topping's spiral starts at its own angle, so that at noise 0 no two toppings stack.
+        start = math.pi / math.sqrt(2) * torch.arange(p, device=codes.device, dtype=torch.float32)[None, :, None]
+        phi = math.pi * latent.spread[..., :1] + start + GOLDEN * k + 0.25 * noise[..., 0]
         centre = torch.stack([geometry[:, 0, None, None] + rho * phi.cos(), geometry[:, 1, None, None] + rho * phi.sin()], -1)
         angle = math.pi * noise[..., 2] + 2.4 * k
         shade = 1 + layout.shade_log_std[:p, None].exp() * noise[..., 4]

@@ -6,8 +6,9 @@ Every part of ``LayeredPizza`` learns from its own supervision, so no part waits
 
 - sprites: each piece layer is re-drawn from its true layout with the model's sprites, L1 to the
   true layer;
-- stroke templates: drawn at the true direction with each template, the closest one learns
-  (winner takes all) and the template frequencies follow the winners;
+- stroke templates: each way the data draws a drizzle (its number of zig-zag passes, ranked within
+  its portions) has a template of its own, drawn at the true direction, L1 to the true layer; the
+  template frequencies are their maximum-likelihood estimate;
 - base and decomposer: a conditional VAE whose encoder (the decomposer) sees the finished picture
   and whose decoder redraws the base beneath the toppings (L1 + KL); the decomposer also learns
   which layer every pixel shows (cross-entropy) and the geometry (squared error);
@@ -79,8 +80,16 @@ class LayeredKitchen(Dataset):
                 image=np.asarray(parts.image()), base=np.clip(np.round(parts.base), 0, 255).astype(np.uint8),
                 counts=encode(recipe, "counts", vocabulary), geometry=np.array([g.cx, g.cy, g.radius, g.inner], np.float32),
                 layers=layers, visible=visible, pieces=pieces,
-                strokes={slots[name]: angle for name, angle in parts.strokes.items()},
+                strokes={slots[name]: (stroke.angle, stroke.passes) for name, stroke in parts.strokes.items()},
             ))
+        # The ways a drizzle is drawn, per portions: its distinct pass counts, ranked into the templates.
+        passes = {}
+        for item in self.items:
+            for slot, (_, n) in item["strokes"].items():
+                double = int(item["counts"][config.ingredients.index(config.layers[slot])]) > 1
+                passes.setdefault(double, set()).add(n)
+        self.variant = {(double, n): min(rank * config.templates // len(values), config.templates - 1)
+                        for double, values in passes.items() for rank, n in enumerate(sorted(values))}
 
     def __len__(self) -> int:
         return len(self.items)
@@ -106,12 +115,13 @@ class LayeredKitchen(Dataset):
                     piece_layers.append(rgba)
                     piece_meta.append((b, slot, portions, crowd))
                 else:
+                    angle, passes = item["strokes"][slot]
                     stroke_layers.append(rgba)
-                    stroke_meta.append((b, slot - n_pieces, portions, item["strokes"][slot]))
+                    stroke_meta.append((b, slot - n_pieces, portions, angle, self.variant[portions > 1, passes]))
         side = self.config.image_size
         empty = torch.zeros(0, 4, side, side)
         piece_meta = torch.tensor(piece_meta, dtype=torch.float32).reshape(-1, 4)
-        stroke_meta = torch.tensor(stroke_meta, dtype=torch.float32).reshape(-1, 4)
+        stroke_meta = torch.tensor(stroke_meta, dtype=torch.float32).reshape(-1, 5)
         pieces = torch.from_numpy(np.concatenate(pieces)) if pieces else torch.zeros(0, 5)
         parts = {
             "base": images([item["base"] for item in items]),
@@ -124,6 +134,7 @@ class LayeredKitchen(Dataset):
             "stroke_layers": images(stroke_layers) if stroke_layers else empty,
             "stroke_pizza": stroke_meta[:, 0].long(), "stroke_slot": stroke_meta[:, 1].long(),
             "stroke_double": (stroke_meta[:, 2] > 1).long(), "stroke_angle": stroke_meta[:, 3],
+            "stroke_variant": stroke_meta[:, 4].long(),
         }
         x = images([item["image"] for item in items]) * 2 - 1
         return x, torch.stack([item["counts"] for item in items]), parts
@@ -145,9 +156,10 @@ def gaussian_nll(x: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> 
     return (log_std + 0.5 * ((x - mean) / log_std.exp()) ** 2).mean()
 
 
-def high_pass_energy(x: torch.Tensor) -> torch.Tensor:
-    """(B, C) root-mean-square of what a 3x3 box blur removes from pictures x (B, C, H, W)."""
-    return (x - F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)).pow(2).mean((2, 3)).sqrt()
+def high_pass_energy(x: torch.Tensor, cell: int = 8) -> torch.Tensor:
+    """(B, C, H / cell, W / cell): root-mean-square, cell by cell, of what a 3x3 box blur removes
+    from pictures x (B, C, H, W); cell by cell, so that grain goes where the picture has it."""
+    return F.avg_pool2d((x - F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)).pow(2), cell).sqrt()
 
 
 @register("layered", data=lambda hp, vocabulary, n, seed, progress, setup: LayeredKitchen(
@@ -180,19 +192,12 @@ def layered_step(nets, optimizers, x, code, parts, hp: Hyper, ema=None) -> dict[
         drawn = model.render_pieces(p[:, :2], p[:, 2], p[:, 3], p[:, 4], layer_of, parts["piece_slot"][layer_of], n_layers)
         sprite_loss = F.l1_loss(drawn, parts["piece_layers"])
 
-        # Strokes: every template at the true direction; the closest one learns.
-        n_strokes = len(parts["stroke_layers"])
-        if n_strokes:
-            k = model.config.templates
-            stroke, double = parts["stroke_slot"].repeat_interleave(k), parts["stroke_double"].repeat_interleave(k)
-            template = torch.arange(k, device=x.device).repeat(n_strokes)
-            tried = model.render_strokes(stroke, double, template, parts["stroke_angle"].repeat_interleave(k),
-                                         geometry[parts["stroke_pizza"]].repeat_interleave(k, 0))
-            errors = (tried - parts["stroke_layers"].repeat_interleave(k, 0)).abs().mean((1, 2, 3)).view(n_strokes, k)
-            best = errors.argmin(1)
-            stroke_loss = errors.min(1).values.mean()
-            logits = layout.template_logits[parts["stroke_slot"], parts["stroke_double"]]
-            template_loss = F.cross_entropy(logits, best)
+        # Strokes: each drawn with its own template at the true direction.
+        if len(parts["stroke_layers"]):
+            slot, double, variant = parts["stroke_slot"], parts["stroke_double"], parts["stroke_variant"]
+            drawn = model.render_strokes(slot, double, variant, parts["stroke_angle"], geometry[parts["stroke_pizza"]])
+            stroke_loss = F.l1_loss(drawn, parts["stroke_layers"])
+            template_loss = F.cross_entropy(layout.template_logits[slot, double], variant)
         else:
             stroke_loss = template_loss = x.new_zeros(())
 
@@ -202,7 +207,7 @@ def layered_step(nets, optimizers, x, code, parts, hp: Hyper, ema=None) -> dict[
         base, amplitude = model.base.parts(z, model.base_counts(code), geometry)
         base_loss = F.l1_loss(base.float(), parts["base"])
         # Grain: the smooth base is held fixed; the amplitude learns the pixel-scale energy the
-        # smooth decoder leaves out (matched per picture and channel, in a 3x3 high-pass).
+        # smooth decoder leaves out (matched per picture, channel and 8 x 8 cell, in a 3x3 high-pass).
         grained = base.detach().float() + amplitude.float() * torch.randn_like(base, dtype=torch.float32)
         grain_loss = F.mse_loss(high_pass_energy(grained), high_pass_energy(parts["base"])) * 1e3
         kl = losses.kl_divergence(mu.flatten(1).float(), logvar.flatten(1).float()) / (3 * side * side)
