@@ -17,7 +17,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import cpu_model  # noqa: E402
-from pizza_models.kitchen import Kitchen, sample_recipe  # noqa: E402
+from pizza_models.kitchen import Kitchen  # noqa: E402
+from pizza_models.menu import sample_recipe  # noqa: E402
 
 TARGET = {64: 300.0}  # pizzas/s
 

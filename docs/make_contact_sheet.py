@@ -12,7 +12,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pizza_models.kitchen import Kitchen, sample_recipe, single_ingredient_recipe  # noqa: E402
+from pizza_models.kitchen import Kitchen  # noqa: E402
+from pizza_models.menu import sample_recipe, single_ingredient_recipe  # noqa: E402
 from pizza_models.recipe import DEFAULT_VOCABULARY  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent

@@ -20,7 +20,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
+from tqdm import tqdm
 
+from .kitchen import Kitchen
+from .menu import sample_recipe
 from .recipe import DEFAULT_VOCABULARY, Recipe, Vocabulary, encode, parse_recipe
 
 MAX_PIXELS = 16_000_000  # a loaded image keeps at most this many pixels (64 MB as Pillow holds RGB): larger ones shrink
@@ -296,8 +299,6 @@ class PhotoDataset(Dataset):
 
 def kitchen_recipes(n: int, seed: int, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> list[Recipe]:
     """``n`` training recipes from the kitchen's sampler (never a held-out one), fixed by ``seed``."""
-    from .kitchen import sample_recipe
-
     rng = np.random.default_rng(seed)
     return [sample_recipe(rng, vocabulary) for _ in range(n)]
 
@@ -319,15 +320,11 @@ class KitchenDataset(Dataset):
         recipes: Optional[Sequence[Recipe]] = None,
         progress: bool = False,
     ):
-        from .kitchen import Kitchen
-
         kitchen = Kitchen(vocabulary)
         self.vocabulary, self.encoding = vocabulary, encoding
         self._recipes = list(recipes) if recipes is not None else kitchen_recipes(n, seed, vocabulary)
         indices = range(len(self._recipes))
         if progress:
-            from tqdm import tqdm
-
             indices = tqdm(indices, desc="rendering", unit="pizza", leave=False)
         self.images = torch.stack(
             [TF.to_image(kitchen.render(self._recipes[i], seed * 1_000_003 + i, image_size)) for i in indices]
@@ -358,8 +355,6 @@ class KitchenStream(IterableDataset):
         self.image_size, self.seed, self.encoding, self.vocabulary = image_size, seed, encoding, vocabulary
 
     def __iter__(self):
-        from .kitchen import Kitchen, sample_recipe
-
         worker = get_worker_info()
         stream = self.seed * 1009 + (worker.id if worker else 0)
         rng = np.random.default_rng(stream)

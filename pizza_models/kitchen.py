@@ -1,4 +1,4 @@
-"""The kitchen: a procedural renderer of photo-like top-down pizzas, and a sampler of menu recipes.
+"""The kitchen: a procedural renderer of photo-like top-down pizzas.
 
 ``Kitchen.render(recipe, seed, size)`` draws a pizza the way the dodo20 product photos show one: a
 near-white background, a speckled golden crust ring, the sauce, blotchy melted mozzarella, the
@@ -12,30 +12,20 @@ The kitchen draws the 28 ingredients of ``DEFAULT_VOCABULARY``; rendering a reci
 ingredient it has no drawing for (from a custom vocabulary) raises ``ValueError`` naming it,
 rather than quietly drawing something a model would then learn as that ingredient.
 
-``sample_recipe(rng)`` draws realistic recipes: one base sauce (tomato about 80%; condensed milk,
-the dessert base, rarely and usually without mozzarella), mozzarella about 90% of the time,
-1 to 7 toppings weighted like the dodo20 menu (with a floor so every topping appears in several
-percent of recipes), a double portion in about 8% and a drizzle in about 10%, at most 9 portions.
-
-``HELD_OUT_RECIPES`` are 16 fixed combinations the sampler never returns (unless asked to): unusual
-but plausible pizzas, none on the dodo20 menu, each of whose ingredients is common in training
-recipes. A model trained on sampled recipes is tested on them for generalisation to new
-combinations; ``is_held_out`` recognises them.
+What to render, the recipe distribution and the held-out recipes, lives in ``pizza_models.menu``.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from pizza_models.recipe import (
-    CHEESE, DEFAULT_VOCABULARY, DRIZZLE, MAX_PORTIONS, SAUCE, TOPPING,
-    Recipe, RecipeLike, Vocabulary, parse_recipe,
-)
+from pizza_models.recipe import DEFAULT_VOCABULARY, RecipeLike, Vocabulary, parse_recipe
+from pizza_models.shapes import SHAPES
 
 # --------------------------------------------------------------------------------------------
 # Ingredient tables. Sizes are piece half-widths as a fraction of the pizza diameter; counts are
@@ -54,7 +44,7 @@ DRIZZLES = {"bbq_sauce": (92, 38, 22), "sweet_sour_sauce": (240, 96, 36)}
 
 @dataclass(frozen=True)
 class Topping:
-    shape: str  # a key of _SHAPES
+    shape: str  # a key of shapes.SHAPES
     colour: tuple[int, int, int]
     detail: tuple[int, int, int]  # rim, stripe, seeds or highlight, depending on the shape
     size: float
@@ -87,139 +77,6 @@ TOPPINGS = {
 }
 GOLDEN_ANGLE = math.pi * (3 - math.sqrt(5))
 DRAWABLE = frozenset(SAUCES) | frozenset(TOPPINGS) | frozenset(DRIZZLES) | {"mozzarella"}
-
-# --------------------------------------------------------------------------------------------
-# Piece shapes: unit polygons in the piece's own frame (x along its length), scaled and rotated
-# per piece in one numpy expression, then handed to ImageDraw.
-
-
-def _circle(k: int, sx: float = 1.0, sy: float = 1.0, a0: float = 0.0, a1: float = 2 * math.pi) -> np.ndarray:
-    a = np.linspace(a0, a1, k, endpoint=(a1 - a0) < 2 * math.pi - 1e-6)
-    return np.stack([sx * np.cos(a), sy * np.sin(a)], axis=1)
-
-
-_SQUARE = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1]], float) * 0.8
-_STRIP = np.array([[-1, -0.22], [1, -0.28], [1, 0.22], [-1, 0.28]], float)
-_WEDGE = np.array([[-0.9, -0.8], [0.9, -0.8], [0.5, 0.8], [-0.5, 0.8]], float)
-_BACON = np.array([[-1, -0.42], [1, -0.36], [1, 0.42], [-1, 0.36]], float)
-_FAT = np.array([[-0.95, -0.06], [0.95, -0.02], [0.95, 0.12], [-0.95, 0.1]], float)
-_MUSHROOM = np.concatenate([_circle(11, 1.0, -0.8, 0, math.pi) + [0, 0.1], [[-1, 0.1], [-0.28, 0.1], [-0.28, 0.75], [0.28, 0.75], [0.28, 0.1]]])
-_CURL = np.concatenate([_circle(10, 1, 1, -0.3, 3.9), _circle(10, 0.45, 0.45, -0.3, 3.9)[::-1]])
-_LEAF = np.concatenate([_circle(7, 1, 0.5, 0, math.pi), _circle(7, 1, 0.5, math.pi, 2 * math.pi)])
-_OVAL = _circle(10, 1.0, 0.7)
-
-
-def _place(xy: np.ndarray, template: np.ndarray, size: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """(n, k, 2) polygon vertices: each piece's template scaled, rotated and moved to its centre."""
-    c, s = np.cos(angle)[:, None], np.sin(angle)[:, None]
-    tx, ty = template[None, :, 0] * size[:, None], template[None, :, 1] * size[:, None]
-    return np.stack([xy[:, :1] + c * tx - s * ty, xy[:, 1:] + s * tx + c * ty], axis=2)
-
-
-def _polygons(draw, pts, fills, outlines=None, width=1):
-    for i, p in enumerate(pts):
-        draw.polygon(p.ravel().tolist(), fill=fills[i], outline=None if outlines is None else outlines[i], width=width)
-
-
-def _boxes(xy: np.ndarray, r: np.ndarray) -> list:
-    return np.concatenate([xy - r[:, None], xy + r[:, None]], axis=1).tolist()
-
-
-def _draw_polygon(template, rim=True):
-    def draw_fn(draw, xy, size, angle, rng, fill, detail, w):
-        _polygons(draw, _place(xy, template, size, angle), fill, detail if rim else None, w)
-    return draw_fn
-
-
-def _draw_irregular(k, low, high, rim=True):
-    # Chunks and crumbs: a circle with a random radius per vertex, so no two pieces look alike.
-    def draw_fn(draw, xy, size, angle, rng, fill, detail, w):
-        radii = rng.uniform(low, high, (len(xy), k, 1))
-        pts = xy[:, None] + _place(np.zeros_like(xy), _circle(k), size, angle) * radii
-        _polygons(draw, pts, fill, detail if rim else None, w)
-    return draw_fn
-
-
-def _draw_disc(draw, xy, size, angle, rng, fill, detail, w):
-    for box, f, d in zip(_boxes(xy, size), fill, detail):
-        draw.ellipse(box, fill=f, outline=d, width=2 * w)
-
-
-def _draw_pickle(draw, xy, size, angle, rng, fill, detail, w):
-    for box, inner, f, d in zip(_boxes(xy, size), _boxes(xy, size * 0.55), fill, detail):
-        draw.ellipse(box, fill=f, outline=tuple(int(c * 0.6) for c in f), width=w)
-        draw.ellipse(inner, outline=d, width=w)
-
-
-def _draw_shrimp(draw, xy, size, angle, rng, fill, detail, w):
-    _polygons(draw, _place(xy, _CURL, size, angle), fill, [tuple(int(c * 0.8) for c in f) for f in fill], w)
-    start = np.degrees(angle)
-    for box, a, d in zip(_boxes(xy, size * 0.72), start, detail):
-        draw.arc(box, a, a + 200, fill=d, width=w)
-
-
-def _draw_jalapeno(draw, xy, size, angle, rng, fill, detail, w):
-    for box, inner, f, d in zip(_boxes(xy, size), _boxes(xy, size * 0.62), fill, detail):
-        draw.ellipse(box, fill=f)
-        draw.ellipse(inner, fill=d)
-    for box in _boxes(xy + size[:, None] * rng.uniform(-0.3, 0.3, xy.shape), size * 0.14):
-        draw.ellipse(box, fill=(250, 250, 220))
-
-
-def _draw_ring(draw, xy, size, angle, rng, fill, detail, w):
-    for box, f, s in zip(_boxes(xy, size), fill, size):
-        draw.ellipse(box, outline=f, width=max(1, int(s * 0.75)))
-
-
-def _draw_arc(draw, xy, size, angle, rng, fill, detail, w):
-    start = np.degrees(angle)
-    span = rng.uniform(90, 220, len(xy))
-    for box, a, b, f, s in zip(_boxes(xy, size), start, start + span, fill, size):
-        draw.arc(box, a, b, fill=f, width=max(1, int(s * 0.3)))
-
-
-_draw_tomato_flesh = _draw_irregular(6, 0.8, 1.1, rim=False)
-
-
-def _draw_tomato(draw, xy, size, angle, rng, fill, detail, w):
-    _draw_tomato_flesh(draw, xy, size, angle, rng, fill, detail, w)
-    for box, d in zip(_boxes(xy + size[:, None] * rng.uniform(-0.35, 0.35, xy.shape), size * 0.3), detail):
-        draw.ellipse(box, fill=d)
-
-
-def _draw_bacon(draw, xy, size, angle, rng, fill, detail, w):
-    _polygons(draw, _place(xy, _BACON, size, angle), fill)
-    _polygons(draw, _place(xy, _FAT, size, angle), detail)
-
-
-def _draw_leaf(draw, xy, size, angle, rng, fill, detail, w):
-    _polygons(draw, _place(xy, _LEAF, size, angle), fill)
-    for p, d in zip(_place(xy, np.array([[-0.9, 0], [0.8, 0]]), size, angle), detail):
-        draw.line(p.ravel().tolist(), fill=d, width=w)
-
-
-def _draw_berry(draw, xy, size, angle, rng, fill, detail, w):
-    for box, hl, f, d in zip(_boxes(xy, size), _boxes(xy - size[:, None] * 0.35, size * 0.3), fill, detail):
-        draw.ellipse(box, fill=f)
-        draw.ellipse(hl, fill=d)
-
-
-def _draw_fleck(draw, xy, size, angle, rng, fill, detail, w):
-    for box, f in zip(_boxes(xy, size * rng.uniform(0.6, 1.4, len(xy))), fill):
-        draw.rectangle(box, fill=f)
-
-
-_SHAPES: dict[str, Callable] = {
-    "disc": _draw_disc, "square": _draw_polygon(_SQUARE), "slice": _draw_irregular(6, 0.6, 1.05),
-    "bacon": _draw_bacon, "chunk": _draw_irregular(7, 0.6, 1.05), "mushroom": _draw_polygon(_MUSHROOM),
-    "tomato": _draw_tomato, "wedge": _draw_polygon(_WEDGE), "oval": _draw_polygon(_OVAL),
-    "shrimp": _draw_shrimp, "pickle": _draw_pickle, "crumb": _draw_irregular(5, 0.5, 1.1, rim=False),
-    "ring": _draw_ring, "arc": _draw_arc, "strip": _draw_polygon(_STRIP), "jalapeno": _draw_jalapeno,
-    "berry": _draw_berry, "flake": _draw_irregular(5, 0.5, 1.0), "leaf": _draw_leaf, "fleck": _draw_fleck,
-}
-
-# --------------------------------------------------------------------------------------------
-
 
 class _Canvas:
     """What every render of one size shares: coordinate grids and noise textures at the output size."""
@@ -260,10 +117,6 @@ class Kitchen:
             raise ValueError(f"supersample must be >= 1, got {supersample}")
         self.vocabulary, self.supersample = vocabulary, supersample
         self._canvases: dict[int, _Canvas] = {}
-
-    def can_draw(self, ingredient_id: str) -> bool:
-        """Whether the kitchen has a drawing for this ingredient id."""
-        return ingredient_id in DRAWABLE
 
     def render(self, recipe: RecipeLike, seed: int, size: int = 64) -> Image.Image:
         """An RGB ``size`` x ``size`` photo of the recipe; the same (recipe, seed, size) gives the same pixels."""
@@ -383,7 +236,7 @@ class Kitchen:
         shade = rng.normal(1, 0.05, (count, 1))
         fill = [tuple(c) for c in np.clip(_rgb(spec.colour) * shade, 0, 255).astype(int).tolist()]
         detail = [tuple(c) for c in np.clip(_rgb(spec.detail) * shade, 0, 255).astype(int).tolist()]
-        _SHAPES[spec.shape](draw, xy, size, angle, rng, fill, detail, max(1, n // 96))
+        SHAPES[spec.shape](draw, xy, size, angle, rng, fill, detail, max(1, n // 96))
         return Pieces(xy / n, size / n, angle, shade[:, 0])
 
     def _drizzle(self, draw, ingredient_id, portions, seed, n, cx, cy, inner, rotation) -> "Stroke":
@@ -493,95 +346,3 @@ class PizzaLayers:
     def image(self) -> Image.Image:
         """The lit photo, as ``Kitchen.render`` returns it."""
         return Image.fromarray(np.clip(self.light.apply(self.composite()), 0, 255).astype(np.uint8), "RGB")
-
-
-# --------------------------------------------------------------------------------------------
-# Recipes
-
-# How many of the 20 dodo20 menu pizzas carry each topping (ingredients.csv); the floor keeps the
-# rare ones frequent enough to learn.
-MENU_COUNTS = {
-    "red_onion": 7, "tomatoes": 7, "chicken": 7, "pepperoni": 7, "mushrooms": 6, "ham": 5,
-    "bacon": 4, "oregano": 4, "olives": 4, "bell_pepper": 4, "feta": 3, "pineapple": 2,
-}
-TOPPING_FLOOR = 2.0
-BASES = {"tomato_sauce": 0.8, "cheese_sauce": 0.08, "ranch_sauce": 0.06, "condensed_milk": 0.04, None: 0.02}
-TOPPING_COUNTS = np.array([0.13, 0.2, 0.2, 0.17, 0.13, 0.1, 0.07])  # P(1..7 toppings)
-
-
-def _held_out(*recipes: str) -> tuple[Recipe, ...]:
-    return tuple(parse_recipe(r) for r in recipes)
-
-
-HELD_OUT_RECIPES: tuple[Recipe, ...] = _held_out(
-    "tomato_sauce, mozzarella, pineapple, jalapeno",
-    "tomato_sauce, mozzarella, shrimp, pineapple",
-    "tomato_sauce, mozzarella, pepperoni, mushrooms, olives",
-    "cheese_sauce, mozzarella, ham, pineapple",
-    "ranch_sauce, mozzarella, bacon, mushrooms",
-    "tomato_sauce, mozzarella, chicken, bell_pepper, basil",
-    "tomato_sauce, mozzarella, beef, red_onion, jalapeno",
-    "tomato_sauce, mozzarella, feta, tomatoes, olives, basil",
-    "tomato_sauce, mozzarella, pepperoni, pepperoni, jalapeno",
-    "tomato_sauce, mozzarella, hunter_sausages, pickles, red_onion",
-    "cheese_sauce, mozzarella, shrimp, garlic",
-    "tomato_sauce, mozzarella, ground_beef, mushrooms, oregano",
-    "tomato_sauce, mozzarella, chicken, pineapple, bbq_sauce",
-    "tomato_sauce, mozzarella, bacon, tomatoes, sweet_sour_sauce",
-    "tomato_sauce, mozzarella, ham, feta, bell_pepper",
-    "condensed_milk, pineapple, lingonberry, basil",
-)
-_HELD_OUT = frozenset(HELD_OUT_RECIPES)
-
-
-def is_held_out(recipe: RecipeLike, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> bool:
-    """Whether the recipe is one of ``HELD_OUT_RECIPES`` (same ingredients and portions)."""
-    return parse_recipe(recipe, vocabulary, allow_empty=True) in _HELD_OUT
-
-
-def single_ingredient_recipe(ingredient_id: str, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> Recipe:
-    """The pizza that shows one ingredient: it on tomato sauce and mozzarella.
-
-    A sauce comes with mozzarella only, mozzarella on tomato sauce, and tomato sauce alone, so
-    that each of the 28 pizzas differs from the others.
-    """
-    ingredient_id = vocabulary.ingredients[vocabulary.index(ingredient_id)].id
-    kind = vocabulary.ingredients[vocabulary.index(ingredient_id)].kind
-    if ingredient_id == "tomato_sauce":  # with mozzarella it would be the mozzarella pizza
-        return parse_recipe([ingredient_id], vocabulary)
-    base = ["mozzarella"] if kind == SAUCE else ["tomato_sauce", "mozzarella"]
-    return parse_recipe(base + ([] if kind == CHEESE else [ingredient_id]), vocabulary)
-
-
-def sample_recipe(rng: np.random.Generator, vocabulary: Vocabulary = DEFAULT_VOCABULARY,
-                  include_held_out: bool = False) -> Recipe:
-    """A realistic random recipe (see the module docstring); never a held-out one unless asked."""
-    by_kind = {kind: [i.id for i in vocabulary if i.kind == kind] for kind in (SAUCE, CHEESE, TOPPING, DRIZZLE)}
-    toppings = by_kind[TOPPING]
-    weights = np.array([MENU_COUNTS.get(i, 1) + TOPPING_FLOOR for i in toppings], float)
-    bases = [b for b in BASES if b is None or b in by_kind[SAUCE]]
-    base_p = np.array([BASES[b] for b in bases]) / sum(BASES[b] for b in bases)
-    while True:
-        base = bases[rng.choice(len(bases), p=base_p)]
-        dessert = base == "condensed_milk"
-        portions = [] if base is None else [base]
-        if by_kind[CHEESE] and rng.random() < (0.3 if dessert else 0.9):
-            portions.append(by_kind[CHEESE][0])
-        k = min(len(toppings), 1 + rng.choice(len(TOPPING_COUNTS), p=TOPPING_COUNTS))
-        w = weights * np.array([4.0 if dessert and i in ("pineapple", "lingonberry") else 1.0 for i in toppings])
-        if k:
-            portions += [toppings[j] for j in rng.choice(len(toppings), size=k, replace=False, p=w / w.sum())]
-        if by_kind[DRIZZLE] and rng.random() < 0.1:
-            portions.append(by_kind[DRIZZLE][rng.integers(len(by_kind[DRIZZLE]))])
-        if rng.random() < 0.08:
-            doublable = [p for p in portions if p not in by_kind[SAUCE]]
-            if doublable:
-                portions.append(doublable[rng.integers(len(doublable))])
-        while len(portions) > MAX_PORTIONS:  # drop toppings, never the base
-            extra = [j for j, p in enumerate(portions) if p in toppings]
-            portions.pop(extra[-1])
-        if not portions:
-            continue
-        recipe = parse_recipe(portions, vocabulary)
-        if include_held_out or recipe not in _HELD_OUT:
-            return recipe

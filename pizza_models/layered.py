@@ -29,12 +29,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .compositing import coordinate_maps, lay, splat
 from .hub import PizzaModel
 from .layers import latent_noise
 from .recipe import DEFAULT_VOCABULARY, RecipeConditioned
 
 GOLDEN = math.pi * (3 - math.sqrt(5))  # Vogel's divergence angle: successive pieces never line up
-SPRITE_EXTENT = 1.25  # a sprite spans +-1.25 piece half-widths, room for rims and curls
 PIECE_NOISE = 5  # per piece: spiral angle jitter, radius jitter, rotation, size, shade
 STROKE_NOISE_EXTRA = 1  # per stroke: rotation, then one value per template
 
@@ -103,64 +103,6 @@ def split_latent(z: torch.Tensor, config: LayeredConfig) -> Latent:
     return Latent(geometry, base.reshape(b, config.base_channels, k, k), spread.reshape(b, p, 2),
                   pieces.reshape(b, p, m, PIECE_NOISE), strokes.reshape(b, s, 1 + config.templates),
                   grain.reshape(b, 1, side, side))
-
-
-# --------------------------------------------------------------------------------------------
-# Rendering: differentiable, in float32 (alpha products underflow in bf16)
-
-
-def coordinate_maps(geometry: torch.Tensor, size: int) -> torch.Tensor:
-    """(B, 4, S, S): distance from the centre over the radius and over the inner radius, and x, y
-    offsets over the radius, for geometry (B, 4) = (cx, cy, radius, inner) as fractions of the side."""
-    t = (torch.arange(size, device=geometry.device, dtype=torch.float32) + 0.5) / size
-    cx, cy, radius, inner = (g[:, None, None] for g in geometry.float().unbind(1))
-    dx, dy = t[None, None, :] - cx, t[None, :, None] - cy  # (B, 1, S), (B, S, 1)
-    dist = (dx * dx + dy * dy).sqrt()
-    return torch.stack([dist / radius, dist / inner, (dx / radius).expand_as(dist), (dy / radius).expand_as(dist)], 1)
-
-
-def splat(sprites: torch.Tensor, centre: torch.Tensor, size: torch.Tensor, angle: torch.Tensor,
-          canvas: torch.Tensor, n_canvases: int, image_size: int) -> torch.Tensor:
-    """Lay N sprites onto canvases: (n_canvases, 4, S, S) premultiplied RGBA in [0, 1].
-
-    sprites (N, 4, s, s) straight RGB and alpha in [0, 1]; centre (N, 2) and size (N,) half-width
-    in pixels; angle (N,) radians; canvas (N,) which canvas each piece lands on. Each sprite is
-    sampled only in a window around its centre, so the cost grows with the pieces, not the canvas.
-    Pieces of one canvas overlap rarely; where they do, alpha combines as 1 - prod(1 - a) and
-    colour as the alpha-weighted mean.
-    """
-    out = sprites.new_zeros(n_canvases * image_size * image_size, 5)
-    if len(sprites):
-        reach = SPRITE_EXTENT * math.sqrt(2) * float(size.detach().max())
-        window = 2 * math.ceil(reach) + 2
-        offsets = torch.arange(window, device=sprites.device, dtype=torch.float32)
-        origin = centre.detach().floor() - window // 2 + 1  # (N, 2): the window's top-left pixel
-        px = origin[:, None, 0] + offsets  # (N, W) pixel columns
-        py = origin[:, None, 1] + offsets  # (N, W) pixel rows
-        dx = (px + 0.5 - centre[:, :1])[:, None, :]  # (N, 1, W)
-        dy = (py + 0.5 - centre[:, 1:])[:, :, None]  # (N, W, 1)
-        cos, sin = angle.cos()[:, None, None], angle.sin()[:, None, None]
-        scale = (SPRITE_EXTENT * size)[:, None, None]
-        u, v = (cos * dx + sin * dy) / scale, (-sin * dx + cos * dy) / scale  # the sprite's own frame
-        texels = F.grid_sample(sprites, torch.stack([u, v], -1), align_corners=False)  # (N, 4, W, W)
-        alpha = texels[:, 3].clamp(0, 0.999)
-        inside = ((px >= 0) & (px < image_size))[:, None, :] & ((py >= 0) & (py < image_size))[:, :, None]
-        index = (canvas[:, None, None] * image_size + py[:, :, None].long()) * image_size + px[:, None, :].long()
-        values = torch.cat([alpha[:, None], alpha[:, None] * texels[:, :3], torch.log1p(-alpha)[:, None]], 1)
-        values = values.permute(0, 2, 3, 1)[inside]  # (K, 5) for the K window pixels inside the frame
-        out = out.index_add(0, index[inside], values)
-    out = out.view(n_canvases, image_size, image_size, 5).permute(0, 3, 1, 2)
-    weight, colour, log_clear = out[:, :1], out[:, 1:4], out[:, 4:]
-    alpha = 1 - log_clear.exp()
-    return torch.cat([colour * alpha / (weight + 1e-4), alpha], 1)
-
-
-def lay(base: torch.Tensor, layers: torch.Tensor) -> torch.Tensor:
-    """Lay premultiplied layers (B, L, 4, S, S) over a base (B, 3, S, S), bottom to top."""
-    picture = base
-    for i in range(layers.shape[1]):
-        picture = picture * (1 - layers[:, i, 3:]) + layers[:, i, :3]
-    return picture
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from .accel import autocast, channels_last, use_bf16
 from .classifier import IngredientClassifier
 from .data import load_image, to_pil, to_tensor
 from .hub import CheckpointError, PizzaModel, families, read_config
-from .kitchen import single_ingredient_recipe
+from .menu import single_ingredient_recipe
 from .recipe import MAX_PORTIONS, Recipe, RecipeLike, encode, from_counts, parse_recipe
 
 MAX_PHOTO_SIDE = 1024  # uploads are downscaled to this before anything else: models see 32-128 px

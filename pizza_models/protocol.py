@@ -22,7 +22,8 @@ from tqdm.auto import tqdm
 from . import metrics as M
 from .cas import CAS_BUDGET, CASBudget, train_classifier
 from .data import kitchen_recipes, to_tensor
-from .kitchen import HELD_OUT_RECIPES, Kitchen, sample_recipe, single_ingredient_recipe
+from .kitchen import Kitchen
+from .menu import HELD_OUT_RECIPES, sample_recipe, single_ingredient_recipe
 from .recipe import DEFAULT_VOCABULARY, MAX_PORTIONS, TOPPING, Recipe, Vocabulary, encode, parse_recipe
 
 EVAL_SEED = 7_000  # recipes: +0 training-like, +1 FD/KID, +2 reconstruction, +3 judge test, +4 restyle edits, +5 CAS

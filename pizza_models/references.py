@@ -18,7 +18,8 @@ import torch
 
 from . import metrics as M
 from .data import kitchen_recipes, to_tensor
-from .kitchen import HELD_OUT_RECIPES, Kitchen
+from .kitchen import Kitchen
+from .menu import HELD_OUT_RECIPES
 from .protocol import EVAL_SEED, KITCHEN, RENDER_SEED, RENDER_STREAM, Images, presence, single_ingredient_scores
 from .recipe import DEFAULT_VOCABULARY, Vocabulary, from_counts
 

@@ -24,7 +24,8 @@ from pizza_models.classifier import ClassifierConfig, IngredientClassifier
 from pizza_models.cvae import CVAE, CVAEConfig
 from pizza_models.data import kitchen_recipes, to_tensor
 from pizza_models.hub import save_checkpoint
-from pizza_models.kitchen import HELD_OUT_RECIPES, Kitchen, sample_recipe
+from pizza_models.kitchen import Kitchen
+from pizza_models.menu import HELD_OUT_RECIPES, sample_recipe
 from pizza_models.recipe import DEFAULT_VOCABULARY, TOPPING, Vocabulary, encode, from_counts
 
 SIZE = 32  # stand-ins draw small pizzas: rendering is the slow part

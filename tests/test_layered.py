@@ -6,7 +6,8 @@ import torch
 
 from pizza_models.hub import families, save_checkpoint
 from pizza_models.kitchen import Kitchen
-from pizza_models.layered import LayeredConfig, LayeredPizza, lay, splat, split_latent
+from pizza_models.compositing import lay, splat
+from pizza_models.layered import LayeredConfig, LayeredPizza, split_latent
 from pizza_models.pipeline import generate, load, restyle
 from pizza_models.recipe import DEFAULT_VOCABULARY, encode, parse_recipe
 from train.families import hyper

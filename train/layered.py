@@ -26,6 +26,7 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from pizza_models import losses
+from pizza_models.data import kitchen_recipes
 from pizza_models.kitchen import Kitchen
 from pizza_models.layered import LayeredConfig, LayeredPizza, split_latent
 from pizza_models.recipe import Vocabulary, encode
@@ -59,8 +60,6 @@ class LayeredKitchen(Dataset):
     """
 
     def __init__(self, config: LayeredConfig, n: int, seed: int = 0, progress: bool = True):
-        from pizza_models.data import kitchen_recipes  # noqa: PLC0415 (data imports torch datasets lazily)
-
         self.config = config
         kitchen, size, vocabulary = Kitchen(config.vocabulary), config.image_size, config.vocabulary
         self.recipes = kitchen_recipes(n, seed, vocabulary)
@@ -142,8 +141,6 @@ class LayeredKitchen(Dataset):
 
 def layered_config(hp: Hyper, vocabulary: Vocabulary, seed: int = 0) -> LayeredConfig:
     """The model's shape, with the drawing order read off 400 kitchen pizzas."""
-    from pizza_models.data import kitchen_recipes  # noqa: PLC0415
-
     kitchen = Kitchen(vocabulary)
     samples = [kitchen.render_layers(r, i, 32) for i, r in enumerate(kitchen_recipes(400, seed + 7, vocabulary))]
     pieces, strokes = drawing_order(samples)
