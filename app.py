@@ -15,30 +15,31 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
-import argparse  # noqa: E402
-import functools  # noqa: E402
-import random  # noqa: E402
-import sys  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any, Callable, Optional, Sequence  # noqa: E402
+import argparse
+import functools
+import random
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
 
-import gradio as gr  # noqa: E402
+import gradio as gr
 
-from pizza_models import pipeline  # noqa: E402
-from pizza_models.hub import CheckpointError, PizzaModel  # noqa: E402
-from pizza_models.recipe import (  # noqa: E402
+from pizza_models import pipeline
+from pizza_models.hub import CheckpointError, PizzaModel
+from pizza_models.recipe import (
     CHEESE, DEFAULT_VOCABULARY, DRIZZLE, INGREDIENTS, MENU, SAUCE, TOPPING, parse_recipe, recipe_names,
 )
 
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
 LABELS = {  # folder -> menu label; the first present one is the default
+    "layered": "Layered: base + one layer per ingredient (64 px)",
     "cvaegan": "CVAE-GAN (modern, 64 px)",
     "gan": "GAN (modern, 64 px)",
     "cvae": "CVAE (modern, 64 px)",
-    "dodo20-cvaegan": "CVAE-GAN on the 20 real photos (seed, 32 px)",
+    "dodo20-cvaegan": "CVAE-GAN on the 20 real photos (article, 32 px)",
 }
 KIND_ORDER = (SAUCE, CHEESE, TOPPING, DRIZZLE)
 # Grouped by role (sauces first); the label carries the Russian menu name so typing either finds it.

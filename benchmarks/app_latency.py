@@ -23,19 +23,18 @@ import time
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import ROOT, interleaved_medians, machine, markdown_table, time_calls  # noqa: E402
+from benchmarks.common import ROOT, interleaved_medians, machine, markdown_table, time_calls
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import torch  # noqa: E402
+import torch
 
-from pizza_models.data import to_pil  # noqa: E402
-from pizza_models.hub import read_config  # noqa: E402
-from pizza_models.hub import families  # noqa: E402
-from pizza_models.pipeline import generate, load  # noqa: E402
-from pizza_models.recipe import MENU, encode, parse_recipe  # noqa: E402
+from pizza_models.data import to_pil
+from pizza_models.hub import read_config
+from pizza_models.hub import families
+from pizza_models.pipeline import generate, load
+from pizza_models.recipe import MENU, encode, parse_recipe
 
 RECIPE = MENU["Pepperoni"]
 

@@ -6,14 +6,11 @@ pizzas (kitchen_speed.py) does not pay for importing it.
 
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # the benchmarks run as scripts, from any directory
-    sys.path.insert(0, str(ROOT))
 
 
 def cpu_model() -> str:

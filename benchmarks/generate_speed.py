@@ -24,14 +24,13 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import interleaved_medians, machine, markdown_table  # noqa: E402
+from benchmarks.common import interleaved_medians, machine, markdown_table
 
-import torch  # noqa: E402
+import torch
 
-from pizza_models.accel import autocast, channels_last, use_bf16  # noqa: E402
+from pizza_models.accel import autocast, channels_last, use_bf16
 
-from pizza_models.recipe import MENU, encode  # noqa: E402
+from pizza_models.recipe import MENU, encode
 
 CPU = torch.device("cpu")
 # bf16 keeps 8 significant bits, about 0.4% per rounding; through a dozen layers the worst pixel may

@@ -9,16 +9,13 @@ import argparse
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy loads: one core, as a data worker has
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import cpu_model  # noqa: E402
-from pizza_models.kitchen import Kitchen  # noqa: E402
-from pizza_models.menu import sample_recipe  # noqa: E402
+from benchmarks.common import cpu_model
+from pizza_models.kitchen import Kitchen
+from pizza_models.menu import sample_recipe
 
 TARGET = {64: 300.0}  # pizzas/s
 

@@ -19,18 +19,16 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.common import interleaved_medians, machine, markdown_table, time_calls, usable_cores  # noqa: E402
+from benchmarks.common import interleaved_medians, machine, markdown_table, time_calls, usable_cores
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
-from pizza_models.accel import autocast, channels_last, use_bf16  # noqa: E402
-from pizza_models.recipe import DEFAULT_VOCABULARY, MENU, encode  # noqa: E402
-from train.families import build, hyper, trainables, trainers  # noqa: E402
+from pizza_models.accel import autocast, channels_last, use_bf16
+from pizza_models.recipe import DEFAULT_VOCABULARY, MENU, encode
+from train.families import build, hyper, trainables, trainers
 
 CPU = torch.device("cpu")
 PRESETS = ("seed", "modern")

@@ -5,16 +5,14 @@
 - ``docs/kitchen_samples.png``: 16 sampled recipes at 128 x 128.
 """
 
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pizza_models.kitchen import Kitchen  # noqa: E402
-from pizza_models.menu import sample_recipe, single_ingredient_recipe  # noqa: E402
-from pizza_models.recipe import DEFAULT_VOCABULARY  # noqa: E402
+from pizza_models.kitchen import Kitchen
+from pizza_models.menu import sample_recipe, single_ingredient_recipe
+from pizza_models.recipe import DEFAULT_VOCABULARY
 
 DOCS = Path(__file__).resolve().parent
 

@@ -55,8 +55,9 @@ def load_image(
     decode, or over ``MAX_PIXELS`` with more than ``MAX_PIXELS_PER_BYTE`` pixels per byte of file
     (a few hundred KB of zeros that would decode to hundreds of MB). ``max_side`` shrinks the image
     to fit that many pixels a side as early as possible (a JPEG is decoded at reduced scale), so
-    its full size is never converted or copied. Animated images give their first frame; 16-bit and palette images are converted. ``image.info["uploaded_size"]`` keeps the
-    upload's own (width, height), upright.
+    its full size is never converted or copied. Animated images give their first frame; 16-bit and
+    palette images are converted. ``image.info["uploaded_size"]`` keeps the upload's own (width,
+    height), upright.
     """
     name = name or (str(source) if isinstance(source, (str, Path)) else "upload")
     if isinstance(source, bytes):

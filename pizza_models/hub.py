@@ -157,7 +157,9 @@ def load_weights(model: nn.Module, path: Union[str, Path], strict: bool = True, 
         raise CheckpointError(f"{path}: weights do not match the model in config.json ({error})") from None
 
 
-def save_checkpoint(model: PizzaModel, directory: Union[str, Path], half: bool = False, extra_files: Optional[dict[str, bytes]] = None) -> Path:
+def save_checkpoint(
+    model: PizzaModel, directory: Union[str, Path], half: bool = False, extra_files: Optional[dict[str, bytes]] = None,
+) -> Path:
     """Write config.json and model.safetensors (float16 if ``half``) atomically into ``directory``.
 
     Files are written in a temporary sibling folder and moved in with ``os.replace``; the weights

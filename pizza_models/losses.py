@@ -14,7 +14,7 @@ Logits = Union[torch.Tensor, Sequence[torch.Tensor]]
 
 def _as_list(logits: Logits) -> list[torch.Tensor]:
     # Losses are computed in float32 even under bf16 autocast: sums over many pixels need the bits.
-    return [l.float() for l in ([logits] if isinstance(logits, torch.Tensor) else logits)]
+    return [t.float() for t in ([logits] if isinstance(logits, torch.Tensor) else logits)]
 
 
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

@@ -4,16 +4,14 @@
 """
 
 import argparse
-import sys
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pizza_models.data import kitchen_recipes  # noqa: E402
-from pizza_models.evaluate import EVAL_SEED, RENDER_SEED  # noqa: E402
-from pizza_models.kitchen import Kitchen  # noqa: E402
-from pizza_models.pipeline import guess_recipe, load  # noqa: E402
+from pizza_models.data import kitchen_recipes
+from pizza_models.evaluate import EVAL_SEED, RENDER_SEED
+from pizza_models.kitchen import Kitchen
+from pizza_models.pipeline import guess_recipe, load
 
 CELL, TEXT = 160, 118  # pixels per pizza and for its caption lines
 

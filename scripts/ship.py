@@ -6,16 +6,14 @@ With ``--evaluate``, the shipped (float16) weights are judged and their metrics.
 
 import argparse
 import shutil
-import sys
 from pathlib import Path
 from typing import Optional
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from pizza_models.evaluate import main as evaluate_main  # noqa: E402
-from pizza_models.hub import save_checkpoint  # noqa: E402
-from pizza_models.pipeline import load  # noqa: E402
-from train import artifacts  # noqa: E402
-from train.loop import saved_state  # noqa: E402
+from pizza_models.evaluate import main as evaluate_main
+from pizza_models.hub import save_checkpoint
+from pizza_models.pipeline import load
+from train import artifacts
+from train.loop import saved_state
 
 SHIPPED = ("samples.png", "losses.png", "losses.csv")  # the progress GIF stays in the run: megabytes
 

@@ -6,15 +6,15 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import urllib.request  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Iterator, NamedTuple  # noqa: E402
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator, NamedTuple
 
-import pytest  # noqa: E402
+import pytest
 
 DODO20 = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "dodo20"
 
@@ -74,3 +74,15 @@ def app_server(tmp_path_factory) -> Iterator[Server]:
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
+
+
+E2E_MODULES = {"test_browser.py", "test_push.py"}  # a real browser; a hub server
+E2E_FIXTURES = {"app_server"}  # the app running as a server
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Mark the end-to-end tests ``e2e`` (servers, browsers, hub, subprocess training), so that
+    ``python -m pytest -m "not e2e"`` is the fast tier."""
+    for item in items:
+        if item.path.name in E2E_MODULES or E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)

@@ -215,6 +215,6 @@ def test_kitchen_dataset_is_exactly_labelled_and_reproducible():
 
 def test_kitchen_stream_yields_fresh_pizzas():
     stream = iter(KitchenStream(image_size=32, seed=0, encoding="slot_code"))
-    (x1, c1), (x2, c2) = next(stream), next(stream)
+    (x1, c1), (x2, _) = next(stream), next(stream)
     assert x1.shape == (3, 32, 32) and c1.shape == (261,)
     assert not torch.equal(x1, x2)

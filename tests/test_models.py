@@ -14,8 +14,6 @@ from pizza_models.gan import Discriminator, GANConfig, Generator
 from pizza_models.layers import count_parameters
 from pizza_models.recipe import encode
 
-torch.set_num_threads(2)
-
 RECIPES = (["tomato_sauce", "mozzarella", "pepperoni", "pepperoni"], ["cheese_sauce", "mozzarella", "pineapple", "ham"])
 
 
@@ -169,7 +167,8 @@ def test_config_survives_json_lists():
     assert GANConfig(**{**dataclasses.asdict(config), "ingredients": list(config.ingredients)}) == config
 
 
-@pytest.mark.parametrize("cls, config", [(CVAE, tiny_cvae(32)), (Generator, tiny_gan(32)), (Generator, GANConfig.seed())], ids=["cvae", "gan", "gan-seed"])
+@pytest.mark.parametrize("cls, config", [(CVAE, tiny_cvae(32)), (Generator, tiny_gan(32)), (Generator, GANConfig.seed())],
+                         ids=["cvae", "gan", "gan-seed"])
 def test_sample_latent_is_reproducible_and_scale_zero_is_zero(cls, config):
     model = cls(config)
     a = model.sample_latent(3, torch.Generator().manual_seed(7))

@@ -16,7 +16,8 @@ from pizza_models.gan import GANConfig, Generator
 from pizza_models.hub import CheckpointError, save_checkpoint
 from pizza_models.kitchen import Kitchen
 from pizza_models.pipeline import (
-    crop_to_disc, generate, guess_recipe, interpolate, load, load_shelf, read_photo, restyle, single_ingredient_menu,
+    crop_to_disc, generate, guess_recipe, ingredient_probabilities, interpolate, load, load_shelf, read_photo, restyle,
+    single_ingredient_menu,
 )
 from pizza_models.recipe import Recipe, counts, parse_recipe
 
@@ -71,9 +72,14 @@ def test_restyle_needs_an_encoder():
         restyle(generator, Kitchen().render(HAM, 0, 32), HAM, PEPPERONI)
 
 
-def test_guess_recipe_returns_a_recipe():
+def test_guess_recipe_keeps_the_nine_likeliest_ingredients_over_the_threshold():
     classifier = IngredientClassifier(ClassifierConfig(image_size=32, channels=8)).eval()
-    assert isinstance(guess_recipe(classifier, Kitchen().render(HAM, 0, 64)), Recipe)
+    photo = Kitchen().render(HAM, 0, 64)
+    probabilities = ingredient_probabilities(classifier, photo)
+    likeliest = sorted(probabilities, key=probabilities.get, reverse=True)[:9]
+    assert sorted(guess_recipe(classifier, photo, threshold=0.0).portions) == sorted(likeliest)
+    assert isinstance(guess_recipe(classifier, photo, threshold=1.01), Recipe)
+    assert guess_recipe(classifier, photo, threshold=1.01).portions == ()
 
 
 def test_load_dispatches_on_the_family(cvae, tmp_path):

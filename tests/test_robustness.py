@@ -23,7 +23,6 @@ import zlib
 from pathlib import Path
 
 import pytest
-import safetensors.torch
 import torch
 from PIL import Image
 
@@ -370,9 +369,10 @@ def test_no_endpoint_serves_arbitrary_files(app_server, path):
 
 
 def test_read_photo_refuses_a_server_path_it_was_not_sent(client):
+    before = Path("/etc/hostname").read_bytes()
     with pytest.raises(gradio_client.exceptions.AppError):
         client.predict({"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}}, True, api_name="/read_photo")
-    assert Path("/etc/hostname").exists()
+    assert Path("/etc/hostname").read_bytes() == before  # neither read back to the client nor deleted
 
 
 def test_the_app_refuses_to_start_without_checkpoints_and_says_where_it_looked(tmp_path):

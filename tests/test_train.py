@@ -207,6 +207,7 @@ def test_a_new_run_refuses_a_folder_that_holds_a_run(tmp_path):
     assert (tmp_path / "model.safetensors").read_bytes() == before
 
 
+@pytest.mark.e2e
 def test_resume_after_sigkill_drops_the_rows_logged_after_the_checkpoint(tmp_path):
     run = tmp_path / "run"
     process = start("gan", "--steps", "100000", "--save-every", "2", "--sample-every", "100000", "--out", str(run))
@@ -223,6 +224,7 @@ def test_resume_after_sigkill_drops_the_rows_logged_after_the_checkpoint(tmp_pat
     Generator.from_pretrained(run)
 
 
+@pytest.mark.e2e
 def test_sigint_saves_exits_130_and_resume_continues(tmp_path):
     run = tmp_path / "run"
     process = start("gan", "--steps", "100000", "--save-every", "100000", "--sample-every", "100000", "--out", str(run))
@@ -269,6 +271,7 @@ else:
 """
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("where", ["weights", "state"])
 def test_sigkill_mid_save_leaves_the_previous_checkpoint_whole(where, tmp_path):
     from pizza_models.gan import GANConfig
@@ -342,6 +345,7 @@ def test_seed_cvae_trains_on_dodo20(dodo20, tmp_path):
     assert logged_steps(tmp_path) == [1]
 
 
+@pytest.mark.e2e
 def test_a_broken_manifest_is_refused_with_every_bad_row(tmp_path):
     Image.new("RGB", (40, 40), "orange").save(tmp_path / "good.png")
     (tmp_path / "notes.png").write_text("not an image")
@@ -370,6 +374,7 @@ def torchrun(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.e2e
 def test_ddp_two_ranks_train_one_model_in_sync(tmp_path):
     run = tmp_path / "run"
     result = torchrun("gan", "--steps", "3", "--out", str(run))
@@ -381,6 +386,7 @@ def test_ddp_two_ranks_train_one_model_in_sync(tmp_path):
     Generator.from_pretrained(run)
 
 
+@pytest.mark.e2e
 def test_ddp_trains_the_modern_cvaegan(tmp_path):
     result = torchrun("cvaegan", "--steps", "2", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr

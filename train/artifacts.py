@@ -117,7 +117,8 @@ def model_card(config: dict, hyper: dict, metrics: Optional[dict], recipes: Sequ
     vocabulary = ", ".join(config.get("ingredients", []))
     from pizza_models.evaluate import to_markdown
 
-    metrics_table = to_markdown(metrics, names=["this model"]) if metrics else "Not evaluated yet (`python -m pizza_models.evaluate FOLDER --write`)."
+    metrics_table = (to_markdown(metrics, names=["this model"]) if metrics
+                     else "Not evaluated yet (`python -m pizza_models.evaluate FOLDER --write`).")
     is_classifier = config["family"] == "classifier"
     trained = "" if steps is None else f"\nSteps trained: {steps}.\n"
     what = ("A multi-label ingredient classifier: it tells which of the ingredients below a pizza image shows."

@@ -236,7 +236,8 @@ def layered_step(nets, optimizers, x, code, parts, hp: Hyper, ema=None) -> dict[
         ema.update_parameters(model)
     return {
         "loss": loss.item(), "sprites": sprite_loss.item(), "strokes": stroke_loss.item(), "base": base_loss.item(),
-        "grain": grain_loss.item(), "kl": kl.item(), "visible": visible_loss.item(), "geometry": geometry_loss.item(), "layout": layout_loss.item(),
+        "grain": grain_loss.item(), "kl": kl.item(), "visible": visible_loss.item(), "geometry": geometry_loss.item(),
+        "layout": layout_loss.item(),
     }
 
 
