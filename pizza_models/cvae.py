@@ -19,7 +19,7 @@ from torch import nn
 
 from .gan import ModernGenerator
 from .hub import PizzaModel
-from .layers import latent_noise, stages
+from .layers import down_widths, latent_noise, stages
 from .recipe import DEFAULT_VOCABULARY, RecipeConditioned, Vocabulary
 
 ARCHS = ("seed1", "seed2", "modern")
@@ -121,7 +121,7 @@ class ModernEncoder(nn.Module):
     def __init__(self, image_size: int, cond_dim: int, latent_dim: int, channels: int):
         super().__init__()
         n = stages(image_size)
-        widths = [3] + [max(channels, 8 * channels >> (n - 1 - i)) for i in range(n)]
+        widths = down_widths(channels, n)
         layers: list[nn.Module] = []
         for i, (cin, cout) in enumerate(zip(widths, widths[1:])):
             layers.append(nn.Conv2d(cin, cout, 4, stride=2, padding=1, bias=i == 0))

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .hub import PizzaModel
-from .layers import DBlock, GBlock, latent_noise, stages
+from .layers import DBlock, GBlock, down_widths, latent_noise, maybe_sn, stages
 from .recipe import DEFAULT_VOCABULARY, RecipeConditioned, Vocabulary
 
 ARCHS = ("seed", "modern")
@@ -175,13 +175,13 @@ class ProjectionDiscriminator(nn.Module):
     def __init__(self, cond_dim: int, image_size: int, channels: int, conditional: bool = True):
         super().__init__()
         n = stages(image_size)
-        widths = [3] + [max(channels, 8 * channels >> (n - 1 - i)) for i in range(n)]
+        widths = down_widths(channels, n)
         self.blocks = nn.Sequential(*(
             DBlock(cin, cout, preactivation=i > 0) for i, (cin, cout) in enumerate(zip(widths, widths[1:]))
         ))
-        self.linear = nn.utils.parametrizations.spectral_norm(nn.Linear(widths[-1], 1))
+        self.linear = maybe_sn(nn.Linear(widths[-1], 1), True)
         self.embed = (
-            nn.utils.parametrizations.spectral_norm(nn.Linear(cond_dim, widths[-1], bias=False)) if conditional else None
+            maybe_sn(nn.Linear(cond_dim, widths[-1], bias=False), True) if conditional else None
         )
 
     def forward(self, x: torch.Tensor, cond: "torch.Tensor | None" = None) -> tuple[torch.Tensor, torch.Tensor]:

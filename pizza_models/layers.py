@@ -20,6 +20,12 @@ def stages(image_size: int, smallest: int = 4) -> int:
     return n
 
 
+def down_widths(channels: int, n: int) -> list[int]:
+    """Channel widths of an n-stage encoder from RGB: doubling from ``channels`` up to ``8 * channels``
+    at the bottom, e.g. (32, 4) -> [3, 32, 64, 128, 256]."""
+    return [3] + [max(channels, 8 * channels >> (n - 1 - i)) for i in range(n)]
+
+
 def maybe_sn(module: nn.Module, use: bool) -> nn.Module:
     """``module`` with spectral normalisation (parametrization API) if ``use``."""
     return spectral_norm(module) if use else module

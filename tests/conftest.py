@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
+import gradio_client
 import pytest
 
 DODO20 = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "dodo20"
@@ -74,6 +75,13 @@ def app_server(tmp_path_factory) -> Iterator[Server]:
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
+
+
+@pytest.fixture(scope="module")
+def client(app_server, tmp_path_factory):
+    """A gradio_client on the running app, downloading into a temporary folder."""
+    return gradio_client.Client(app_server.url, verbose=False, analytics_enabled=False,
+                                download_files=str(tmp_path_factory.mktemp("downloads")))
 
 
 E2E_MODULES = {"test_browser.py", "test_push.py"}  # a real browser; a hub server

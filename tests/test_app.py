@@ -20,12 +20,6 @@ gradio_client = pytest.importorskip("gradio_client")
 PEPPERONI = ["tomato_sauce", "mozzarella", "pepperoni"]
 
 
-@pytest.fixture(scope="module")
-def client(app_server, tmp_path_factory):
-    return gradio_client.Client(app_server.url, verbose=False, analytics_enabled=False,
-                                download_files=str(tmp_path_factory.mktemp("downloads")))
-
-
 def generate(client, picked=PEPPERONI, doubled=(), noise=1.0, seed=0, count=4, model="cvaegan"):
     return client.predict(list(picked), list(doubled), noise, seed, count, model, api_name="/generate")
 

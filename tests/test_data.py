@@ -48,40 +48,7 @@ def test_dodo20_with_720_views_is_14400_images(dodo20):
 
 
 # --------------------------------------------------------------------------- broken manifests
-
-
-def test_broken_manifest_reports_every_problem_with_row_numbers(tmp_path):
-    _photo(tmp_path / "good.png")
-    (tmp_path / "text.png").write_text("not an image")
-    (tmp_path / "recipes.csv").write_text(
-        "image,ingredients\n"
-        "good.png,tomato_sauce;mozzarella\n"  # row 2: fine
-        "missing.png,tomato_sauce\n"  # row 3: no file
-        "text.png,tomato_sauce\n"  # row 4: not an image
-        "good.png,tomato_sauce;peperoni\n",  # row 5: unknown ingredient
-        encoding="utf-8",
-    )
-    with pytest.raises(ManifestError) as error:
-        PhotoDataset(tmp_path / "recipes.csv")
-    message = str(error.value)
-    assert "3 problem(s)" in message
-    assert "row 3:" in message and "no such file" in message
-    assert "row 4:" in message and "not an image" in message
-    assert "row 5:" in message and "'pepperoni'" in message
-
-
-def test_manifest_missing_a_column_says_which(tmp_path):
-    (tmp_path / "recipes.csv").write_text("image,name\na.png,A\n", encoding="utf-8")
-    with pytest.raises(ManifestError, match="missing ingredients"):
-        PhotoDataset(tmp_path / "recipes.csv")
-
-
-def test_cp1251_manifest_is_detected_and_read(tmp_path):
-    _photo(tmp_path / "a.png")
-    (tmp_path / "recipes.csv").write_bytes("image,ingredients\na.png,Томатный соус;моцарелла\n".encode("cp1251"))
-    with pytest.warns(UserWarning, match="cp1251"):
-        data = PhotoDataset(tmp_path / "recipes.csv", image_size=16)
-    assert data.recipes[0].portions == ("tomato_sauce", "mozzarella")
+# (the other broken manifests are rows of the robustness matrix, tests/test_robustness.py)
 
 
 def test_binary_manifest_is_refused_as_not_utf8(tmp_path):

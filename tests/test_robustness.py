@@ -107,12 +107,6 @@ UPLOADS = {  # name: (file name, bytes maker, expected preview size or the error
 }
 
 
-@pytest.fixture(scope="module")
-def client(app_server, tmp_path_factory):
-    return gradio_client.Client(app_server.url, verbose=False, analytics_enabled=False,
-                                download_files=str(tmp_path_factory.mktemp("downloads")))
-
-
 @pytest.mark.parametrize("case", list(UPLOADS))
 def test_upload_gives_a_photo_or_a_clear_message_and_the_app_keeps_serving(case, client, app_server, tmp_path):
     name, make, expected = UPLOADS[case]
@@ -249,6 +243,8 @@ MANIFESTS = {  # name: (writer of the CSV into a folder, what the error must say
     "missing columns": (lambda d: "picture,toppings\na.png,ham\n",
                         "missing image, ingredients; found picture, toppings"),
     "missing image": (lambda d: "image,ingredients\nnowhere.png,ham\n", "row 2"),
+    "a row that is not an image": (lambda d: (d / "t.png").write_text("text") and "image,ingredients\nt.png,ham\n",
+                                   "row 2.*not an image"),
     "unreadable row": (lambda d: f"image,ingredients\n{_photo(d, 'a.png')},ham;peperoni\n", "row 2"),
     "several problems at once": (
         lambda d: f"image,ingredients\nnowhere.png,ham\n{_photo(d, 'b.png')},\n{_photo(d, 'c.png')},hamm\n",
