@@ -4,7 +4,7 @@ A pizza is made the way a cook makes one, and the way PizzaGAN (Papadopoulos et 
 models it: a base (crust, sauce, cheese), then each topping spread as many small pieces, then the
 drizzles. Every part is a small learned model:
 
-- base: a conditional VAE with a 16 x 16 spatial latent, decoding (sauces and cheese, the pizza's
+- base: a conditional VAE with an 8 x 8 spatial latent, decoding (sauces and cheese, the pizza's
   geometry, the latent) into the base picture;
 - pieces: one learned RGBA sprite per topping, warped to each piece's centre, size and angle;
 - layout: how many pieces, how large, how far out and how shaded, as small learned distributions
@@ -53,7 +53,7 @@ class LayeredConfig(RecipeConditioned):
     sprite_size: int = 16
     max_pieces: int = 256
     base_channels: int = 4
-    base_latent_side: int = 16  # the base latent is a (base_channels, side, side) map
+    base_latent_side: int = 8  # the base latent is a (base_channels, side, side) map
     channels: int = 32
     templates: int = 4
 

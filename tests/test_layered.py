@@ -45,7 +45,7 @@ def test_draw_gives_pictures_in_range(model):
 def test_latent_splits_into_its_parts(model):
     parts = split_latent(torch.zeros(2, TINY.latent_dim), TINY)
     assert parts.pieces.shape == (2, len(PIECES), TINY.max_pieces, 5)
-    assert parts.grain.shape == (2, 1, 32, 32) and parts.base.shape == (2, TINY.base_channels, 16, 16)
+    assert parts.grain.shape == (2, 1, 32, 32) and parts.base.shape == (2, TINY.base_channels, 8, 8)
 
 
 def test_an_absent_ingredient_adds_nothing(model):
