@@ -179,6 +179,7 @@ def save_checkpoint(
             Path(tmp, name).write_bytes(data)
         names = sorted(os.listdir(tmp), key=lambda n: (n == CONFIG_NAME, n))
         for name in names:
+            os.chmod(os.path.join(tmp, name), 0o644)  # some writers make private files; a checkpoint is shared
             os.replace(os.path.join(tmp, name), directory / name)
     return directory
 

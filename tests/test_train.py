@@ -442,3 +442,16 @@ def test_presets_are_bundles_of_values_the_steps_read():
     assert (article.loss, modern.loss) == ("bce", "hinge")
     assert hyper("cvae", "article").reconstruction == "bce" and hyper("cvae", "modern").reconstruction == "l2"
     assert all(isinstance(values, dict) for values in PRESETS.values())
+
+
+def test_a_run_says_where_it_saves_at_start_and_end(tmp_path, capsys):
+    assert train(tmp_path, "gan", "--steps", "1") == 0
+    out = capsys.readouterr().out
+    assert f"into {tmp_path}" in out and f"finished: saved step 1 in {tmp_path}" in out
+
+
+def test_every_run_file_is_readable_by_all_and_the_card_names_the_training_family(tmp_path):
+    assert train(tmp_path, "cvaegan", "--steps", "1", "--half") == 0
+    modes = {f.name: f.stat().st_mode & 0o777 for f in tmp_path.iterdir() if f.is_file()}
+    assert modes["model.safetensors"] == modes["config.json"] == 0o644, modes
+    assert "# Neural Pizzaiolo: cvaegan" in (tmp_path / "README.md").read_text()

@@ -13,6 +13,7 @@ from torchvision.utils import make_grid
 from pizza_models.data import to_pil
 from pizza_models.hub import CONFIG_NAME, atomic_write_bytes
 from pizza_models.recipe import MENU
+from pizza_models.reports import to_markdown
 
 
 LOSSES = "losses.csv"
@@ -115,11 +116,11 @@ def model_card(config: dict, hyper: dict, metrics: Optional[dict], recipes: Sequ
                steps: Optional[int] = None) -> str:
     """README.md for a checkpoint folder: what it is, how it was trained, the vocabulary, metrics, samples."""
     vocabulary = ", ".join(config.get("ingredients", []))
-    from pizza_models.evaluate import to_markdown
 
     metrics_table = (to_markdown(metrics, names=["this model"]) if metrics
                      else "Not evaluated yet (`python -m pizza_models.evaluate FOLDER --write`).")
     is_classifier = config["family"] == "classifier"
+    trained_as = hyper.get("family") or config["family"]  # a CVAE-GAN's checkpoint is a cvae that trained as cvaegan
     trained = "" if steps is None else f"\nSteps trained: {steps}.\n"
     what = ("A multi-label ingredient classifier: it tells which of the ingredients below a pizza image shows."
             if is_classifier else f"A {hyper.get('family')} model that draws a top-down pizza for a list of ingredients.")
@@ -131,10 +132,10 @@ Columns of the sample grid, one recipe each: {'; '.join(recipes)}.
 """
     return f"""---
 library_name: pytorch
-tags: [neural-pizzaiolo, pizza, {config['family']}]
+tags: [neural-pizzaiolo, pizza, {", ".join(dict.fromkeys([trained_as, config['family']]))}]
 ---
 
-# Neural Pizzaiolo: {config['family']} ({hyper.get('preset')} preset, {config.get('image_size')}x{config.get('image_size')})
+# Neural Pizzaiolo: {trained_as} ({hyper.get('preset')} preset, {config.get('image_size')}x{config.get('image_size')})
 
 {what}
 Load it with `pizza_models.pipeline.load("<this repo or folder>")`.

@@ -191,6 +191,8 @@ def run(
     interrupted = []
     previous_handler = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True)) if is_main else None
     stream = batches(data, hp.batch_size, rank, world_size, seed + start, workers)
+    if is_main:
+        print(f"training {hp.family} ({hp.preset} preset) into {out}, steps {start + 1} to {steps}")
     bar = tqdm(range(start + 1, steps + 1), initial=start, total=steps, disable=not (is_main and progress),
                desc=f"{hp.family}/{hp.preset}", dynamic_ncols=True)
     step, out_of_time = start, False
@@ -218,6 +220,8 @@ def run(
                 draw(step)
             if step % save_every == 0 or last or stop:
                 save(step)
+            if stop or out_of_time:
+                bar.update(1)  # the bar counts a step when the next begins: count the last one too
             if stop:
                 if is_main:
                     print(f"\ninterrupted: saved step {step} in {out}; continue with --resume")
@@ -239,6 +243,8 @@ def run(
         artifacts.progress_gif(out / artifacts.SAMPLES, out / "progress.gif")
         artifacts.loss_curve(out / artifacts.LOSSES, out / "losses.png")
         artifacts.write_model_card(out, hp, command, steps=step)
+        if step == steps:
+            print(f"finished: saved step {step} in {out}")
     if interrupted:
         sys.exit(130)
     return out
