@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .compositing import coordinate_maps, lay, splat
+from .compositing import coordinate_maps, splat
 from .hub import PizzaModel
 from .layers import latent_noise
 from .recipe import DEFAULT_VOCABULARY, RecipeConditioned
@@ -278,8 +278,17 @@ class LayeredPizza(PizzaModel):
     def draw(self, z: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """Pizzas (B, 3, S, S) in [-1, 1] from latents (B, latent_dim) and counts (B, V)."""
         with torch.autocast(z.device.type, enabled=False):
-            base, layers = self.draw_parts(z.float(), codes.float())
-            return lay(base, layers) * 2 - 1
+            z, codes = z.float(), codes.float()
+            latent = split_latent(z, self.config)
+            geometry = self.layout.geometry(latent.geometry)
+            picture = self.base(latent.base, self.base_counts(codes), geometry, latent.grain)
+            # Only the layers a recipe has are drawn and laid, slot by slot, bottom to top.
+            pieces, strokes = self.present_pieces(latent, codes, geometry), self.present_strokes(latent, codes, geometry)
+            layers, pizza, slot = (torch.cat(parts) for parts in zip(pieces, strokes))
+            for s in slot.unique().tolist():  # ascending: the drawing order
+                on = (slot == s).nonzero(as_tuple=True)[0]
+                picture[pizza[on]] = picture[pizza[on]] * (1 - layers[on, 3:]) + layers[on, :3]
+            return picture * 2 - 1
 
     def draw_parts(self, z: torch.Tensor, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The base (B, 3, S, S) in [0, 1] and every layer (B, L, 4, S, S) premultiplied, bottom to top."""
@@ -328,10 +337,21 @@ class LayeredPizza(PizzaModel):
         sprites = torch.cat([sprites[:, :3] * shade[:, None, None, None], sprites[:, 3:]], 1).clamp(0, 1)
         return splat(sprites, centre * side, (size * side).clamp(min=0.3), angle, canvas, n_canvases, side)
 
+    def present_pieces(self, latent: Latent, codes: torch.Tensor, geometry: torch.Tensor):
+        """The piece layers the recipes have: (K, 4, S, S) premultiplied, and each one's pizza and slot (K,)."""
+        centre, size, angle, shade, canvas, topping = self.piece_layout(latent, codes, geometry)
+        canvases, index = canvas.unique(return_inverse=True)  # (K,): pizza * P + topping, ascending
+        layers = self.render_pieces(centre, size, angle, shade, index, topping, n_canvases=len(canvases))
+        p = len(self.config.pieces)
+        return layers, canvases // p, canvases % p
+
     def draw_pieces(self, latent: Latent, codes: torch.Tensor, geometry: torch.Tensor) -> torch.Tensor:
-        b, p = codes.shape[0], len(self.config.pieces)
-        layers = self.render_pieces(*self.piece_layout(latent, codes, geometry), n_canvases=b * p)
-        return layers.view(b, p, 4, self.config.image_size, self.config.image_size)
+        """Every piece layer (B, P, 4, S, S), empty where the recipe has none."""
+        side = self.config.image_size
+        out = codes.new_zeros(codes.shape[0], len(self.config.pieces), 4, side, side)
+        layers, pizza, slot = self.present_pieces(latent, codes, geometry)
+        out[pizza, slot] = layers
+        return out
 
     @torch.autocast("cpu", enabled=False)
     @torch.autocast("cuda", enabled=False)
@@ -355,17 +375,27 @@ class LayeredPizza(PizzaModel):
         warped = F.grid_sample(rgba, grid, align_corners=False)
         return torch.cat([warped[:, :3] * warped[:, 3:], warped[:, 3:]], 1)
 
-    def draw_strokes(self, latent: Latent, codes: torch.Tensor, geometry: torch.Tensor) -> torch.Tensor:
-        b, s, side = codes.shape[0], len(self.config.strokes), self.config.image_size
-        out = codes.new_zeros(b, s, 4, side, side)
+    def present_strokes(self, latent: Latent, codes: torch.Tensor, geometry: torch.Tensor):
+        """The stroke layers the recipes have: (N, 4, S, S) premultiplied, each one's pizza and slot (N,)
+        (slots count on from the pieces')."""
+        side = self.config.image_size
         portions = codes[:, self.stroke_index]  # (B, S)
         pizza, stroke = (portions > 0).nonzero(as_tuple=True)
-        if len(pizza):
-            double = (portions[pizza, stroke] > 1).long()
-            noise = latent.strokes[pizza, stroke]  # (N, 1 + templates)
-            template = (torch.log_softmax(self.layout.template_logits[stroke, double], -1) + noise[:, 1:]).argmax(-1)
-            angle = math.pi * noise[:, 0]
-            out[pizza, stroke] = self.render_strokes(stroke, double, template, angle, geometry[pizza])
+        if not len(pizza):
+            return codes.new_zeros(0, 4, side, side), pizza, stroke
+        double = (portions[pizza, stroke] > 1).long()
+        noise = latent.strokes[pizza, stroke]  # (N, 1 + templates)
+        template = (torch.log_softmax(self.layout.template_logits[stroke, double], -1) + noise[:, 1:]).argmax(-1)
+        angle = math.pi * noise[:, 0]
+        layers = self.render_strokes(stroke, double, template, angle, geometry[pizza])
+        return layers, pizza, stroke + len(self.config.pieces)
+
+    def draw_strokes(self, latent: Latent, codes: torch.Tensor, geometry: torch.Tensor) -> torch.Tensor:
+        """Every stroke layer (B, S, 4, S, S), empty where the recipe has none."""
+        side = self.config.image_size
+        out = codes.new_zeros(codes.shape[0], len(self.config.strokes), 4, side, side)
+        layers, pizza, slot = self.present_strokes(latent, codes, geometry)
+        out[pizza, slot - len(self.config.pieces)] = layers
         return out
 
     # ---------------------------------------------------------------------------- reading pictures

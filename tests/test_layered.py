@@ -134,3 +134,10 @@ def test_training_steps_lower_the_loss(setup):
     stats = [layered_step(built.nets, built.optimizers, x, c, parts, hp, ema=built.ema) for _ in range(12)]
     assert all(np.isfinite(v) for s in stats for v in s.values())
     assert stats[-1]["sprites"] < stats[0]["sprites"] and stats[-1]["base"] < stats[0]["base"]
+
+
+def test_draw_lays_exactly_the_layers_draw_parts_gives(model):
+    z = model.sample_latent(3, torch.Generator().manual_seed(4))
+    c = codes(PEPPERONI, "tomato_sauce, basil, bbq_sauce, bbq_sauce", "ranch_sauce")
+    base, layers = model.draw_parts(z, c)
+    assert torch.allclose(model.draw(z, c), lay(base, layers) * 2 - 1, atol=1e-5)
