@@ -155,7 +155,9 @@ class BaseDecoder(nn.Module):
         h = F.silu(self.films[0](self.conv_in(torch.cat([maps, up], 1)), e))
         for conv, film in zip(self.convs, self.films[1:]):
             h = F.silu(film(conv(h), e))
-        return torch.sigmoid(self.to_rgb(h)), F.softplus(self.to_grain(h))
+        # The grain head reads the trunk's features but never trains them: the smooth base is the
+        # trunk's job alone (trained through it, the grain pulls the base away from the picture).
+        return torch.sigmoid(self.to_rgb(h)), F.softplus(self.to_grain(h.detach()))
 
 
 class Decomposer(nn.Module):
