@@ -88,3 +88,8 @@ def pairwise_feature_matching(real_features: torch.Tensor, fake_features: torch.
 def multilabel_bce(logits: torch.Tensor, presence: torch.Tensor) -> torch.Tensor:
     """mean over (B, V) of BCE(sigmoid(logits), presence); counts > 1 (double portions) count as present."""
     return F.binary_cross_entropy_with_logits(logits.float(), presence.float().clamp(max=1))
+
+
+def gaussian_nll(x: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
+    """Mean negative log-likelihood of x under N(mean, exp(log_std)^2), without the constant."""
+    return (log_std + 0.5 * ((x - mean) / log_std.exp()) ** 2).mean()

@@ -6,7 +6,8 @@ The snapshot folder holds one checkpoint folder per time, named ``minN`` (N minu
 one core), each with config.json, model.safetensors and a ``step`` file. Every snapshot gets the
 fixed protocol of ``pizza_models.evaluate`` with the first judge (held-out recipe macro-F1, single
 ingredients recognised, Frechet distance, spectral distance); every ``--cas-every``-th, and the
-last, also the Classification Accuracy Score. Writes ``curve.csv`` and ``curve.png``.
+last, also the Classification Accuracy Score. Writes ``curve.csv`` and ``curve.png``; snapshots
+already in ``curve.csv`` are not evaluated again, so it can follow a run as its snapshots appear.
 """
 
 import argparse
@@ -68,16 +69,22 @@ def main() -> None:
     folders = sorted((f for f in args.snapshots.iterdir() if (f / "config.json").is_file()),
                      key=lambda f: int(re.sub(r"\D", "", f.name)))
     judge = load(args.judge)
+    args.out.mkdir(parents=True, exist_ok=True)
+    table = args.out / "curve.csv"
+    done = {int(r["minutes"]): r for r in csv.DictReader(open(table))} if table.is_file() else {}
     rows = []
     for i, folder in enumerate(folders):
+        minutes = int(re.sub(r"\D", "", folder.name))
         with_cas = args.cas_every > 0 and (i % args.cas_every == args.cas_every - 1 or i == len(folders) - 1)
+        if minutes in done and (done[minutes]["cas_macro_f1"] != "" or not with_cas):
+            rows.append({k: (float(v) if v not in ("", None) else "") for k, v in done[minutes].items()})
+            continue
         rows.append(row(folder, judge, with_cas))
         print(rows[-1], flush=True)
-    args.out.mkdir(parents=True, exist_ok=True)
-    with open(args.out / "curve.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+        with open(table, "w", newline="") as f:  # after every snapshot: a long evaluation can be stopped
+            writer = csv.DictWriter(f, fieldnames=COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
     plot(rows, args.out / "curve.png", f"{args.snapshots.name}: quality against training time")
 
 

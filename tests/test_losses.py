@@ -88,3 +88,9 @@ def test_translation_moves_content_and_fills_zeros():
 def test_unknown_policy_is_rejected():
     with pytest.raises(ValueError, match="flip"):
         diff_augment(torch.zeros(1, 3, 8, 8), "flip")
+
+
+def test_gaussian_nll_is_smallest_at_the_true_mean_and_spread():
+    x = torch.randn(4096, generator=torch.Generator().manual_seed(0)) * 2 + 3
+    at = lambda mean, std: losses.gaussian_nll(x, torch.tensor(mean), torch.tensor(std).log()).item()  # noqa: E731
+    assert at(3.0, 2.0) < min(at(2.5, 2.0), at(3.5, 2.0), at(3.0, 1.5), at(3.0, 2.5))

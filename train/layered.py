@@ -28,7 +28,7 @@ from tqdm import tqdm
 from pizza_models import losses
 from pizza_models.data import kitchen_recipes
 from pizza_models.kitchen import Kitchen
-from pizza_models.layered import LayeredConfig, LayeredPizza, split_latent
+from pizza_models.layered import LayeredConfig, LayeredPizza
 from pizza_models.recipe import Vocabulary, encode
 
 from .families import Hyper, Setup, ema_model, exporter, register, unwrap, update
@@ -148,11 +148,6 @@ def layered_config(hp: Hyper, vocabulary: Vocabulary, seed: int = 0) -> LayeredC
                          channels=hp.channels, sprite_size=max(8, hp.image_size // 4))
 
 
-def gaussian_nll(x: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
-    """Mean negative log-likelihood of x under N(mean, exp(log_std)^2), without the constant."""
-    return (log_std + 0.5 * ((x - mean) / log_std.exp()) ** 2).mean()
-
-
 def high_pass_energy(x: torch.Tensor, cell: int = 8) -> torch.Tensor:
     """(B, C, H / cell, W / cell): root-mean-square, cell by cell, of what a 3x3 box blur removes
     from pictures x (B, C, H, W); cell by cell, so that grain goes where the picture has it."""
@@ -178,59 +173,59 @@ def layered_step(nets, optimizers, x, code, parts, hp: Hyper, ema=None) -> dict[
     """One step on every part of the layered model (see the module docstring)."""
     model = unwrap(nets["model"])
     layout, side = model.layout, model.config.image_size
-    if True:  # the networks run under the loop's autocast; rendering and losses in float32
-        geometry = parts["geometry"]  # (B, 4): cx, cy, radius, inner
-        inner = geometry[:, 3]
+    # The networks run under the loop's autocast; rendering and the losses in float32.
+    geometry = parts["geometry"]  # (B, 4): cx, cy, radius, inner
+    inner = geometry[:, 3]
 
-        # Sprites, from the true layout of every piece.
-        p = parts["pieces"]  # (N, 5): x, y, size, angle, shade (fractions of the side)
-        layer_of = parts["piece_layer"]
-        n_layers = len(parts["piece_layers"])
-        drawn = model.render_pieces(p[:, :2], p[:, 2], p[:, 3], p[:, 4], layer_of, parts["piece_slot"][layer_of], n_layers)
-        sprite_loss = F.l1_loss(drawn, parts["piece_layers"])
+    # Sprites, from the true layout of every piece.
+    p = parts["pieces"]  # (N, 5): x, y, size, angle, shade (fractions of the side)
+    layer_of = parts["piece_layer"]
+    n_layers = len(parts["piece_layers"])
+    drawn = model.render_pieces(p[:, :2], p[:, 2], p[:, 3], p[:, 4], layer_of, parts["piece_slot"][layer_of], n_layers)
+    sprite_loss = F.l1_loss(drawn, parts["piece_layers"])
 
-        # Strokes: each drawn with its own template at the true direction.
-        if len(parts["stroke_layers"]):
-            slot, double, variant = parts["stroke_slot"], parts["stroke_double"], parts["stroke_variant"]
-            drawn = model.render_strokes(slot, double, variant, parts["stroke_angle"], geometry[parts["stroke_pizza"]])
-            stroke_loss = F.l1_loss(drawn, parts["stroke_layers"])
-            template_loss = F.cross_entropy(layout.template_logits[slot, double], variant)
-        else:
-            stroke_loss = template_loss = x.new_zeros(())
+    # Strokes: each drawn with its own template at the true direction.
+    if len(parts["stroke_layers"]):
+        slot, double, variant = parts["stroke_slot"], parts["stroke_double"], parts["stroke_variant"]
+        drawn = model.render_strokes(slot, double, variant, parts["stroke_angle"], geometry[parts["stroke_pizza"]])
+        stroke_loss = F.l1_loss(drawn, parts["stroke_layers"])
+        template_loss = F.cross_entropy(layout.template_logits[slot, double], variant)
+    else:
+        stroke_loss = template_loss = x.new_zeros(())
 
-        # Base and decomposer: a conditional VAE over the picture; which layer shows where; geometry.
-        logits, mu, logvar, geometry_guess = model.decomposer(x)
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-        base, amplitude = model.base.parts(z, model.base_counts(code), geometry)
-        base_loss = F.l1_loss(base.float(), parts["base"])
-        # Grain: the smooth base is held fixed; the amplitude learns the pixel-scale energy the
-        # smooth decoder leaves out (matched per picture, channel and 8 x 8 cell, in a 3x3 high-pass).
-        grained = base.detach().float() + amplitude.float() * torch.randn_like(base, dtype=torch.float32)
-        grain_loss = F.mse_loss(high_pass_energy(grained), high_pass_energy(parts["base"])) * 1e3
-        kl = losses.kl_divergence(mu.flatten(1).float(), logvar.flatten(1).float()) / (3 * side * side)
-        allowed = torch.cat([torch.ones_like(code[:, :1]), (code[:, model.layer_index] > 0).float()], 1)
-        logits = logits.float().masked_fill(allowed[:, :, None, None] == 0, -1e4)
-        visible_loss = F.cross_entropy(logits, parts["visible"])
-        geometry_loss = F.mse_loss(geometry_guess.float(), geometry) * 100
+    # Base and decomposer: a conditional VAE over the picture; which layer shows where; geometry.
+    logits, mu, logvar, geometry_guess = model.decomposer(x)
+    z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+    base, amplitude = model.base.parts(z, model.base_counts(code), geometry)
+    base_loss = F.l1_loss(base.float(), parts["base"])
+    # Grain: the smooth base is held fixed; the amplitude learns the pixel-scale energy the
+    # smooth decoder leaves out (matched per picture, channel and 8 x 8 cell, in a 3x3 high-pass).
+    grained = base.detach().float() + amplitude.float() * torch.randn_like(base, dtype=torch.float32)
+    grain_loss = F.mse_loss(high_pass_energy(grained), high_pass_energy(parts["base"])) * 1e3
+    kl = losses.kl_divergence(mu.flatten(1).float(), logvar.flatten(1).float()) / (3 * side * side)
+    allowed = torch.cat([torch.ones_like(code[:, :1]), (code[:, model.layer_index] > 0).float()], 1)
+    logits = logits.float().masked_fill(allowed[:, :, None, None] == 0, -1e4)
+    visible_loss = F.cross_entropy(logits, parts["visible"])
+    geometry_loss = F.mse_loss(geometry_guess.float(), geometry) * 100
 
-        # Layout: maximum likelihood of what the kitchen did.
-        g = torch.stack([geometry[:, 0], geometry[:, 1], geometry[:, 2], inner / geometry[:, 2]], 1)
-        layout_loss = gaussian_nll(g, layout.geometry_mean, layout.geometry_log_std)
-        if n_layers:
-            slot = parts["piece_slot"]
-            count = torch.bincount(layer_of, minlength=n_layers).float()
-            mean, std = layout.count_stats(slot, parts["piece_portions"], parts["piece_crowd"])
-            layout_loss = layout_loss + gaussian_nll(count.log(), mean, std.log())
-            piece_slot, piece_inner = slot[layer_of], inner[parts["piece_pizza"]][layer_of]
-            size = layout.size[piece_slot]
-            layout_loss = layout_loss + gaussian_nll((p[:, 2] / piece_inner).log(), size[:, 0], size[:, 1])
-            layout_loss = layout_loss + gaussian_nll(p[:, 4] - 1, torch.zeros_like(p[:, 4]), layout.shade_log_std[piece_slot])
-            centre = geometry[parts["piece_pizza"]][layer_of, :2]
-            rho2 = ((p[:, :2] - centre) ** 2).sum(1) / piece_inner**2
-            layout_loss = layout_loss + F.mse_loss(torch.sigmoid(layout.reach[piece_slot]) ** 2, 2 * rho2) * 10
+    # Layout: maximum likelihood of what the kitchen did.
+    g = torch.stack([geometry[:, 0], geometry[:, 1], geometry[:, 2], inner / geometry[:, 2]], 1)
+    layout_loss = losses.gaussian_nll(g, layout.geometry_mean, layout.geometry_log_std)
+    if n_layers:
+        slot = parts["piece_slot"]
+        count = torch.bincount(layer_of, minlength=n_layers).float()
+        mean, std = layout.count_stats(slot, parts["piece_portions"], parts["piece_crowd"])
+        layout_loss = layout_loss + losses.gaussian_nll(count.log(), mean, std.log())
+        piece_slot, piece_inner = slot[layer_of], inner[parts["piece_pizza"]][layer_of]
+        size = layout.size[piece_slot]
+        layout_loss = layout_loss + losses.gaussian_nll((p[:, 2] / piece_inner).log(), size[:, 0], size[:, 1])
+        layout_loss = layout_loss + losses.gaussian_nll(p[:, 4] - 1, torch.zeros_like(p[:, 4]), layout.shade_log_std[piece_slot])
+        centre = geometry[parts["piece_pizza"]][layer_of, :2]
+        rho2 = ((p[:, :2] - centre) ** 2).sum(1) / piece_inner**2
+        layout_loss = layout_loss + F.mse_loss(torch.sigmoid(layout.reach[piece_slot]) ** 2, 2 * rho2) * 10
 
-        loss = (10 * sprite_loss + 10 * stroke_loss + template_loss + 10 * base_loss + grain_loss + hp.kl_weight * kl
-                + visible_loss + geometry_loss + 0.1 * layout_loss)
+    loss = (10 * sprite_loss + 10 * stroke_loss + template_loss + 10 * base_loss + grain_loss + hp.kl_weight * kl
+            + visible_loss + geometry_loss + 0.1 * layout_loss)
     update(optimizers["model"], loss)
     if ema is not None:
         ema.update_parameters(model)
@@ -241,4 +236,4 @@ def layered_step(nets, optimizers, x, code, parts, hp: Hyper, ema=None) -> dict[
     }
 
 
-__all__ = ["LayeredKitchen", "build_layered", "drawing_order", "layered_config", "layered_step", "split_latent"]
+__all__ = ["LayeredKitchen", "build_layered", "drawing_order", "layered_config", "layered_step"]
