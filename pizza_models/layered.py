@@ -409,7 +409,8 @@ class LayeredPizza(PizzaModel):
         """Take pictures x (B, 3, S, S) in [-1, 1] apart with their recipes ``source`` (B, V), and
         lay them up again as ``target``: a removed ingredient's pixels show the base the decomposer
         reads beneath them; an added ingredient's layer is drawn (its noise from ``generator``, times
-        ``noise``) and laid on at its place in the order, under the picture's upper layers.
+        ``noise``) and laid on at its place in the order, under the picture's upper layers; every other
+        pixel is the picture's own.
         Returns (reconstruction, restyled), each (B, 3, S, S) in [-1, 1]."""
         with torch.autocast(x.device.type, enabled=False):
             x, source, target = x.float(), source.float(), target.float()
@@ -419,7 +420,8 @@ class LayeredPizza(PizzaModel):
             removed = (source[:, self.layer_index] > 0) & (target[:, self.layer_index] == 0)  # (B, L)
             for i in range(removed.shape[1]):
                 kept = kept * (1 - shows[:, 1 + i:2 + i] * removed[:, i, None, None, None])
-            kept = kept * (1 - shows[:, :1])  # base pixels are redrawn by the model too
+            # The reconstruction is the model's reading: the base it reads, under the picture's own layers.
+            # The restyled picture keeps every pixel it does not edit, so a photo stays a photo.
             reconstruction = picture * (1 - shows[:, :1]) + base * shows[:, :1]
             restyled = picture * kept + base * (1 - kept)
             added = (target[:, self.layer_index] > 0) & (source[:, self.layer_index] == 0)

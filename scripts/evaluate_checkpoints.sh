@@ -2,7 +2,7 @@
 # Evaluate every shipped generator beside the kitchen (ceiling) and trivial (floor) columns, with
 # both judges, and write each checkpoint's metrics.json. The tables go to docs/evaluation/.
 #
-# About 15 minutes on one core of a 2-core CPU (the kitchen column and the CAS classifiers are
+# About 25 minutes on one core of a 2-core CPU (the kitchen column and the CAS classifiers are
 # most of it); the numbers are deterministic (fixed recipes, seeds and counts).
 #
 #   bash scripts/evaluate_checkpoints.sh     # DATA=../shared/datasets/dodo20/recipes.csv

@@ -8,7 +8,7 @@ from pizza_models.hub import families, save_checkpoint
 from pizza_models.kitchen import Kitchen
 from pizza_models.compositing import lay, splat
 from pizza_models.layered import LayeredConfig, LayeredPizza, split_latent
-from pizza_models.pipeline import generate, load, restyle
+from pizza_models.pipeline import generate, load, model_view, restyle
 from pizza_models.recipe import DEFAULT_VOCABULARY, encode, parse_recipe
 from train.families import hyper
 from train.layered import LayeredKitchen, build_layered, drawing_order, layered_step
@@ -89,10 +89,10 @@ def test_same_seed_same_pizzas_and_noise_moves_the_pieces(model):
     assert np.array_equal(*typical)
 
 
-def test_restyle_to_the_same_recipe_changes_nothing_it_reads(model):
+def test_restyle_to_the_same_recipe_keeps_the_picture(model):
     photo = Kitchen().render(PEPPERONI, seed=0, size=32)
-    reconstruction, result = restyle(model, photo, PEPPERONI, PEPPERONI)
-    assert np.array_equal(np.asarray(reconstruction), np.asarray(result))
+    _, result = restyle(model, photo, PEPPERONI, PEPPERONI)
+    assert np.abs(np.asarray(result, np.int16) - np.asarray(model_view(model, photo))).max() <= 1
 
 
 def test_restyle_adds_a_layer(model):
