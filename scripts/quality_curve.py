@@ -44,6 +44,14 @@ def row(folder: Path, judge, with_cas: bool) -> dict:
     }
 
 
+def _number(text: str):
+    """A CSV cell back as int, float or "" (not measured)."""
+    if text in ("", None):
+        return ""
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
 def plot(rows: list[dict], path: Path, title: str) -> None:
     panels = [("held_out_macro_f1", "held-out recipe macro-F1"), ("singles_recognised", "single ingredients (of 28)"),
               ("cas_macro_f1", "CAS macro-F1"), ("frechet", "Frechet distance (judge features)")]
@@ -71,13 +79,13 @@ def main() -> None:
     judge = load(args.judge)
     args.out.mkdir(parents=True, exist_ok=True)
     table = args.out / "curve.csv"
-    done = {int(r["minutes"]): r for r in csv.DictReader(open(table))} if table.is_file() else {}
+    done = {int(float(r["minutes"])): r for r in csv.DictReader(open(table))} if table.is_file() else {}
     rows = []
     for i, folder in enumerate(folders):
         minutes = int(re.sub(r"\D", "", folder.name))
         with_cas = args.cas_every > 0 and (i % args.cas_every == args.cas_every - 1 or i == len(folders) - 1)
         if minutes in done and (done[minutes]["cas_macro_f1"] != "" or not with_cas):
-            rows.append({k: (float(v) if v not in ("", None) else "") for k, v in done[minutes].items()})
+            rows.append({k: _number(v) for k, v in done[minutes].items()})
             continue
         rows.append(row(folder, judge, with_cas))
         print(rows[-1], flush=True)

@@ -13,6 +13,9 @@
 #
 #   bash scripts/train_checkpoints.sh     # OUT=runs/ship DATA=../shared/datasets/dodo20/recipes.csv
 #
+# The layered model (the app's default) trains last, alone on one core for 50 minutes, then its
+# figures and curve are drawn (docs/layered).
+#
 # The ingredient classifier (checkpoints/judge) is trained by the command in README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,3 +45,8 @@ OMP_NUM_THREADS=2 $CVAEGAN --max-minutes 14 --resume $COMMON --out $OUT/cvaegan"
 python scripts/ship.py "$OUT/gan" checkpoints/gan --evaluate --command "$GAN $COMMON --out $OUT/gan"
 python scripts/ship.py "$OUT/cvae" checkpoints/cvae --evaluate --command "$CVAE $COMMON --out $OUT/cvae"
 python scripts/ship.py "$OUT/dodo20-cvaegan" checkpoints/dodo20-cvaegan --evaluate --command "$DODO20 $COMMON --out $OUT/dodo20-cvaegan" --real "$DATA"
+
+LAYERED="python -m train layered --steps 100000 --max-minutes 50 --kitchen-pizzas 8000 --sample-every 300 --save-every 300 --half --no-progress"
+OMP_NUM_THREADS=1 $LAYERED --out "$OUT/layered" > "$OUT/layered.log" 2>&1
+python scripts/ship.py "$OUT/layered" checkpoints/layered --evaluate --command "$LAYERED --out $OUT/layered"
+python scripts/layered_figures.py checkpoints/layered docs/layered --photos "$DATA"
