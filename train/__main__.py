@@ -15,11 +15,12 @@ import sys
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 
-from pizza_models.data import PhotoDataset, Rotations
+from pizza_models.data import KitchenDataset, PhotoDataset, Rotations
 from pizza_models.recipe import DEFAULT_VOCABULARY, Vocabulary
 
 from .families import PRESETS, Hyper, build, hyper, trainers
 from .loop import STATE, TrainingDiverged, refuse_overwrite, run, saved_hyper, steps_for, world
+from .push import PushError, push
 
 
 DEFAULTS = Hyper(family="", preset="")
@@ -106,8 +107,6 @@ def make_data(args: argparse.Namespace, size: int, encoding: str, vocabulary: Vo
     """The training set: cached kitchen renders (or the family's own kitchen data), or manifest
     photos with the article's rotations."""
     if args.data == "kitchen":
-        from pizza_models.data import KitchenDataset
-
         rank, _ = world()
         trainer = trainers()[args.family]
         if trainer.data is not None:
@@ -152,8 +151,6 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if args.push_to_hub and world()[0] == 0:
-        from .push import PushError, push
-
         try:
             url = push(out, args.push_to_hub, hp, command)
         except PushError as error:

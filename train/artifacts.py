@@ -1,6 +1,7 @@
 """What a run leaves in its folder besides weights: losses.csv, sample grids, a GIF, a loss curve, a model card."""
 
 import csv
+import io
 import json
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -68,8 +69,6 @@ def sample_grid(model: torch.nn.Module, z: torch.Tensor, codes: torch.Tensor, nr
 
 
 def save_png(image: Image.Image, path: Path) -> None:
-    import io
-
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     atomic_write_bytes(path, buffer.getvalue())
