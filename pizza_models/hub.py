@@ -135,13 +135,18 @@ class PizzaModel(nn.Module, PyTorchModelHubMixin):
         return self._hub_mixin_config
 
 
-def families() -> dict[str, type[PizzaModel]]:
-    """Every model family of the package, by name (importing each module of ``pizza_models`` once,
-    so that a new family is one new module and no list to edit)."""
-    package = importlib.import_module(__package__)
+def import_all(package_name: str) -> None:
+    """Import every public module of a package once, so that the classes and functions in them
+    register themselves: a new family is one new module and no list to edit."""
+    package = importlib.import_module(package_name)
     for module in pkgutil.iter_modules(package.__path__):
         if not module.name.startswith("_"):
-            importlib.import_module(f"{__package__}.{module.name}")
+            importlib.import_module(f"{package_name}.{module.name}")
+
+
+def families() -> dict[str, type[PizzaModel]]:
+    """Every model family of the package, by name."""
+    import_all(__package__)
     return dict(_FAMILIES)
 
 

@@ -11,8 +11,6 @@ Each family registers its builder once with ``@register``; ``trainers()`` finds 
 Optimizers live here, never inside the modules.
 """
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field, fields, replace
 from typing import Callable, Optional
 
@@ -25,7 +23,7 @@ from pizza_models.augment import diff_augment
 from pizza_models.classifier import ClassifierConfig, IngredientClassifier
 from pizza_models.cvae import CVAE, CVAEConfig
 from pizza_models.gan import Discriminator, GANConfig, Generator
-from pizza_models.hub import PizzaModel
+from pizza_models.hub import PizzaModel, import_all
 from pizza_models.recipe import MAX_PORTIONS, Vocabulary
 
 
@@ -143,10 +141,7 @@ def register(family: str, data: Optional[Callable] = None):
 
 def trainers() -> dict[str, Trainer]:
     """Every trainable family, by name (each module of the ``train`` package is imported once)."""
-    package = importlib.import_module(__package__)
-    for module in pkgutil.iter_modules(package.__path__):
-        if not module.name.startswith("_"):
-            importlib.import_module(f"{__package__}.{module.name}")
+    import_all(__package__)
     return dict(_TRAINERS)
 
 
