@@ -48,11 +48,13 @@ class CVAEConfig(RecipeConditioned):
             stages(self.image_size)
 
     @classmethod
-    def seed(cls, method: int = 1, image_size: int = 32, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> "CVAEConfig":
-        """The original experiment's model, method 1 or 2: slot code, 512-d latent."""
+    def seed(
+        cls, method: int = 1, image_size: int = 32, vocabulary: Vocabulary = DEFAULT_VOCABULARY, latent_dim: int = 512,
+    ) -> "CVAEConfig":
+        """The original experiment's model, method 1 or 2: slot code, a 512-d latent (64 in its smaller run)."""
         if method not in (1, 2):
             raise ValueError(f"the original experiment has methods 1 and 2, not {method}")
-        return cls(arch=f"seed{method}", image_size=image_size, latent_dim=512, encoding="slot_code",
+        return cls(arch=f"seed{method}", image_size=image_size, latent_dim=latent_dim, encoding="slot_code",
                    ingredients=vocabulary.ids)
 
     @classmethod

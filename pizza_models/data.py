@@ -270,7 +270,7 @@ def read_manifest(path: Union[str, Path], vocabulary: Vocabulary = DEFAULT_VOCAB
 
 
 class PhotoDataset(Dataset):
-    """Photos and recipes from a manifest, decoded once and kept as (N, 3, size, size) in [-1, 1]."""
+    """Photos and recipes from a manifest (or its row ``only``), decoded once and kept as (N, 3, size, size) in [-1, 1]."""
 
     def __init__(
         self,
@@ -278,8 +278,13 @@ class PhotoDataset(Dataset):
         image_size: int = 64,
         encoding: str = "counts",
         vocabulary: Vocabulary = DEFAULT_VOCABULARY,
+        only: Optional[int] = None,
     ):
         self.photos = read_manifest(manifest, vocabulary)
+        if only is not None:  # one photo of the manifest (row ``only``, from 0)
+            if not 0 <= only < len(self.photos):
+                raise ValueError(f"photo {only} does not exist: the manifest has {len(self.photos)} (0 to {len(self.photos) - 1})")
+            self.photos = [self.photos[only]]
         self.vocabulary, self.encoding = vocabulary, encoding
         self.images = torch.stack([to_tensor(load_image(p.path), image_size) for p in self.photos])
         self.codes = torch.stack([encode(p.recipe, encoding, vocabulary) for p in self.photos])

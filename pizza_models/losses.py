@@ -43,7 +43,22 @@ def reconstruction_bce(recon: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return -(p * log_q + (1 - p) * log_not_q).flatten(1).sum(dim=1).mean()
 
 
-vae_bce = reconstruction_bce  # the name of the original experiment's VAE loss term
+def reconstruction_signed_bce(recon: torch.Tensor, x: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
+    """-sum_pixels [x log q + (1 - x) log(1 - q)], batch mean, with x in [-1, 1] as it is and q = (recon + 1)/2.
+
+    The article's VAE loss as its Keras scripts compute it: binary cross-entropy of the sigmoid
+    output against images scaled to [-1, 1], q clipped to [eps, 1 - eps] (Keras' epsilon). For a
+    dark pixel (x < 0) the loss falls without bound as q -> 0 until the clip, which is why the
+    article's loss figures are negative; the optimum is q = max(x, eps) rather than q = (x + 1)/2.
+    """
+    q = ((recon.float() + 1) / 2).clamp(eps, 1 - eps)
+    x = x.float()
+    return -(x * q.log() + (1 - x) * (1 - q).log()).flatten(1).sum(dim=1).mean()
+
+
+def article_units(loss: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+    """A per-image summed loss in the article's reported units: divided by 2 * 3 * H * W for (3, H, W) images."""
+    return loss / (2 * image[0].numel())
 
 
 def d_hinge(real_logits: torch.Tensor, fake_logits: Logits) -> torch.Tensor:

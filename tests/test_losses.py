@@ -22,11 +22,25 @@ def test_reconstruction_l2_sums_pixels_and_averages_batch():
     assert losses.reconstruction_l2(x + 0.5, x).item() == pytest.approx(48 * 0.25)
 
 
-def test_vae_bce_is_the_per_pixel_bce_sum_on_unit_images():
+def test_reconstruction_bce_is_the_per_pixel_bce_sum_on_unit_images():
     x = torch.full((2, 3, 4, 4), 1.0)  # white: target 1
     recon = torch.zeros_like(x)  # grey: probability 1/2
-    assert losses.vae_bce(recon, x).item() == pytest.approx(48 * math.log(2), rel=1e-5)
-    assert losses.vae_bce(x, x).item() == pytest.approx(0, abs=1e-4)
+    assert losses.reconstruction_bce(recon, x).item() == pytest.approx(48 * math.log(2), rel=1e-5)
+    assert losses.reconstruction_bce(x, x).item() == pytest.approx(0, abs=1e-4)
+
+
+def test_signed_bce_takes_the_image_in_minus_one_to_one_as_its_target():
+    x = torch.full((1, 3, 2, 2), -1.0)  # black: the article's target is -1, not 0
+    recon = torch.zeros_like(x)  # q = 1/2
+    # -[x log q + (1 - x) log(1 - q)] = -[-log(1/2) + 2 log(1/2)] = log 2 per value, 12 values
+    assert losses.reconstruction_signed_bce(recon, x).item() == pytest.approx(12 * math.log(2), rel=1e-5)
+    # q at Keras' clip 1e-7: the loss is negative, as the article's figures
+    assert losses.reconstruction_signed_bce(-torch.ones_like(x), x).item() == pytest.approx(12 * math.log(1e-7), rel=1e-4)
+
+
+def test_article_units_divide_by_twice_the_values_of_an_image():
+    image = torch.zeros(4, 3, 8, 8)
+    assert losses.article_units(torch.tensor(384.0), image).item() == 1.0
 
 
 def test_hinge_is_zero_at_the_margins():

@@ -440,7 +440,7 @@ def test_seed_is_the_article_presets_old_name():
 def test_presets_are_bundles_of_values_the_steps_read():
     article, modern = hyper("cvaegan", "article"), hyper("cvaegan", "modern")
     assert (article.loss, modern.loss) == ("bce", "hinge")
-    assert hyper("cvae", "article").reconstruction == "bce" and hyper("cvae", "modern").reconstruction == "l2"
+    assert hyper("cvae", "article").reconstruction == "signed_bce" and hyper("cvae", "modern").reconstruction == "l2"
     assert all(isinstance(values, dict) for values in PRESETS.values())
 
 

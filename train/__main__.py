@@ -15,7 +15,12 @@ import sys
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 
+import torch
+from torch.utils.data import random_split
+
 from pizza_models.data import KitchenDataset, PhotoDataset, Rotations
+from pizza_models.hub import CheckpointError
+from pizza_models.pipeline import load
 from pizza_models.recipe import DEFAULT_VOCABULARY, Vocabulary
 
 from .families import PRESETS, Hyper, build, hyper, trainers
@@ -57,11 +62,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--half", action="store_true",
                    help="store the exported weights in float16 (half the size; loads back into float32)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out: weights, optimizers, step, losses.csv")
+    p.add_argument("--init", type=Path, metavar="CHECKPOINT",
+                   help="start from the weights of a checkpoint folder (to fine tune it): the network of its family; "
+                        "the others (discriminator, classifier) start fresh")
     p.add_argument("--push-to-hub", metavar="REPO", help="upload the finished checkpoint to this hub repo (user/name)")
     p.add_argument("--kitchen-pizzas", type=int, default=10_000,
                    help="how many kitchen pizzas to render and cache for --data kitchen (default 10000)")
     p.add_argument("--views", type=int, default=720,
                    help="photo augmentation: rotations (1-degree steps) x mirror views per photo, 1..720 (default 720, as the article)")
+    p.add_argument("--menu-pizza", type=int, metavar="N",
+                   help="train on the manifest's photo N only (0: its first row; the article's DCGAN trained on "
+                        "Double Pepperoni, 0 in dodo20)")
     p.add_argument("--random-views", action="store_true", help="draw a random angle and flip per sample instead of the fixed views")
     p.add_argument("--vocabulary", choices=("default", "manifest"), default="default",
                    help="the 28 original ingredients (default), or the ingredients the manifest uses")
@@ -113,8 +124,35 @@ def make_data(args: argparse.Namespace, size: int, encoding: str, vocabulary: Vo
             return trainer.data(hp, vocabulary, args.kitchen_pizzas, args.seed, rank == 0 and not args.no_progress, setup)
         return KitchenDataset(args.kitchen_pizzas, size, seed=args.seed, encoding=encoding, vocabulary=vocabulary,
                               progress=rank == 0 and not args.no_progress)
-    photos = PhotoDataset(args.data, size, encoding=encoding, vocabulary=vocabulary)
+    photos = PhotoDataset(args.data, size, encoding=encoding, vocabulary=vocabulary, only=args.menu_pizza)
     return Rotations(photos, views=args.views, random=args.random_views, seed=args.seed)
+
+
+def initialise(setup, folder: Path) -> None:
+    """Load a checkpoint folder's model into the network of the same class in ``setup`` (and its EMA)."""
+    try:
+        model = load(folder)
+    except (CheckpointError, OSError) as error:
+        raise SystemExit(f"--init {folder}: {error}") from None
+    targets = [net for net in setup.nets.values() if type(net) is type(model)]
+    if not targets:
+        raise SystemExit(f"--init {folder}: a {model.config.family} checkpoint; this run trains {', '.join(setup.nets)}")
+    try:
+        for net in targets + ([setup.ema.module] if setup.ema is not None else []):
+            net.load_state_dict(model.state_dict())
+    except RuntimeError:
+        raise SystemExit(f"--init {folder}: its weights do not fit this run's networks; use its size, preset and "
+                         f"channels ({model.config.image_size} px, {model.config.arch})") from None
+
+
+def split(data, fraction: float, seed: int):
+    """(train, validation): a seeded random ``fraction`` of the examples held out (Keras' 90/10 split)."""
+    held_out = round(len(data) * fraction)
+    if not 0 < held_out < len(data):
+        raise SystemExit(f"--val-fraction {fraction}: holds out {held_out} of {len(data)} examples; use a fraction in (0, 1)")
+    train, validation = random_split(data, [len(data) - held_out, held_out], generator=torch.Generator().manual_seed(seed))
+    train.collate = getattr(data, "collate", None)
+    return train, validation
 
 
 def main(argv=None) -> int:
@@ -129,7 +167,11 @@ def main(argv=None) -> int:
     if args.epochs:
         hp = replace(hp, steps=None)
     refuse_overwrite(out, args.resume)  # before building and rendering anything
+    if args.menu_pizza is not None and args.data == "kitchen":
+        raise SystemExit("--menu-pizza picks a photo of a manifest: use it with --data MANIFEST.csv")
     setup = build(hp, vocabulary)
+    if args.init and not (args.resume and (out / STATE).exists()):
+        initialise(setup, args.init)
     if args.resume and not (out / STATE).exists():
         print(f"--resume: nothing to resume in {out} (no {STATE}); starting a new run", file=sys.stderr)
     encoding = getattr(setup.export().config, "encoding", "counts")
@@ -137,6 +179,7 @@ def main(argv=None) -> int:
         data = make_data(args, hp.image_size, encoding, vocabulary, hp, setup)
     except ValueError as error:
         raise SystemExit(f"--data {args.data}: {error}") from None
+    data, validation = split(data, hp.val_fraction, args.seed) if hp.val_fraction else (data, None)
     _, world_size = world()
     if args.epochs:
         hp = replace(hp, steps=steps_for(args.epochs, len(data), hp.batch_size, world_size))
@@ -146,7 +189,7 @@ def main(argv=None) -> int:
         run(setup, hp, data, out, steps, resume=args.resume, device=args.device, sample_every=args.sample_every,
             save_every=args.save_every, workers=args.workers, seed=args.seed, command=command,
             progress=not args.no_progress, precision=args.precision,
-            max_minutes=args.max_minutes, half=args.half)
+            max_minutes=args.max_minutes, half=args.half, validation=validation)
     except TrainingDiverged as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

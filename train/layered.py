@@ -31,7 +31,8 @@ from pizza_models.kitchen import Kitchen
 from pizza_models.layered import LayeredConfig, LayeredPizza
 from pizza_models.recipe import Vocabulary, encode
 
-from .families import Hyper, Setup, ema_model, exporter, register, unwrap, update
+from .families import Hyper, Setup, ema_model, exporter, register
+from .steps import unwrap, update
 
 
 def drawing_order(samples: list) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -24,6 +24,7 @@ from . import artifacts
 from .families import Hyper, Setup, trainables
 
 STATE = "training_state.pt"
+VALIDATION = "validation.csv"
 
 
 class TrainingDiverged(RuntimeError):
@@ -112,8 +113,13 @@ def run(
     precision: str = "auto",
     max_minutes: Optional[float] = None,
     half: bool = False,
+    validation: Optional[Dataset] = None,
 ) -> Path:
-    """Train ``setup`` on ``data`` for ``steps`` optimizer steps in total, writing into ``out``."""
+    """Train ``setup`` on ``data`` for ``steps`` optimizer steps in total, writing into ``out``.
+
+    With a ``validation`` set, ``setup.validate`` scores it after every epoch of ``data`` (a row of
+    validation.csv), and the run stops early after ``hp.patience`` epochs without a better score.
+    """
     rank, world_size = world()
     distributed = world_size > 1
     dev = pick_device(device)
@@ -130,7 +136,7 @@ def run(
     if setup.ema is not None:
         setup.ema.to(dev)
 
-    start = 0
+    start, watch = 0, EarlyStopping(hp.patience)
     refuse_overwrite(out, resume)
     if resume and state_path.exists():
         state = saved_state(out, dev)
@@ -151,6 +157,7 @@ def run(
             raise SystemExit(f"--resume: {state_path} holds another model ({differences}); resume with the "
                              "family, preset, size, method and channels it was trained with") from None
         start = int(state["step"])
+        watch = EarlyStopping(hp.patience, **state.get("early_stopping", {}))
         if rank == 0:
             print(f"resuming {out} at step {start}")
 
@@ -161,6 +168,7 @@ def run(
 
     is_main = rank == 0
     log = artifacts.LossLog(out / artifacts.LOSSES, start) if is_main else None
+    val_log = artifacts.LossLog(out / VALIDATION, start) if is_main and validation is not None else None
     export = setup.export()
     encoding = getattr(export.config, "encoding", None)
     grid = grid_inputs(export, export.config.vocabulary, encoding) if encoding else None
@@ -177,6 +185,7 @@ def run(
             "nets": {n: m.state_dict() for n, m in setup.nets.items()},
             "optimizers": {n: o.state_dict() for n, o in setup.optimizers.items()},
             **({"ema": setup.ema.state_dict()} if setup.ema is not None else {}),
+            "early_stopping": watch.state(),
         }, state_path)
         save_checkpoint(setup.export(), out, half=half)
 
@@ -195,7 +204,9 @@ def run(
         print(f"training {hp.family} ({hp.preset} preset) into {out}, steps {start + 1} to {steps}")
     bar = tqdm(range(start + 1, steps + 1), initial=start, total=steps, disable=not (is_main and progress),
                desc=f"{hp.family}/{hp.preset}", dynamic_ncols=True)
-    step, out_of_time = start, False
+    step, out_of_time, converged = start, False, False
+    epoch_steps = len(data) // (hp.batch_size * world_size)
+    epoch_losses: list[float] = []
     deadline = time.monotonic() + 60 * max_minutes if max_minutes else None
     try:
         for step in bar:
@@ -212,8 +223,20 @@ def run(
             if is_main:
                 log.append(step, stats)
                 bar.set_postfix({k: f"{v:.3g}" for k, v in list(stats.items())[:4]})
+            if validation is not None:
+                epoch_losses.append(stats)
+            if validation is not None and step % epoch_steps == 0:
+                scores = validate(setup, nets, validation, hp, dev, bf16)
+                train_mean = {k: sum(s[k] for s in epoch_losses) / len(epoch_losses) for k in epoch_losses[-1]}
+                epoch_losses = []
+                converged = watch.update(scores["loss"])
+                if is_main:
+                    val_log.append(step, {"epoch": step // epoch_steps, **{f"train_{k}": v for k, v in train_mean.items()},
+                                          **{f"val_{k}": v for k, v in scores.items()}})
+                    if converged:
+                        print(f"\nvalidation loss not better for {hp.patience} epochs: stopping at step {step}")
             # Every rank must stop at the same step: rank 0's Ctrl-C and any rank's clock are shared.
-            stop, out_of_time = _any_rank([bool(interrupted), deadline is not None and time.monotonic() > deadline],
+            stop, out_of_time = _any_rank([bool(interrupted), converged or (deadline is not None and time.monotonic() > deadline)],
                                           distributed, dev)
             last = step == steps or out_of_time
             if step % sample_every == 0 or last:
@@ -227,7 +250,7 @@ def run(
                     print(f"\ninterrupted: saved step {step} in {out}; continue with --resume")
                 break
             if out_of_time:
-                if is_main:
+                if is_main and not converged:
                     print(f"\ntime budget of {max_minutes:g} min reached: saved step {step} in {out}")
                 break
     finally:
@@ -248,6 +271,38 @@ def run(
     if interrupted:
         sys.exit(130)
     return out
+
+
+class EarlyStopping:
+    """Keras' EarlyStopping on a validation loss: done after ``patience`` epochs without a new best."""
+
+    def __init__(self, patience: int, best: float = math.inf, bad_epochs: int = 0):
+        self.patience, self.best, self.bad_epochs = patience, best, bad_epochs
+
+    def update(self, loss: float) -> bool:
+        """Record one epoch's validation loss; True when training should stop."""
+        if loss < self.best:
+            self.best, self.bad_epochs = loss, 0
+        else:
+            self.bad_epochs += 1
+        return bool(self.patience) and self.bad_epochs >= self.patience
+
+    def state(self) -> dict:
+        return {"best": self.best, "bad_epochs": self.bad_epochs}
+
+
+def validate(setup: Setup, nets: dict, data: Dataset, hp: Hyper, device: torch.device, bf16: bool) -> dict[str, float]:
+    """``setup.validate``'s losses averaged over ``data`` (weighted by batch size), in the order of the data."""
+    if setup.validate is None:
+        raise SystemExit(f"--val-fraction: the {hp.family} family has no validation loss")
+    totals: dict[str, float] = {}
+    for x, code in DataLoader(data, batch_size=hp.batch_size):
+        x = x.to(device, memory_format=torch.channels_last)
+        with autocast(device, bf16):
+            scores = setup.validate(nets, x, code.to(device), hp)
+        for k, v in scores.items():
+            totals[k] = totals.get(k, 0.0) + v * len(x)
+    return {k: v / len(data) for k, v in totals.items()}
 
 
 def _differences(saved: dict, hp: Hyper) -> str:

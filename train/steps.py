@@ -1,0 +1,200 @@
+"""One function per training step, each returning a dict of floats, and the helpers they share.
+
+A step gets the (possibly DistributedDataParallel-wrapped) networks, their optimizers, one batch
+(x (B, 3, H, W) in [-1, 1], recipe codes (B, C)) and the run's ``Hyper``.
+"""
+
+from typing import Optional
+
+import torch
+from torch import nn
+from torch.optim.swa_utils import AveragedModel
+
+from pizza_models import losses
+from pizza_models.augment import diff_augment
+from pizza_models.recipe import MAX_PORTIONS
+
+from .hyper import Hyper
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The module inside a DistributedDataParallel wrapper (or the module itself)."""
+    return getattr(module, "module", module)
+
+
+def presence(code: torch.Tensor, vocabulary_size: int) -> torch.Tensor:
+    """(B, V) 0/1 ingredient presence from a counts (B, V) or slot code (B, 9 * (V + 1))."""
+    if code.shape[1] == vocabulary_size:
+        return (code > 0).float()
+    slots = code.view(code.shape[0], MAX_PORTIONS, vocabulary_size + 1)[:, :, :vocabulary_size]
+    return (slots.sum(dim=1) > 0).float()
+
+
+def frozen(*modules: nn.Module):
+    """Context manager: no gradients into ``modules`` (a G step through D must not train D)."""
+
+    class _Frozen:
+        def __enter__(self):
+            for m in modules:
+                m.requires_grad_(False)
+
+        def __exit__(self, *exc):
+            for m in modules:
+                m.requires_grad_(True)
+
+    return _Frozen()
+
+
+def _augment(hp: Hyper, x: torch.Tensor) -> torch.Tensor:
+    return diff_augment(x, hp.diffaugment) if hp.diffaugment else x
+
+
+def update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+def classifier_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel] = None) -> dict[str, float]:
+    """Multi-label cross-entropy of the ingredient classifier on one batch."""
+    classifier = nets["classifier"]
+    target = presence(code, len(unwrap(classifier).config.vocabulary))
+    logits = classifier(x)
+    loss = losses.multilabel_bce(logits, target)
+    update(optimizers["classifier"], loss)
+    accuracy = ((logits > 0).float() == target).float().mean()
+    return {"loss": loss.item(), "label_accuracy": accuracy.item()}
+
+
+RECONSTRUCTION = {"signed_bce": losses.reconstruction_signed_bce, "bce": losses.reconstruction_bce, "l2": losses.reconstruction_l2}
+
+
+def _cvae_loss(vae, x, code, hp: Hyper) -> tuple[torch.Tensor, dict[str, float]]:
+    recon, mu, logvar = vae(x, code)
+    rec = RECONSTRUCTION[hp.reconstruction](recon, x)
+    kl = losses.kl_divergence(mu, logvar)
+    loss = rec + hp.kl_weight * kl
+    # article_loss: the same loss in the article's units (its Keras logs), to set beside its figures
+    return loss, {"loss": loss.item(), "reconstruction": rec.item(), "kl": kl.item(),
+                  "article_loss": losses.article_units(loss, x).item()}
+
+
+def cvae_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel] = None) -> dict[str, float]:
+    """ELBO step: a summed pixel cross-entropy (the article's, or on [0, 1] images) or L2, plus KL."""
+    loss, stats = _cvae_loss(nets["vae"], x, code, hp)
+    update(optimizers["vae"], loss)
+    return stats
+
+
+@torch.no_grad()
+def cvae_losses(nets, x, code, hp: Hyper) -> dict[str, float]:
+    """The CVAE step's losses on held-out pictures, without an update (a fresh posterior sample)."""
+    return _cvae_loss(nets["vae"], x, code, hp)[1]
+
+
+def gan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel] = None) -> dict[str, float]:
+    """One D step and one G step: BCE (the article's DCGAN) or hinge, with DiffAugment where set."""
+    G, D = nets["G"], nets["D"]
+    g = unwrap(G)
+    d_loss_fn, g_loss_fn = (losses.d_bce, losses.g_bce) if hp.loss == "bce" else (losses.d_hinge, losses.g_hinge)
+
+    with torch.no_grad():
+        fake = g(g.sample_latent(x.shape[0], device=x.device), code)
+    # Real and fake in one D forward: one forward per backward under DistributedDataParallel.
+    logits, _ = D(_augment(hp, torch.cat([x, fake])), torch.cat([code, code]))
+    real_logits, fake_logits = logits.chunk(2)
+    d_loss = d_loss_fn(real_logits, fake_logits)
+    update(optimizers["D"], d_loss)
+
+    with frozen(unwrap(D)):
+        fake = G(g.sample_latent(x.shape[0], device=x.device), code)
+        g_loss = g_loss_fn(unwrap(D)(_augment(hp, fake), code)[0])
+        update(optimizers["G"], g_loss)
+    if ema is not None:
+        ema.update_parameters(g)
+    return {
+        "d_loss": d_loss.item(), "g_loss": g_loss.item(),
+        "d_real": real_logits.mean().item(), "d_fake": fake_logits.mean().item(),
+    }
+
+
+def _matching(d: nn.Module, c: nn.Module, x, recon, prior, code) -> torch.Tensor:
+    """Feature matching on D and C features: pairwise for reconstructions, batch means for prior samples."""
+    _, d_features = d(torch.cat([x, recon, prior]), torch.cat([code, code, code]))
+    d_real, d_recon, d_prior = d_features.chunk(3)
+    c_real, c_recon, c_prior = c.features(torch.cat([x, recon, prior])).chunk(3)
+    d_real, c_real = d_real.detach(), c_real.detach()
+    return (losses.pairwise_feature_matching(d_real, d_recon) + losses.pairwise_feature_matching(c_real, c_recon)
+            + losses.feature_matching(d_real, d_prior) + losses.feature_matching(c_real, c_prior))
+
+
+def cvaegan_sequential_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel] = None) -> dict[str, float]:
+    """The article's order of Bao et al.'s four updates, each network after the last has moved:
+    encoder (KL + pixel L2 + feature matching), decoder (pixel L2 + feature matching), classifier
+    on real recipes, discriminator on real vs reconstructed vs sampled."""
+    vae, D, C = unwrap(nets["vae"]).vae, unwrap(nets["D"]), unwrap(nets["C"])
+    target = presence(code, len(C.config.vocabulary))
+    z_prior = vae.sample_latent(x.shape[0], device=x.device)
+    stats = {}
+    with frozen(D, C):
+        for part in ("encoder", "decoder"):
+            recon, prior, mu, logvar = nets["vae"](x, code, z_prior)
+            kl = losses.kl_divergence(mu, logvar)
+            pixel = losses.reconstruction_l2(recon, x)
+            matching = _matching(D, C, x, recon, prior, code)
+            loss = pixel + hp.fm_weight * matching + (hp.kl_weight * kl if part == "encoder" else 0)
+            update(optimizers[part], loss)
+            stats[f"{part}_loss"] = loss.item()
+    c_loss = losses.multilabel_bce(nets["C"](x), target)
+    update(optimizers["C"], c_loss)
+    with torch.no_grad():
+        recon, prior, _, _ = nets["vae"](x, code, z_prior)
+    logits, _ = nets["D"](_augment(hp, torch.cat([x, recon, prior])), torch.cat([code, code, code]))
+    real_logits, recon_logits, prior_logits = logits.chunk(3)
+    d_loss = (losses.d_bce if hp.loss == "bce" else losses.d_hinge)(real_logits, [recon_logits, prior_logits])
+    update(optimizers["D"], d_loss)
+    if ema is not None:
+        ema.update_parameters(vae)
+    return {**stats, "d_loss": d_loss.item(), "c_loss": c_loss.item(), "kl": kl.item(), "pixel": pixel.item(),
+            "matching": matching.item()}
+
+
+def cvaegan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel] = None) -> dict[str, float]:
+    """Bao et al. 2017: train C on real recipes, D on real vs reconstructed vs sampled, then E and G
+    with KL, pixel L2, feature matching on D and C features (pairwise for reconstructions, batch
+    means for prior samples) and, in the modern preset, a hinge and a classifier term on samples."""
+    vae, D, C = nets["vae"], nets["D"], nets["C"]
+    d, c = unwrap(D), unwrap(C)
+    target = presence(code, len(c.config.vocabulary))
+    z_prior = unwrap(vae).vae.sample_latent(x.shape[0], device=x.device)
+    recon, prior, mu, logvar = vae(x, code, z_prior)
+
+    c_loss = losses.multilabel_bce(C(x), target)
+    update(optimizers["C"], c_loss)
+
+    logits, _ = D(_augment(hp, torch.cat([x, recon.detach(), prior.detach()])), torch.cat([code, code, code]))
+    real_logits, recon_logits, prior_logits = logits.chunk(3)
+    d_loss = (losses.d_bce if hp.loss == "bce" else losses.d_hinge)(real_logits, [recon_logits, prior_logits])
+    update(optimizers["D"], d_loss)
+
+    with frozen(d, c):
+        kl = losses.kl_divergence(mu, logvar)
+        pixel = losses.reconstruction_l2(recon, x)
+        matching = _matching(d, c, x, recon, prior, code)
+        g_loss = hp.kl_weight * kl + pixel + hp.fm_weight * matching
+        stats = {}
+        if hp.adv_weight:
+            adversarial = losses.g_hinge(d(_augment(hp, prior), code)[0])
+            g_loss = g_loss + hp.adv_weight * adversarial
+            stats["adversarial"] = adversarial.item()
+        if hp.cls_weight:
+            recipe_loss = losses.multilabel_bce(c(prior), target)
+            g_loss = g_loss + hp.cls_weight * recipe_loss
+            stats["recipe"] = recipe_loss.item()
+        update(optimizers["vae"], g_loss)
+    if ema is not None:
+        ema.update_parameters(unwrap(vae).vae)
+    return {
+        "g_loss": g_loss.item(), "d_loss": d_loss.item(), "c_loss": c_loss.item(),
+        "kl": kl.item(), "pixel": pixel.item(), "matching": matching.item(), **stats,
+    }
