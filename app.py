@@ -47,6 +47,7 @@ INGREDIENT_CHOICES = [(f"{i.name} · {i.name_ru.lower()}" + (f" ({i.kind})" if i
                       for i in sorted(INGREDIENTS, key=lambda i: (KIND_ORDER.index(i.kind), i.name))]
 DEFAULT_RECIPE = ["tomato_sauce", "mozzarella", "pepperoni"]
 MAX_PIZZAS = 16
+SHEET_COLUMNS = 4  # pizzas per row of the Create tab's sheet
 SHOWN_SIDE = 256  # restyle pictures are shown at this size, model pixels as crisp squares
 SEED_MAX = 2**31 - 1
 STATE_SESSIONS = 256  # sessions gradio keeps (about 110 KB each): ~28 MB at most, not ~1 GB
@@ -59,6 +60,9 @@ CSS = """
 .pizza-grid .grid-container { grid-template-columns: repeat(var(--grid-cols), minmax(0, 1fr)) !important;
                               grid-template-rows: none !important; grid-auto-rows: auto !important; }
 .pizza-grid img { image-rendering: pixelated; }
+.pizza-sheet img { image-rendering: pixelated; width: 100% !important; height: auto !important; max-height: 80vh;
+                   object-fit: contain; }
+.pizza-sheet .image-container, .pizza-sheet .image-frame { width: 100% !important; height: auto !important; }
 .crisp img { image-rendering: pixelated; }
 .status:empty { display: none; }
 .status { color: var(--error-text-color); font-weight: 600; }
@@ -158,7 +162,7 @@ def uploaded(payload: Any) -> tuple[str, str]:
 
 
 def create_tab(shelf: dict[str, PizzaModel]) -> None:
-    """Create: ingredients, noise, seed and count in; a gallery of pizzas out."""
+    """Create: ingredients, noise, seed and count in; a sheet of pizzas out (rows of four)."""
     choices = model_choices(shelf, "draws")
     default = choices[0][1]
 
@@ -166,7 +170,8 @@ def create_tab(shelf: dict[str, PizzaModel]) -> None:
         if name not in shelf or not shelf[name].draws:
             raise ValueError(f"unknown model {name!r}; choose one of {', '.join(n for _, n in choices)}")
         count = pipeline.check_whole(count, "the number of pizzas", 1, MAX_PIZZAS)
-        return pipeline.generate(shelf[name], [portions(picked, doubled)], n=count, seed=seed, noise=noise)
+        pizzas = pipeline.generate(shelf[name], [portions(picked, doubled)], n=count, seed=seed, noise=noise)
+        return pipeline.sheet(pizzas, columns=SHEET_COLUMNS)  # one small file; the page enlarges it
 
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
@@ -185,10 +190,11 @@ def create_tab(shelf: dict[str, PizzaModel]) -> None:
             button = gr.Button("Generate", variant="primary", elem_id="generate")
             status = gr.Markdown("", elem_id="create-status", elem_classes="status")
         with gr.Column(scale=2, min_width=300, elem_id="create-results"):
-            # Drawn once at start: the page comes with its first pizzas, no round trip.
+            # Drawn once at start: the page comes with its first pizzas, no round trip. One sheet of
+            # up to 16 pizzas at the model's resolution, enlarged by the browser as crisp squares.
             first = create(DEFAULT_RECIPE, [], 1.0, 0, 4, default)
-            gallery = gr.Gallery(first, label="Pizzas", columns=4, height="auto", object_fit="contain",
-                                 elem_id="pizzas", elem_classes="pizza-grid", format="png", preview=False)
+            gallery = gr.Image(first, label="Pizzas", format="png", interactive=False, elem_id="pizzas",
+                               elem_classes="pizza-sheet")
     gr.Examples([menu_example(recipe) for recipe in MENU.values()], inputs=[picked, doubled],
                 example_labels=list(MENU), label="From the real menu", examples_per_page=len(MENU))
     for picker in (picked, doubled):  # Enter adds typed text as is; leaving the box turns it into what it names

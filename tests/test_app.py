@@ -24,12 +24,18 @@ def generate(client, picked=PEPPERONI, doubled=(), noise=1.0, seed=0, count=4, m
     return client.predict(list(picked), list(doubled), noise, seed, count, model, api_name="/generate")
 
 
+def sheet_size(count: int, side: int, columns: int = 4, gap: int = 2) -> tuple[int, int]:
+    """The size of the Create tab's sheet: ``count`` pizzas of ``side`` px in rows of four, 2 px apart."""
+    across, rows = min(count, columns), -(-count // columns)
+    return across * (side + gap) - gap, rows * (side + gap) - gap
+
+
 def sizes(gallery) -> list[tuple[int, int]]:
     return [Image.open(item["image"]).size for item in gallery]
 
 
-def pixels(gallery) -> list[bytes]:
-    return [Image.open(item["image"]).tobytes() for item in gallery]
+def pixels(sheet: str) -> bytes:
+    return Image.open(sheet).tobytes()
 
 
 def rss_kib(pid: int, field: str) -> int:
@@ -38,8 +44,9 @@ def rss_kib(pid: int, field: str) -> int:
     return int(re.search(rf"^{field}:\s+(\d+) kB", status, re.M).group(1))
 
 
-def test_generate_returns_the_asked_number_of_64px_pizzas(client):
-    assert sizes(generate(client, count=3)) == [(64, 64)] * 3
+def test_generate_returns_one_sheet_of_the_asked_number_of_64px_pizzas(client):
+    assert Image.open(generate(client, count=3)).size == sheet_size(3, 64)
+    assert Image.open(generate(client, count=16)).size == sheet_size(16, 64) == (262, 262)
 
 
 def test_generate_is_reproducible_for_a_seed(client):
@@ -50,7 +57,7 @@ def test_generate_is_reproducible_for_a_seed(client):
 @pytest.mark.parametrize("model", ["gan", "cvae", "dodo20-cvaegan"])
 def test_every_shipped_generator_draws_at_its_size(client, model):
     size = 32 if model.startswith("dodo20") else 64
-    assert sizes(generate(client, model=model, count=2)) == [(size, size)] * 2
+    assert Image.open(generate(client, model=model, count=2)).size == sheet_size(2, size)
 
 
 def test_unknown_ingredient_is_refused_with_a_suggestion(client):
@@ -93,7 +100,7 @@ def test_eight_simultaneous_generate_calls_succeed_with_flat_memory(client, app_
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda seed: generate(client, seed=seed, count=16), range(8)))
     peak = rss_kib(app_server.process.pid, "VmHWM")
-    assert all(sizes(gallery) == [(64, 64)] * 16 for gallery in results)
+    assert all(Image.open(sheet).size == sheet_size(16, 64) for sheet in results)
     ARTIFACTS.mkdir(exist_ok=True)
     report = {"calls": 8, "pizzas_per_call": 16, "rss_before_mib": before / 1024, "peak_rss_mib": peak / 1024}
     (ARTIFACTS / "load.json").write_text(json.dumps(report, indent=2))
@@ -117,8 +124,8 @@ def test_the_page_comes_with_its_first_pizzas(app_server, client):
     start = time.perf_counter()
     config = json.loads(urllib.request.urlopen(app_server.url + "config", timeout=30).read())
     page_s = time.perf_counter() - start
-    gallery = next(c for c in config["components"] if c.get("props", {}).get("elem_id") == "pizzas")
-    assert len(gallery["props"]["value"]) == 4
+    sheet = next(c for c in config["components"] if c.get("props", {}).get("elem_id") == "pizzas")
+    assert sheet["props"]["value"]["url"]  # four pizzas, drawn at start
     # What a first draw costs, for the record: the model alone, and a full /generate round trip.
     model = pipeline.load(Path(__file__).resolve().parents[1] / "checkpoints" / "cvaegan")
     start = time.perf_counter()

@@ -59,8 +59,22 @@ def assert_every_pizza_visible(page, gallery: str, count: int) -> None:
     assert hidden <= 1, f"{gallery}: {hidden} px of pictures behind a scrollbar"
 
 
+def assert_sheet_visible(page, count: int, min_pizza_px: int) -> None:
+    """The Create tab's one sheet of ``count`` pizzas: inside the page's width, enlarged so that each
+    pizza is at least ``min_pizza_px`` wide on screen, model pixels drawn as crisp squares."""
+    sheet = page.locator("#pizzas img")
+    expect(sheet).to_have_count(1)
+    page.wait_for_function("() => document.querySelector('#pizzas img').complete")
+    natural = page.eval_on_selector("#pizzas img", "e => e.naturalWidth")
+    assert natural == min(count, 4) * 66 - 2, natural  # 64 px pizzas, 2 px apart, rows of four
+    box, width = sheet.bounding_box(), page.viewport_size["width"]
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width + 1, box
+    assert box["width"] / min(count, 4) >= min_pizza_px, box
+    assert page.eval_on_selector("#pizzas img", "e => getComputedStyle(e).imageRendering") == "pixelated"
+
+
 def test_enter_takes_the_highlighted_match_and_russian_names_are_suggested(page):
-    expect(page.locator("#pizzas img")).to_have_count(4)  # the page comes with its first pizzas
+    expect(page.locator("#pizzas img")).to_have_count(1)  # the page comes with its first pizzas
     box = page.locator("#doubled input[role=combobox]")
     box.click()
     box.fill("пепперони")
@@ -81,7 +95,7 @@ def test_an_error_keeps_the_pizzas_and_its_message_until_the_next_action(page):
     expect(status).to_contain_text("unknown ingredient 'xyz'")
     page.wait_for_timeout(11_000)  # longer than a toast lives
     expect(status).to_contain_text("unknown ingredient 'xyz'")
-    expect(page.locator("#pizzas img")).to_have_count(4)
+    expect(page.locator("#pizzas img")).to_have_count(1)
     assert page.locator("#pizzas img").first.get_attribute("src") == first
     page.screenshot(path=ARTIFACTS / "error.png", full_page=True)
     page.locator("#ingredients .token").last.locator(".token-remove").click()
@@ -107,8 +121,10 @@ def test_every_tab_shows_all_its_pizzas(browser, app_server, size, tmp_path):
 
     page.locator("#count input[type=number]").fill("16")
     page.locator("#count input[type=number]").press("Enter")
+    first = page.locator("#pizzas img").get_attribute("src")
     page.locator("#generate").click()
-    assert_every_pizza_visible(page, "#pizzas", 16)
+    expect(page.locator("#pizzas img")).not_to_have_attribute("src", first)
+    assert_sheet_visible(page, 16, min_pizza_px=80 if width < 640 else 120)
     assert page.locator("#pizzas img").first.bounding_box()["y"] < height  # results above the fold
     page.screenshot(path=ARTIFACTS / f"create-{label}.png", full_page=True)
 

@@ -17,7 +17,7 @@ from pizza_models.hub import CheckpointError, save_checkpoint
 from pizza_models.kitchen import Kitchen
 from pizza_models.pipeline import (
     crop_to_disc, generate, guess_recipe, ingredient_probabilities, interpolate, load, load_shelf, read_photo, restyle,
-    single_ingredient_menu,
+    sheet, single_ingredient_menu,
 )
 from pizza_models.recipe import Recipe, counts, parse_recipe
 
@@ -34,6 +34,20 @@ def cvae() -> CVAE:
 
 def same(a, b) -> bool:
     return all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a, b))
+
+
+def test_a_sheet_lays_pictures_in_rows_with_white_gaps():
+    pictures = [Image.new("RGB", (8, 8), (i * 40, 0, 0)) for i in range(6)]
+    page = sheet(pictures, columns=4, gap=2)
+    assert page.size == (4 * 8 + 3 * 2, 2 * 8 + 2)
+    assert page.getpixel((10, 0)) == (40, 0, 0) and page.getpixel((8, 0)) == (255, 255, 255)  # second picture, gap
+    assert page.getpixel((10, 10)) == (200, 0, 0)  # the sixth starts the second row
+    assert sheet(pictures[:3], columns=4).size == (3 * 8 + 2 * 2, 8)  # fewer pictures than columns: one short row
+
+
+def test_a_sheet_refuses_pictures_of_different_sizes():
+    with pytest.raises(ValueError, match="share one size"):
+        sheet([Image.new("RGB", (8, 8)), Image.new("RGB", (4, 4))])
 
 
 def test_generate_gives_n_images_per_recipe_at_the_model_size(cvae):
