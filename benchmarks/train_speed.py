@@ -17,8 +17,10 @@ its numbers are not measurements.
 
 import argparse
 import statistics
+import subprocess
 import sys
 import time
+from typing import Callable, NamedTuple
 
 from benchmarks.common import interleaved_medians, machine, markdown_table, time_calls, usable_cores
 
@@ -82,8 +84,15 @@ def batch_for(setup, hp, seed: int = 0):
     return x, code
 
 
-def make_step(family: str, preset: str, size: int, ours: bool, batch: "int | None" = None):
-    """A zero-argument function running one training step, set up as baseline or as the loop does;
+class Step(NamedTuple):
+    run: Callable[[], None]  # one training step on a fixed batch
+    hp: object
+    bf16: bool
+    setup: object  # the networks and optimizers it trains
+
+
+def make_step(family: str, preset: str, size: int, ours: bool, batch: "int | None" = None) -> Step:
+    """One training step as a zero-argument function, set up as baseline or as the loop does;
     ``batch`` overrides the preset's batch size."""
     hp = hyper(family, preset, size, batch_size=batch)
     torch.manual_seed(0)  # the same weights for both settings
@@ -100,7 +109,7 @@ def make_step(family: str, preset: str, size: int, ours: bool, batch: "int | Non
         with autocast(CPU, bf16):
             setup.step(nets, setup.optimizers, x, code, hp, ema=setup.ema)
 
-    return step, hp, bf16
+    return Step(step, hp, bf16, setup)
 
 
 def step_flops(step) -> int:
@@ -113,8 +122,8 @@ def step_flops(step) -> int:
 
 def measure(family: str, preset: str, size: int, batch, steps: int, warmup: int, peak: dict) -> list[str]:
     """One table row: baseline and ours images/s, speed-up, GFLOP per step and ours' fraction of peak."""
-    baseline, hp, _ = make_step(family, preset, size, ours=False, batch=batch)
-    ours, _, bf16 = make_step(family, preset, size, ours=True, batch=batch)
+    baseline, hp, _, _ = make_step(family, preset, size, ours=False, batch=batch)
+    ours, _, bf16, _ = make_step(family, preset, size, ours=True, batch=batch)
     flops = step_flops(baseline)  # in float32, so both settings count the same work; doubles as a warm-up step
     t_base, t_ours = interleaved_medians([baseline, ours], steps, warmup)
     _, conv_peak = peak["conv bf16" if bf16 else "conv fp32"]
@@ -133,7 +142,7 @@ def threads_experiment(family: str, preset: str, size: int, batch, steps: int, w
     try:
         for threads in sorted({1, usable_cores(), default}):
             torch.set_num_threads(threads)
-            step, hp, _ = make_step(family, preset, size, ours=True, batch=batch)
+            step, hp, _, _ = make_step(family, preset, size, ours=True, batch=batch)
             seconds = statistics.median(time_calls(step, steps, warmup))
             rows.append([f"{family} {preset} {size}", str(threads), f"{hp.batch_size / seconds:.1f}"])
     finally:
@@ -174,6 +183,33 @@ def compile_experiment(size: int, batch, steps: int, warmup: int) -> list[str]:
     return [label, f"{1000 * t_eager:.2f}", f"{1000 * t_compiled:.2f}", f"{compile_s:.1f}", f"{t_eager / t_compiled:.2f}x"]
 
 
+BUSY = "import torch; torch.set_num_threads({threads}); a = torch.randn(512, 512)\nwhile True: a @ a"
+
+
+def concurrent_experiment(family: str, preset: str, size: int, batch, steps: int, warmup: int,
+                          threads: int) -> list[list[str]]:
+    """Images/s while another process keeps ``threads`` threads busy (as a test run beside training):
+    the baseline with torch's default threads, ours with them, and ours with one thread."""
+    default = torch.get_num_threads()
+    job = subprocess.Popen([sys.executable, "-c", BUSY.format(threads=threads)])
+    rows = []
+    try:
+        time.sleep(2)  # the other job is running before anything is timed
+        baseline, hp, _, _ = make_step(family, preset, size, ours=False, batch=batch)
+        ours, _, _, _ = make_step(family, preset, size, ours=True, batch=batch)
+        t_base, t_ours = interleaved_medians([baseline, ours], steps, warmup)
+        torch.set_num_threads(1)
+        t_one = interleaved_medians([ours], steps, warmup)[0]
+    finally:
+        torch.set_num_threads(default)
+        job.kill()
+        job.wait()
+    label = f"{family} {preset} {size}, another job on {threads} threads"
+    for name, seconds, n in (("baseline", t_base, default), ("ours", t_ours, default), ("ours, --threads 1", t_one, 1)):
+        rows.append([label, name, str(n), f"{hp.batch_size / seconds:.1f}", f"{t_base / seconds:.2f}x"])
+    return rows
+
+
 # --------------------------------------------------------------------------- command line
 
 
@@ -181,7 +217,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--families", nargs="+", choices=sorted(trainers()), default=["cvae", "gan", "cvaegan", "classifier"])
     p.add_argument("--presets", nargs="+", choices=PRESETS, default=list(PRESETS))
-    p.add_argument("--sizes", nargs="+", type=int, default=None, help="image sizes (default 32 64; --quick: 16)")
+    p.add_argument("--sizes", nargs="+", type=int, default=None, help="image sizes (default 32 64; --quick: 32)")
     p.add_argument("--batch", type=int, default=None, help="batch size for every family (default: each preset's; --quick: 4)")
     p.add_argument("--steps", type=int, default=None, help="timed steps per setting (default 30; --quick: 2)")
     p.add_argument("--warmup", type=int, default=None, help="untimed steps per setting (default 5; --quick: 1)")
@@ -192,10 +228,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "machine two spinning OpenMP threads can be many times slower than one)")
     p.add_argument("--thread-sweep", action=argparse.BooleanOptionalAction, default=True,
                    help="compare 1 thread with all usable cores on one configuration")
+    p.add_argument("--concurrent", type=int, default=0, metavar="THREADS",
+                   help="also time the side-experiment configuration while another process keeps THREADS threads busy")
     p.add_argument("--quick", action="store_true",
-                   help="a few steps at 16 px, batch 4: checks the script, measures nothing")
+                   help="a few steps at 32 px, batch 4: checks the script, measures nothing")
     args = p.parse_args(argv)
-    args.sizes = args.sizes or ([16] if args.quick else [32, 64])
+    args.sizes = args.sizes or ([32] if args.quick else [32, 64])
     args.batch = args.batch or (4 if args.quick else None)
     args.num_threads = args.num_threads or (1 if args.quick else None)
     args.steps = args.steps or (2 if args.quick else 30)
@@ -244,6 +282,12 @@ def main(argv=None) -> None:
         print(markdown_table(["config (ours)", "threads", "img/s"],
                              threads_experiment(family, preset, size, args.batch, args.steps, args.warmup)))
         print(f"\ntorch's default here: {default_threads} threads; the table above ran with {torch.get_num_threads()}.\n")
+    if args.concurrent:
+        print("## With a concurrent job\n")
+        print(markdown_table(["config", "setting", "threads", "img/s", "vs baseline"],
+                             concurrent_experiment(family, preset, size, args.batch, args.steps, args.warmup, args.concurrent)))
+        print("\nThe other job multiplies 512x512 matrices on its threads, as a test run or a second training "
+              "run would. Under `taskset -c N` torch starts with one thread per allowed core by itself.\n")
     if args.compile:
         print("## torch.compile (default mode)\n")
         print(markdown_table(["what", "eager ms", "compiled ms", "compile s", "speed-up"],

@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", default="auto", choices=("auto", "bf16", "fp32"),
                    help="auto: bfloat16 autocast where the CPU/GPU runs it natively (much faster), else float32")
     p.add_argument("--workers", type=int, default=0, help="data loader worker processes")
+    p.add_argument("--threads", type=positive, help="torch threads (default: one per core the run may use, as taskset "
+                                                    "allows; 1 for each of two runs sharing two cores)")
     p.add_argument("--seed", type=int, default=0, help="seed of weights, data order and kitchen data")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs still go to losses.csv)")
     return p
@@ -157,6 +159,8 @@ def split(data, fraction: float, seed: int):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     vocabulary = Vocabulary.from_manifest(args.data) if args.vocabulary == "manifest" else DEFAULT_VOCABULARY
     given = {f.name: getattr(args, f.name) for f in fields(Hyper) if f.name not in ("family", "preset")}
     given["betas"] = tuple(given["betas"]) if given["betas"] else None

@@ -166,7 +166,7 @@ def build_layered(hp: Hyper, vocabulary: Vocabulary) -> Setup:
     tables = {id(p) for p in model.tables()}
     groups = [{"params": [p for p in model.parameters() if id(p) not in tables], "lr": hp.lr},
               {"params": model.tables(), "lr": hp.lr * 15}]
-    optimizer = torch.optim.Adam(groups, lr=hp.lr, betas=hp.betas)
+    optimizer = torch.optim.Adam(groups, lr=hp.lr, betas=hp.betas, fused=True)
     return Setup(nets, {"model": optimizer}, layered_step, exporter(model, ema), ema)
 
 
