@@ -7,7 +7,8 @@ For each shipped 64x64 generator, in the same run and on the same weights, recip
 - pipeline: ``pizza_models.pipeline.generate``, what the app calls (channels-last weights,
   ``inference_mode``, bf16 autocast where the CPU runs it natively), in this process;
 - app: a ``/generate`` call through ``gradio_client`` to ``python app.py`` on localhost: the
-  pipeline plus the queue, PNG encoding, HTTP and the client's download of the pictures.
+  pipeline plus the queue, the sheet of pizzas as one PNG, HTTP and the client's download of it.
+  One pizza is what a move of the noise slider redraws.
 
 First call: the first request after loading (the app's after its start-up); steady: median of
 ``--calls`` calls, baseline and pipeline alternating.
@@ -74,7 +75,7 @@ def start_app(checkpoints: Path) -> tuple[subprocess.Popen, str]:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--checkpoints", type=Path, default=ROOT / "checkpoints")
-    p.add_argument("--models", nargs="+", default=["cvaegan", "gan", "cvae"])
+    p.add_argument("--models", nargs="+", default=["layered", "cvaegan", "gan", "cvae"])
     p.add_argument("--calls", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
     args = p.parse_args(argv)
