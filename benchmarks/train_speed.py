@@ -120,16 +120,21 @@ def step_flops(step) -> int:
     return counter.get_total_flops()
 
 
-def measure(family: str, preset: str, size: int, batch, steps: int, warmup: int, peak: dict) -> list[str]:
-    """One table row: baseline and ours images/s, speed-up, GFLOP per step and ours' fraction of peak."""
+def measure(family: str, preset: str, size: int, batch, steps: int, warmup: int, peak: dict) -> dict:
+    """One round of one configuration: baseline and ours images/s, GFLOP per step, ours' fraction of peak."""
     baseline, hp, _, _ = make_step(family, preset, size, ours=False, batch=batch)
     ours, _, bf16, _ = make_step(family, preset, size, ours=True, batch=batch)
     flops = step_flops(baseline)  # in float32, so both settings count the same work; doubles as a warm-up step
     t_base, t_ours = interleaved_medians([baseline, ours], steps, warmup)
     _, conv_peak = peak["conv bf16" if bf16 else "conv fp32"]
-    fraction = flops / t_ours / 1e9 / conv_peak
-    return [family, preset, str(size), str(hp.batch_size), f"{hp.batch_size / t_base:.1f}",
-            f"{hp.batch_size / t_ours:.1f}", f"{t_base / t_ours:.2f}x", f"{flops / 1e9:.2f}", f"{100 * fraction:.1f}%"]
+    return {"batch": hp.batch_size, "baseline": hp.batch_size / t_base, "ours": hp.batch_size / t_ours,
+            "speed-up": t_base / t_ours, "gflop": flops / 1e9, "peak": conv_peak, "fraction": flops / t_ours / 1e9 / conv_peak}
+
+
+def spread(values: list[float], fmt: str) -> str:
+    """The median, and the range when there is more than one value: "3.52 (3.1-6.4)"."""
+    median = format(statistics.median(values), fmt)
+    return median if len(values) == 1 else f"{median} ({format(min(values), fmt)}-{format(max(values), fmt)})"
 
 
 # --------------------------------------------------------------------------- side experiments
@@ -228,6 +233,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "machine two spinning OpenMP threads can be many times slower than one)")
     p.add_argument("--thread-sweep", action=argparse.BooleanOptionalAction, default=True,
                    help="compare 1 thread with all usable cores on one configuration")
+    p.add_argument("--rounds", type=int, default=None,
+                   help="repeat the peak and every configuration this many times, interleaved (default 3; --quick: 1)")
     p.add_argument("--concurrent", type=int, default=0, metavar="THREADS",
                    help="also time the side-experiment configuration while another process keeps THREADS threads busy")
     p.add_argument("--quick", action="store_true",
@@ -238,6 +245,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.num_threads = args.num_threads or (1 if args.quick else None)
     args.steps = args.steps or (2 if args.quick else 30)
     args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 5)
+    args.rounds = args.rounds or (1 if args.quick else 3)
     args.compile = (not args.quick) if args.compile is None else args.compile
     return args
 
@@ -252,26 +260,38 @@ def main(argv=None) -> None:
     if args.quick:
         print("*--quick: a few steps at tiny sizes, to check the script; these numbers are not measurements.*\n")
 
-    peak = peaks(args.quick)
+    # Rounds: the machine's peak, then every configuration, again and again. AMX/bf16 peaks move
+    # with warm-up and clock speed, so one shot can mislead; medians and ranges over rounds do not.
+    configs = [(f, p, s) for f in args.families for p in args.presets for s in args.sizes]
+    rounds: dict[tuple, list[dict]] = {c: [] for c in configs}
+    peak_rounds: list[dict] = []
+    for r in range(args.rounds):
+        peak = peaks(args.quick)
+        peak_rounds.append(peak)
+        for config in configs:
+            rounds[config].append(measure(*config, args.batch, args.steps, args.warmup, peak))
+            print(f"  round {r + 1}/{args.rounds}: measured {' '.join(map(str, config))}", file=sys.stderr, flush=True)
     print("## Peak of this machine\n")
     print(markdown_table(["kernel", "shape", "GFLOP/s"],
-                         [[name, shape, f"{gflops:.1f}"] for name, (shape, gflops) in peak.items()]))
-    print("\nconv: conv2d with channels-last tensors, the shape of the models' own layers. Median of timed calls.\n")
+                         [[name, shape, spread([p[name][1] for p in peak_rounds], ".1f")] for name, (shape, _) in peak_rounds[0].items()]))
+    print("\nconv: conv2d with channels-last tensors, the shape of the models' own layers. Median of timed calls"
+          + (f"; median (min-max) over {args.rounds} rounds." if args.rounds > 1 else ".") + "\n")
 
     print("## Training steps\n")
     rows = []
-    for family in args.families:
-        for preset in args.presets:
-            for size in args.sizes:
-                rows.append(measure(family, preset, size, args.batch, args.steps, args.warmup, peak))
-                print(f"  measured {family} {preset} {size}", file=sys.stderr, flush=True)
+    for (family, preset, size), results in rounds.items():
+        column = lambda key, fmt: spread([r[key] for r in results], fmt)  # noqa: E731
+        rows.append([family, preset, str(size), str(results[0]["batch"]), column("baseline", ".1f"), column("ours", ".1f"),
+                     column("speed-up", ".2f") + "x", f"{results[0]['gflop']:.2f}",
+                     spread([100 * r["fraction"] for r in results], ".1f") + "%"])
     print(markdown_table(["family", "preset", "size", "batch", "baseline img/s", "ours img/s", "speed-up",
                           "GFLOP/step", "% of peak"], rows))
     ours = "channels-last + bf16 autocast" if use_bf16(CPU) else "channels-last, float32 (no native bf16 here)"
     print(f"\nbaseline: eager float32, contiguous. ours: {ours}, as `python -m train`. Median of {args.steps} "
-          f"timed steps after {args.warmup} warm-up steps, the two settings alternating. GFLOP/step: "
+          f"timed steps after {args.warmup} warm-up steps, the two settings alternating; over {args.rounds} round(s), "
+          "each after a fresh measurement of the peak: median (min-max). GFLOP/step: "
           "FlopCounterMode on one float32 step (forward + backward; optimizer updates not counted). "
-          "% of peak: ours' FLOP/s over the conv2d peak of its precision.\n")
+          "% of peak: ours' FLOP/s over the conv2d peak of its precision, measured in the same round.\n")
 
     size = max(args.sizes)
     # The side experiments use the modern GAN where selected: it is the family the app trains longest.
