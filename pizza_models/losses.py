@@ -4,7 +4,7 @@ Every loss returns a scalar. Discriminator losses take the real logits and one f
 list of them (the CVAE-GAN shows its critic both reconstructions and prior samples).
 """
 
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -61,11 +61,16 @@ def article_units(loss: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
     return loss / (2 * image[0].numel())
 
 
-def d_hinge(real_logits: torch.Tensor, fake_logits: Logits) -> torch.Tensor:
-    """mean(relu(1 - D(real))) + sum over fake batches of mean(relu(1 + D(fake)))."""
+def _weights(fakes: list, weights: Optional[Sequence[float]]) -> Sequence[float]:
+    return [1.0] * len(fakes) if weights is None else weights
+
+
+def d_hinge(real_logits: torch.Tensor, fake_logits: Logits, weights: Optional[Sequence[float]] = None) -> torch.Tensor:
+    """mean(relu(1 - D(real))) + sum over fake batches of weight * mean(relu(1 + D(fake))) (weights 1 by default)."""
     loss = F.relu(1 - real_logits.float()).mean()
-    for fake in _as_list(fake_logits):
-        loss = loss + F.relu(1 + fake).mean()
+    fakes = _as_list(fake_logits)
+    for fake, weight in zip(fakes, _weights(fakes, weights)):
+        loss = loss + weight * F.relu(1 + fake).mean()
     return loss
 
 
@@ -74,14 +79,15 @@ def g_hinge(fake_logits: Logits) -> torch.Tensor:
     return sum(-fake.mean() for fake in _as_list(fake_logits))
 
 
-def d_bce(real_logits: torch.Tensor, fake_logits: Logits) -> torch.Tensor:
-    """-mean(log sigmoid(D(real))) - sum over fake batches of mean(log(1 - sigmoid(D(fake)))).
+def d_bce(real_logits: torch.Tensor, fake_logits: Logits, weights: Optional[Sequence[float]] = None) -> torch.Tensor:
+    """-mean(log sigmoid(D(real))) - sum over fake batches of weight * mean(log(1 - sigmoid(D(fake)))).
 
     Written with softplus: -log sigmoid(t) = softplus(-t), -log(1 - sigmoid(t)) = softplus(t).
     """
     loss = F.softplus(-real_logits.float()).mean()
-    for fake in _as_list(fake_logits):
-        loss = loss + F.softplus(fake).mean()
+    fakes = _as_list(fake_logits)
+    for fake, weight in zip(fakes, _weights(fakes, weights)):
+        loss = loss + weight * F.softplus(fake).mean()
     return loss
 
 

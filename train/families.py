@@ -11,7 +11,8 @@ Each family registers its builder once with ``@register``; ``trainers()`` finds 
 Optimizers live here, never inside the modules.
 """
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Callable, Optional
 
 import torch
@@ -22,11 +23,13 @@ from pizza_models.classifier import ClassifierConfig, IngredientClassifier
 from pizza_models.cvae import CVAE, CVAEConfig
 from pizza_models.gan import Discriminator, GANConfig, Generator
 from pizza_models.hub import PizzaModel, import_all
+from pizza_models.pipeline import load
 from pizza_models.recipe import Vocabulary
 
 from .hyper import PRESET_ALIASES, PRESETS, Hyper
 from .steps import classifier_step, cvae_losses, cvae_step, cvaegan_sequential_step, cvaegan_step, gan_step
 
+CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 __all__ = ["PRESETS", "Hyper", "Setup", "build", "hyper", "register", "trainables", "trainers"]
 
 
@@ -60,6 +63,7 @@ class Setup:
     export: Callable[[], PizzaModel]  # the model a checkpoint folder holds (EMA weights where kept)
     ema: Optional[AveragedModel] = None
     validate: Optional[Callable[..., dict[str, float]]] = None  # (nets, x, code, hp) -> losses, no update
+    frozen: dict[str, nn.Module] = field(default_factory=dict)  # called by the step, never trained nor saved
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,26 @@ def build_gan(hp: Hyper, vocabulary: Vocabulary) -> Setup:
         size, vocabulary, g_channels=hp.channels, d_channels=hp.channels)
     nets = {"G": Generator(config), "D": Discriminator(config)}
     ema = ema_model(nets["G"], hp.ema)
-    return Setup(nets, adam(hp, nets, {"G": hp.lr, "D": hp.lr_d}), gan_step, exporter(nets["G"], ema), ema)
+    return Setup(nets, adam(hp, nets, {"G": hp.lr, "D": hp.lr_d}), gan_step, exporter(nets["G"], ema), ema,
+                 frozen=teacher(hp, vocabulary))
+
+
+JUDGES = ("judge", "judge2")  # the evaluation's classifiers (checkpoints/judge*): they score, they never teach
+
+
+def teacher(hp: Hyper, vocabulary: Vocabulary) -> dict[str, nn.Module]:
+    """{"teacher": the frozen classifier of ``hp.teacher``} or {} when there is none."""
+    if not hp.teacher:
+        return {}
+    folder = Path(hp.teacher)
+    if folder.resolve().parent == CHECKPOINTS.resolve() and folder.name in JUDGES:
+        raise ValueError(f"--teacher {folder}: a judge of the evaluation must not train the generators it scores; "
+                         "train another classifier (its own seed and data) to teach")
+    model = load(folder)
+    if not model.classifies or model.config.image_size != hp.image_size or model.config.vocabulary != vocabulary:
+        raise ValueError(f"--teacher {folder}: needs an ingredient classifier of this run's size ({hp.image_size} px) "
+                         "and vocabulary")
+    return {"teacher": model.requires_grad_(False).eval()}
 
 
 def _cvae_config(hp: Hyper, vocabulary: Vocabulary) -> CVAEConfig:
@@ -141,10 +164,13 @@ def build_cvaegan(hp: Hyper, vocabulary: Vocabulary) -> Setup:
     }
     ema = ema_model(vae, hp.ema)
     if hp.update_order == "sequential":  # the article's four trainers: an optimizer each for encoder and decoder
+        if hp.teacher or hp.wrong_recipe:
+            raise ValueError("--teacher and --wrong-recipe train the joint CVAE-GAN step: use --update-order joint")
         parts = {"encoder": vae.encoder, "decoder": vae.decoder, "D": nets["D"], "C": nets["C"]}
         optimizers = adam(hp, parts, {"encoder": hp.lr, "decoder": hp.lr, "D": hp.lr_d, "C": hp.lr_d})
         return Setup(nets, optimizers, cvaegan_sequential_step, exporter(vae, ema), ema)
-    return Setup(nets, adam(hp, nets, {"vae": hp.lr, "D": hp.lr_d, "C": hp.lr_d}), cvaegan_step, exporter(vae, ema), ema)
+    return Setup(nets, adam(hp, nets, {"vae": hp.lr, "D": hp.lr_d, "C": hp.lr_d}), cvaegan_step, exporter(vae, ema), ema,
+                 frozen=teacher(hp, vocabulary))
 
 
 def adam(hp: Hyper, nets: dict[str, nn.Module], lrs: dict[str, float]) -> dict[str, torch.optim.Optimizer]:
@@ -199,7 +225,7 @@ class VAEWithPrior(nn.Module):
 
 
 def trainables(setup: Setup, hp: Hyper) -> dict[str, nn.Module]:
-    """The modules the step function calls (the loop may wrap each in DistributedDataParallel)."""
+    """The modules the step function calls (the loop may wrap the trained ones in DistributedDataParallel)."""
     if hp.family == "cvaegan":
-        return {"vae": VAEWithPrior(setup.nets["vae"]), "D": setup.nets["D"], "C": setup.nets["C"]}
-    return dict(setup.nets)
+        return {"vae": VAEWithPrior(setup.nets["vae"]), "D": setup.nets["D"], "C": setup.nets["C"], **setup.frozen}
+    return {**setup.nets, **setup.frozen}

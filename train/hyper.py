@@ -34,6 +34,11 @@ class Hyper:
     adv_weight: float = _knob(0.0, "CVAE-GAN: weight of the hinge loss on prior samples")
     cls_weight: float = _knob(0.0, "CVAE-GAN: weight of the classifier loss on prior samples (0 turns it off)")
     diffaugment: str = _knob("", "DiffAugment policy on real and fake pictures in D and G steps ('' for none)")
+    wrong_recipe: float = _knob(0.0, "weight of real pizzas shown with another pizza's recipe as fakes to the projection D "
+                                     "(as MPG; 0: off)")
+    teacher: str = _knob("", "GAN / CVAE-GAN: a frozen ingredient classifier (checkpoint folder, never a judge) whose "
+                             "loss on generated pizzas trains the generator ('' for none)")
+    teacher_weight: float = _knob(0.0, "weight of the frozen teacher's recipe loss on generated pizzas")
     ema: float = _knob(0.0, "decay of the exported weights' moving average (0 exports the raw weights)")
     latent_dim: int = _knob(0, "CVAE / CVAE-GAN latent size (0: the networks' own, 512 article, 128 modern)")
     update_order: str = _knob("joint", "CVAE-GAN updates: classifier, discriminator, then encoder and decoder as one (joint), "

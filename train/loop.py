@@ -135,6 +135,8 @@ def run(
         channels_last(net.to(dev)).train()
     if setup.ema is not None:
         setup.ema.to(dev)
+    for net in setup.frozen.values():
+        channels_last(net.to(dev)).eval()
 
     start, watch = 0, EarlyStopping(hp.patience)
     refuse_overwrite(out, resume)
@@ -164,7 +166,8 @@ def run(
     nets = trainables(setup, hp)
     if distributed:
         ids = [dev.index] if dev.type == "cuda" else None
-        nets = {name: DistributedDataParallel(net.to(dev), device_ids=ids) for name, net in nets.items()}
+        nets = {name: DistributedDataParallel(net.to(dev), device_ids=ids) if name not in setup.frozen else net
+                for name, net in nets.items()}
 
     is_main = rank == 0
     log = artifacts.LossLog(out / artifacts.LOSSES, start) if is_main else None

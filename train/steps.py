@@ -101,21 +101,36 @@ def gan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel] 
     with torch.no_grad():
         fake = g(g.sample_latent(x.shape[0], device=x.device), code)
     # Real and fake in one D forward: one forward per backward under DistributedDataParallel.
-    logits, _ = D(_augment(hp, torch.cat([x, fake])), torch.cat([code, code]))
-    real_logits, fake_logits = logits.chunk(2)
-    d_loss = d_loss_fn(real_logits, fake_logits)
+    pictures, codes = with_wrong_recipes(hp, [x, fake], [code, code])
+    logits, _ = D(_augment(hp, pictures), codes)
+    real_logits, *fake_logits = logits.chunk(len(codes) // len(x))
+    d_loss = d_loss_fn(real_logits, fake_logits, weights=[1.0] + [hp.wrong_recipe] * (len(fake_logits) - 1))
     update(optimizers["D"], d_loss)
 
+    stats = {}
     with frozen(unwrap(D)):
         fake = G(g.sample_latent(x.shape[0], device=x.device), code)
         g_loss = g_loss_fn(unwrap(D)(_augment(hp, fake), code)[0])
+        if "teacher" in nets:
+            taught = losses.multilabel_bce(nets["teacher"](fake), presence(code, len(g.config.vocabulary)))
+            g_loss = g_loss + hp.teacher_weight * taught
+            stats["teacher"] = taught.item()
         update(optimizers["G"], g_loss)
     if ema is not None:
         ema.update_parameters(g)
     return {
         "d_loss": d_loss.item(), "g_loss": g_loss.item(),
-        "d_real": real_logits.mean().item(), "d_fake": fake_logits.mean().item(),
+        "d_real": real_logits.mean().item(), "d_fake": fake_logits[0].mean().item(), **stats,
     }
+
+
+def with_wrong_recipes(hp: Hyper, pictures: list[torch.Tensor], codes: list[torch.Tensor]):
+    """The D batch: ``pictures`` (real first) with their ``codes``, plus, when ``hp.wrong_recipe``
+    is set, the real pictures again with the batch's recipes rolled by one (another pizza's
+    recipe; counted as fake). Returns (images (k B, 3, H, W), codes (k B, C))."""
+    if hp.wrong_recipe:
+        pictures, codes = pictures + [pictures[0]], codes + [codes[0].roll(1, dims=0)]
+    return torch.cat(pictures), torch.cat(codes)
 
 
 def _matching(d: nn.Module, c: nn.Module, x, recon, prior, code) -> torch.Tensor:
@@ -172,9 +187,11 @@ def cvaegan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedMod
     c_loss = losses.multilabel_bce(C(x), target)
     update(optimizers["C"], c_loss)
 
-    logits, _ = D(_augment(hp, torch.cat([x, recon.detach(), prior.detach()])), torch.cat([code, code, code]))
-    real_logits, recon_logits, prior_logits = logits.chunk(3)
-    d_loss = (losses.d_bce if hp.loss == "bce" else losses.d_hinge)(real_logits, [recon_logits, prior_logits])
+    pictures, codes = with_wrong_recipes(hp, [x, recon.detach(), prior.detach()], [code, code, code])
+    logits, _ = D(_augment(hp, pictures), codes)
+    real_logits, *fake_logits = logits.chunk(len(codes) // len(x))
+    d_loss = (losses.d_bce if hp.loss == "bce" else losses.d_hinge)(real_logits, fake_logits,
+                                                                     weights=[1.0, 1.0] + [hp.wrong_recipe] * (len(fake_logits) - 2))
     update(optimizers["D"], d_loss)
 
     with frozen(d, c):
@@ -191,6 +208,10 @@ def cvaegan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedMod
             recipe_loss = losses.multilabel_bce(c(prior), target)
             g_loss = g_loss + hp.cls_weight * recipe_loss
             stats["recipe"] = recipe_loss.item()
+        if "teacher" in nets:
+            taught = losses.multilabel_bce(nets["teacher"](prior), target)
+            g_loss = g_loss + hp.teacher_weight * taught
+            stats["teacher"] = taught.item()
         update(optimizers["vae"], g_loss)
     if ema is not None:
         ema.update_parameters(unwrap(vae).vae)

@@ -1,0 +1,80 @@
+"""Options of the GAN and CVAE-GAN discriminators and generators: real pizzas with a wrong recipe as
+fakes for the projection D, and a frozen teacher classifier (never a judge) on generated pizzas."""
+
+import csv
+from pathlib import Path
+
+import pytest
+import torch
+
+from pizza_models import losses
+from train.__main__ import main
+from train.families import build, hyper
+from train.steps import with_wrong_recipes
+from pizza_models.recipe import DEFAULT_VOCABULARY
+
+TINY = ["--size", "32", "--channels", "8", "--kitchen-pizzas", "16", "--batch-size", "4", "--no-progress"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def columns(run: Path) -> list[str]:
+    with open(run / "losses.csv", newline="") as f:
+        return next(csv.reader(f))
+
+
+def test_fake_batches_can_weigh_differently():
+    real, fake, wrong = torch.ones(3), torch.zeros(3), torch.zeros(3)
+    # hinge: relu(1 - 1) + 1 * relu(1 + 0) + 0.5 * relu(1 + 0)
+    assert losses.d_hinge(real, [fake, wrong], weights=[1.0, 0.5]).item() == pytest.approx(1.5)
+    assert losses.d_bce(real, [fake, wrong], weights=[1.0, 0.0]).item() == pytest.approx(losses.d_bce(real, fake).item())
+
+
+def test_wrong_recipes_show_each_real_pizza_with_its_neighbours_recipe():
+    hp = hyper("gan", "modern", wrong_recipe=1.0)
+    x, fake = torch.zeros(3, 3, 4, 4), torch.ones(3, 3, 4, 4)
+    code = torch.eye(3)
+    pictures, codes = with_wrong_recipes(hp, [x, fake], [code, code])
+    assert pictures.shape[0] == codes.shape[0] == 9
+    assert torch.equal(pictures[6:], x) and torch.equal(codes[6:], code.roll(1, dims=0))
+    assert with_wrong_recipes(hyper("gan", "modern"), [x, fake], [code, code])[0].shape[0] == 6  # off by default
+
+
+@pytest.mark.parametrize("family", ["gan", "cvaegan"])
+def test_a_run_trains_with_wrong_recipe_negatives(family, tmp_path):
+    assert main([*TINY, family, "--wrong-recipe", "1", "--steps", "1", "--out", str(tmp_path)]) == 0
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("teacher")
+    assert main([*TINY, "classifier", "--steps", "1", "--seed", "3", "--out", str(folder)]) == 0
+    return folder
+
+
+@pytest.mark.parametrize("family", ["gan", "cvaegan"])
+def test_a_teacher_adds_its_loss_and_stays_frozen(family, teacher, tmp_path):
+    assert main([*TINY, family, "--teacher", str(teacher), "--teacher-weight", "1", "--steps", "1", "--out", str(tmp_path)]) == 0
+    assert "teacher" in columns(tmp_path)
+    setup = build(hyper(family, "modern", 32, channels=8, teacher=str(teacher), teacher_weight=1.0), DEFAULT_VOCABULARY)
+    frozen = setup.frozen["teacher"]
+    assert not any(p.requires_grad for p in frozen.parameters()) and not frozen.training
+    assert "teacher" not in setup.nets and "teacher" not in setup.optimizers  # neither trained nor saved
+
+
+@pytest.mark.parametrize("judge", ["judge", "judge2"])
+def test_a_judge_never_teaches(judge):
+    folder = Path(__file__).resolve().parents[1] / "checkpoints" / judge
+    with pytest.raises(ValueError, match="a judge of the evaluation must not train"):
+        build(hyper("gan", "modern", teacher=str(folder), teacher_weight=1.0), DEFAULT_VOCABULARY)
+
+
+def test_a_teacher_of_another_size_is_refused(teacher):
+    with pytest.raises(ValueError, match="of this run's size"):
+        build(hyper("gan", "modern", 64, teacher=str(teacher), teacher_weight=1.0), DEFAULT_VOCABULARY)
