@@ -160,9 +160,10 @@ class SeedDiscriminator(nn.Module):
         self.logit = nn.Linear(2048, 1)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        # x (B, 3, H, W) -> logits (B,), features (B, 2048)
-        h = F.leaky_relu(self.dense(self.convs(x)), 0.2)
-        return self.logit(h).squeeze(1), h
+        # x (B, 3, H, W) -> logits (B,), features (B, 512 H/8 W/8): the flattened convolutions, which
+        # the article's CVAE-GAN matches (8192 values at 32 px)
+        features = self.convs(x)
+        return self.logit(F.leaky_relu(self.dense(features), 0.2)).squeeze(1), features
 
 
 class ProjectionDiscriminator(nn.Module):

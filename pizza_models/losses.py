@@ -106,6 +106,16 @@ def pairwise_feature_matching(real_features: torch.Tensor, fake_features: torch.
     return 0.5 * (real_features.float() - fake_features.float()).pow(2).flatten(1).sum(dim=1).mean()
 
 
+def mean_squared(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """mean over every value of (real - fake)^2: Keras' per-element mean, for pixels or paired features."""
+    return (real.float() - fake.float()).pow(2).mean()
+
+
+def mean_feature_matching(real_features: torch.Tensor, fake_features: torch.Tensor) -> torch.Tensor:
+    """1/2 mean_dims (mean_batch f(real) - mean_batch f(fake))^2: ``feature_matching`` averaged over dimensions."""
+    return 0.5 * (real_features.float().mean(dim=0) - fake_features.float().mean(dim=0)).pow(2).mean()
+
+
 def multilabel_bce(logits: torch.Tensor, presence: torch.Tensor) -> torch.Tensor:
     """mean over (B, V) of BCE(sigmoid(logits), presence); counts > 1 (double portions) count as present."""
     return F.binary_cross_entropy_with_logits(logits.float(), presence.float().clamp(max=1))

@@ -43,6 +43,14 @@ def test_article_units_divide_by_twice_the_values_of_an_image():
     assert losses.article_units(torch.tensor(384.0), image).item() == 1.0
 
 
+def test_mean_losses_average_over_every_value():
+    real, fake = torch.zeros(2, 4), torch.ones(2, 4)
+    assert losses.mean_squared(real, fake).item() == 1.0
+    # batch means differ by 1 in each of the 4 dimensions: 1/2 * mean(1) = 0.5 (the summed version: 2)
+    assert losses.mean_feature_matching(real, fake).item() == 0.5
+    assert losses.feature_matching(real, fake).item() == 2.0
+
+
 def test_hinge_is_zero_at_the_margins():
     ones = torch.ones(5)
     assert losses.d_hinge(ones, -ones).item() == 0

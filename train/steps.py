@@ -144,9 +144,13 @@ def _matching(d: nn.Module, c: nn.Module, x, recon, prior, code) -> torch.Tensor
 
 
 def cvaegan_sequential_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel] = None) -> dict[str, float]:
-    """The article's order of Bao et al.'s four updates, each network after the last has moved:
-    encoder (KL + pixel L2 + feature matching), decoder (pixel L2 + feature matching), classifier
-    on real recipes, discriminator on real vs reconstructed vs sampled."""
+    """The article's CVAE-GAN step: Bao et al.'s four updates in its order, each network after the
+    last has moved, every loss a per-element mean as its Keras layers compute them:
+
+    - encoder: pixel MSE + MSE of D's and C's features of x and its reconstruction + KL (per dimension);
+    - decoder: the same without KL, plus matching the batch-mean features of prior samples to x's;
+    - classifier: multi-label BCE on real recipes; discriminator: BCE, real vs reconstructed vs sampled.
+    """
     vae, D, C = unwrap(nets["vae"]).vae, unwrap(nets["D"]), unwrap(nets["C"])
     target = presence(code, len(C.config.vocabulary))
     z_prior = vae.sample_latent(x.shape[0], device=x.device)
@@ -154,10 +158,14 @@ def cvaegan_sequential_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[
     with frozen(D, C):
         for part in ("encoder", "decoder"):
             recon, prior, mu, logvar = nets["vae"](x, code, z_prior)
-            kl = losses.kl_divergence(mu, logvar)
-            pixel = losses.reconstruction_l2(recon, x)
-            matching = _matching(D, C, x, recon, prior, code)
-            loss = pixel + hp.fm_weight * matching + (hp.kl_weight * kl if part == "encoder" else 0)
+            d_real, d_recon, d_prior = D(torch.cat([x, recon, prior]), torch.cat([code, code, code]))[1].chunk(3)
+            c_real, c_recon, c_prior = C.features(torch.cat([x, recon, prior])).chunk(3)
+            d_real, c_real = d_real.detach(), c_real.detach()
+            kl = losses.kl_divergence(mu, logvar) / mu.shape[1]
+            pixel = losses.mean_squared(x, recon)
+            paired = losses.mean_squared(d_real, d_recon) + losses.mean_squared(c_real, c_recon)
+            matching = losses.mean_feature_matching(d_real, d_prior) + losses.mean_feature_matching(c_real, c_prior)
+            loss = pixel + hp.fm_weight * paired + (hp.kl_weight * kl if part == "encoder" else hp.fm_weight * matching)
             update(optimizers[part], loss)
             stats[f"{part}_loss"] = loss.item()
     c_loss = losses.multilabel_bce(nets["C"](x), target)
@@ -171,7 +179,7 @@ def cvaegan_sequential_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[
     if ema is not None:
         ema.update_parameters(vae)
     return {**stats, "d_loss": d_loss.item(), "c_loss": c_loss.item(), "kl": kl.item(), "pixel": pixel.item(),
-            "matching": matching.item()}
+            "paired": paired.item(), "matching": matching.item()}
 
 
 def cvaegan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel] = None) -> dict[str, float]:
