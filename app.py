@@ -36,11 +36,13 @@ from pizza_models.recipe import (
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
 LABELS = {  # folder -> menu label; the first present one is the default
     "layered": "Layered: base + one layer per ingredient (64 px)",
+    "photo": "Photo model: the kitchen CVAE-GAN fine-tuned on the 20 real photos (64 px)",
     "cvaegan": "CVAE-GAN (modern, 64 px)",
     "gan": "GAN (modern, 64 px)",
     "cvae": "CVAE (modern, 64 px)",
     "dodo20-cvaegan": "CVAE-GAN on the 20 real photos (article, 32 px)",
 }
+PHOTO_MODEL = "photo"  # the Restyle tab's default: the model trained on real photos
 KIND_ORDER = (SAUCE, CHEESE, TOPPING, DRIZZLE)
 # Grouped by role (sauces first); the label carries the Russian menu name so typing either finds it.
 INGREDIENT_CHOICES = [(f"{i.name} · {i.name_ru.lower()}" + (f" ({i.kind})" if i.kind != TOPPING else ""), i.id)
@@ -258,7 +260,9 @@ def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
                                  label="Its recipe (guessed: check it)", elem_id="source")
             target = gr.Dropdown(INGREDIENT_CHOICES, multiselect=True, allow_custom_value=True,
                                  label="Target recipe", elem_id="target")
-            model = gr.Dropdown(encoders, value=encoders[0][1] if encoders else None, label="Model")
+            names = [name for _, name in encoders]
+            model = gr.Dropdown(encoders, value=PHOTO_MODEL if PHOTO_MODEL in names else names[0] if names else None,
+                                label="Model", info="A real photo reads best with the photo model.")
             noise = gr.Slider(0, 2, value=0, step=0.05, label="Latent noise",
                               info="0: decode the encoder's mean (the faithful reconstruction).")
             seed = gr.Number(0, label="Seed", minimum=0, maximum=SEED_MAX)
