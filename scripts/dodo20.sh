@@ -8,11 +8,11 @@
 #      each cut at its time budget where the machine is too slow to finish.
 # Then each is judged, with KID against the 20 photos.
 #
-#   bash scripts/dodo20.sh   # CVAEGAN_MINUTES=60 GAN_MINUTES=40 DATA=../shared/datasets/dodo20/recipes.csv OUT=runs/dodo20
+#   bash scripts/dodo20.sh   # CVAEGAN_MINUTES=25 GAN_MINUTES=40 DATA=../shared/datasets/dodo20/recipes.csv OUT=runs/dodo20
 #   QUEUES=cvaes bash scripts/dodo20.sh   # one queue only (cvaes, adversarial, evaluate)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CVAEGAN_MINUTES=${CVAEGAN_MINUTES:-60}
+CVAEGAN_MINUTES=${CVAEGAN_MINUTES:-25}
 GAN_MINUTES=${GAN_MINUTES:-40}
 DATA=${DATA:-../shared/datasets/dodo20/recipes.csv}
 OUT=${OUT:-runs/dodo20}

@@ -17,3 +17,4 @@ python -m pizza_models.evaluate --judge-only checkpoints/judge2 > docs/evaluatio
 python -m pizza_models.evaluate checkpoints/gan checkpoints/cvae checkpoints/cvaegan --write \
     > docs/evaluation/kitchen-64.md
 python -m pizza_models.evaluate checkpoints/dodo20-cvaegan --real "$DATA" --write > docs/evaluation/dodo20-32.md
+python -m pizza_models.evaluate checkpoints/photo --real "$DATA" --write > docs/evaluation/photo-64.md

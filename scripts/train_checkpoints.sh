@@ -46,6 +46,11 @@ python scripts/ship.py "$OUT/gan" checkpoints/gan --evaluate --command "$GAN $CO
 python scripts/ship.py "$OUT/cvae" checkpoints/cvae --evaluate --command "$CVAE $COMMON --out $OUT/cvae"
 python scripts/ship.py "$OUT/dodo20-cvaegan" checkpoints/dodo20-cvaegan --evaluate --command "$DODO20 $COMMON --out $OUT/dodo20-cvaegan" --real "$DATA"
 
+# The photo model: the shipped kitchen CVAE-GAN fine-tuned on the 20 photos (scripts/photo_model.sh).
+PHOTO="python -m train cvaegan --preset modern --size 64 --data $DATA --views 720 --init checkpoints/cvaegan --batch-size 16 --steps 100000 --max-minutes 25 --sample-every 50 --save-every 50 --half --no-progress"
+OMP_NUM_THREADS=1 $PHOTO --out "$OUT/photo" > "$OUT/photo.log" 2>&1
+python scripts/ship.py "$OUT/photo" checkpoints/photo --evaluate --command "$PHOTO --out $OUT/photo" --real "$DATA"
+
 LAYERED="python -m train layered --steps 100000 --max-minutes 50 --kitchen-pizzas 8000 --sample-every 300 --save-every 300 --half --no-progress"
 OMP_NUM_THREADS=1 $LAYERED --out "$OUT/layered" > "$OUT/layered.log" 2>&1
 python scripts/ship.py "$OUT/layered" checkpoints/layered --evaluate --command "$LAYERED --out $OUT/layered"
