@@ -139,6 +139,13 @@ def test_the_page_comes_with_its_first_pizzas(app_server, client):
         {"config_with_pizzas_s": page_s, "model_first_call_s": model_s, "generate_round_trip_s": round_trip_s}, indent=2))
 
 
+def test_the_restyle_tab_reads_photos_with_the_photo_model_by_default(app_server):
+    config = json.loads(urllib.request.urlopen(app_server.url + "config", timeout=30).read())
+    restyle_model = next(c for c in config["components"]
+                         if c.get("props", {}).get("info", "").startswith("A real photo reads best"))
+    assert restyle_model["props"]["value"] == "photo"
+
+
 def test_several_hundred_sessions_leave_memory_bounded(client, app_server):
     """Each new session costs gradio ~110 KB; the app keeps 256 of them (``STATE_SESSIONS``), not 10,000."""
     def refused_call():
