@@ -160,7 +160,8 @@ def test_recipe_input_is_understood_or_refused_with_its_reason(case, client):
             client.predict(picked, [], 1.0, 0, 1, "cvaegan", api_name="/generate")
     else:
         assert parse_recipe(picked).portions == expected
-        assert len(client.predict(picked, [], 1.0, 0, 1, "cvaegan", api_name="/generate")) == 1
+        sheet = client.predict(picked, [], 1.0, 0, 1, "cvaegan", api_name="/generate")
+        assert Image.open(sheet).size == (64, 64)  # a sheet of one pizza
 
 
 # --------------------------------------------------------------------------- hostile clients (issue 14, rows 16-22)
