@@ -16,6 +16,7 @@ from typing import Iterator, NamedTuple
 
 import gradio_client
 import pytest
+import torch
 
 DODO20 = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "dodo20"
 
@@ -26,6 +27,16 @@ def dodo20() -> Path:
     if not (DODO20 / "recipes.csv").is_file():
         pytest.skip(f"dodo20 photos not found at {DODO20} (they ship beside the project, not in it)")
     return DODO20
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """torch on one thread for the test: tiny networks gain nothing from a second, and lose much
+    when the cores are busy."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 ROOT = Path(__file__).resolve().parents[1]

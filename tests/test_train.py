@@ -37,13 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--size", "32", "--channels", "8", "--kitchen-pizzas", "32", "--batch-size", "4", "--no-progress"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks gain nothing from a second thread, and lose much when the cores are busy."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py: tiny networks run on one thread
 
 
 def train(out: Path, *args: str) -> int:
