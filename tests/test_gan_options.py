@@ -70,6 +70,12 @@ def test_a_judge_never_teaches(judge):
         build(hyper("gan", "modern", teacher=str(folder), teacher_weight=1.0), DEFAULT_VOCABULARY)
 
 
+def test_the_command_line_refuses_a_judge_as_teacher_with_a_message(tmp_path):
+    with pytest.raises(SystemExit, match="a judge of the evaluation must not train"):
+        main([*TINY, "gan", "--size", "64", "--teacher", "checkpoints/judge", "--teacher-weight", "1", "--steps", "1",
+              "--out", str(tmp_path)])
+
+
 def test_a_teacher_of_another_size_is_refused(teacher):
     with pytest.raises(ValueError, match="of this run's size"):
         build(hyper("gan", "modern", 64, teacher=str(teacher), teacher_weight=1.0), DEFAULT_VOCABULARY)

@@ -173,7 +173,10 @@ def main(argv=None) -> int:
     refuse_overwrite(out, args.resume)  # before building and rendering anything
     if args.menu_pizza is not None and args.data == "kitchen":
         raise SystemExit("--menu-pizza picks a photo of a manifest: use it with --data MANIFEST.csv")
-    setup = build(hp, vocabulary)
+    try:
+        setup = build(hp, vocabulary)
+    except (ValueError, OSError) as error:  # e.g. a judge given as --teacher, a missing teacher folder
+        raise SystemExit(f"error: {error}") from None
     if args.init and not (args.resume and (out / STATE).exists()):
         initialise(setup, args.init)
     if args.resume and not (out / STATE).exists():

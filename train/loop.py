@@ -208,7 +208,7 @@ def run(
     bar = tqdm(range(start + 1, steps + 1), initial=start, total=steps, disable=not (is_main and progress),
                desc=f"{hp.family}/{hp.preset}", dynamic_ncols=True)
     step, out_of_time, converged = start, False, False
-    epoch_steps = len(data) // (hp.batch_size * world_size)
+    epoch_steps = max(1, len(data) // (hp.batch_size * world_size))
     epoch_losses: list[float] = []
     deadline = time.monotonic() + 60 * max_minutes if max_minutes else None
     try:
