@@ -177,6 +177,8 @@ def main(argv=None) -> int:
         setup = build(hp, vocabulary)
     except (ValueError, OSError) as error:  # e.g. a judge given as --teacher, a missing teacher folder
         raise SystemExit(f"error: {error}") from None
+    if hp.val_fraction and setup.validate is None:  # refused before rendering or training anything
+        raise SystemExit(f"--val-fraction: the {hp.family} family has no validation loss")
     if args.init and not (args.resume and (out / STATE).exists()):
         initialise(setup, args.init)
     if args.resume and not (out / STATE).exists():
