@@ -1,0 +1,88 @@
+"""Every arm of a GAN study in one figure per family, and one table: the curves that
+``scripts/gan_study.sh`` leaves in ``OUT/curves/ARM/curve.csv``.
+
+    python scripts/study_figure.py runs/study docs/gan_study
+
+Arms of a family share its ``min0`` point (the checkpoint they all start from) when one of them
+evaluated it. Writes ``FAMILY.png`` per family and ``curves.md`` (every arm's every point).
+"""
+
+import argparse
+import csv
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+PANELS = [("held_out_macro_f1", "held-out recipe macro-F1 (judge)"), ("singles_recognised", "single ingredients (of 28)"),
+          ("cas_macro_f1", "CAS macro-F1"), ("spectral_distance", "spectral distance (log, lower is better)"),
+          ("frechet", "Frechet distance (judge features)")]
+
+
+def read_curves(study: Path) -> dict[str, list[dict]]:
+    """{arm: its curve's rows, by minutes}; cells "" where not measured."""
+    curves = {}
+    for table in sorted(study.glob("curves/*/curve.csv")):
+        rows = [{k: float(v) if v != "" else None for k, v in r.items()} for r in csv.DictReader(open(table))]
+        curves[table.parent.name] = sorted(rows, key=lambda r: r["minutes"])
+    return curves
+
+
+def with_start(curves: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """Each arm's rows with its family's shared min0 row in front, where one arm has it."""
+    starts = {arm.split("-")[0]: rows[0] for arm, rows in curves.items() if rows and rows[0]["minutes"] == 0}
+    out = {}
+    for arm, rows in curves.items():
+        start = starts.get(arm.split("-")[0])
+        out[arm] = rows if start is None or (rows and rows[0]["minutes"] == 0) else [start] + rows
+    return out
+
+
+def plot(family: str, curves: dict[str, list[dict]], path: Path) -> None:
+    figure, axes = plt.subplots(1, len(PANELS), figsize=(4 * len(PANELS), 3.4))
+    for ax, (key, label) in zip(axes, PANELS):
+        for arm, rows in curves.items():
+            points = [(r["minutes"], r[key]) for r in rows if r[key] is not None]
+            if points:
+                ax.plot(*zip(*points), marker="o", label=arm.split("-", 1)[1])
+        if key == "spectral_distance":
+            ax.set_yscale("log")
+        ax.set_xlabel("CPU-minutes (one core)")
+        ax.set_title(label, fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    figure.suptitle(f"{family}: quality against training time, each fix on and off")
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+def table(curves: dict[str, list[dict]]) -> str:
+    keys = ["minutes", "step", "held_out_macro_f1", "singles_recognised", "cas_macro_f1", "spectral_distance", "frechet",
+            "diversity"]
+    lines = ["| arm | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    for arm, rows in curves.items():
+        for r in rows:
+            cells = ["" if r.get(k) is None else f"{r[k]:g}" for k in keys]
+            lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("study", type=Path)
+    p.add_argument("out", type=Path)
+    args = p.parse_args()
+    curves = with_start(read_curves(args.study))
+    if not curves:
+        raise SystemExit(f"{args.study}: no curves/*/curve.csv yet")
+    args.out.mkdir(parents=True, exist_ok=True)
+    for family in sorted({arm.split("-")[0] for arm in curves}):
+        plot(family, {a: r for a, r in curves.items() if a.split("-")[0] == family}, args.out / f"{family}.png")
+    (args.out / "curves.md").write_text(table(curves))
+
+
+if __name__ == "__main__":
+    main()
