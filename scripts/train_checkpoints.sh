@@ -24,8 +24,8 @@ DATA=${DATA:-../shared/datasets/dodo20/recipes.csv}
 export OMP_NUM_THREADS=1
 mkdir -p "$OUT"
 
-CVAEGAN="python -m train cvaegan --preset modern --size 64 --steps 100000 --lr 1e-3 --fm-weight 0.1 --cls-weight 0"
-GAN="python -m train gan --preset modern --size 64 --steps 100000 --max-minutes 30"
+CVAEGAN="python -m train cvaegan --preset modern --size 64 --steps 100000 --lr 1e-3 --fm-weight 0.1 --cls-weight 0 --diffaugment color,translation,cutout"
+GAN="python -m train gan --preset modern --size 64 --steps 100000 --max-minutes 30 --diffaugment color,translation,cutout"
 CVAE="python -m train cvae --preset modern --size 64 --steps 100000 --max-minutes 14"
 DODO20="python -m train cvaegan --preset article --size 32 --data $DATA --views 720 --steps 100000 --max-minutes 10"
 
@@ -47,7 +47,7 @@ python scripts/ship.py "$OUT/cvae" checkpoints/cvae --evaluate --command "$CVAE 
 python scripts/ship.py "$OUT/dodo20-cvaegan" checkpoints/dodo20-cvaegan --evaluate --command "$DODO20 $COMMON --out $OUT/dodo20-cvaegan" --real "$DATA"
 
 # The photo model: the shipped kitchen CVAE-GAN fine-tuned on the 20 photos (scripts/photo_model.sh).
-PHOTO="python -m train cvaegan --preset modern --size 64 --data $DATA --views 720 --init checkpoints/cvaegan --batch-size 16 --steps 100000 --max-minutes 25 --sample-every 50 --save-every 50 --half --no-progress"
+PHOTO="python -m train cvaegan --preset modern --size 64 --data $DATA --views 720 --init checkpoints/cvaegan --diffaugment color,translation,cutout --batch-size 16 --steps 100000 --max-minutes 25 --sample-every 50 --save-every 50 --half --no-progress"
 OMP_NUM_THREADS=1 $PHOTO --out "$OUT/photo" > "$OUT/photo.log" 2>&1
 python scripts/ship.py "$OUT/photo" checkpoints/photo --evaluate --command "$PHOTO --out $OUT/photo" --real "$DATA"
 

@@ -79,3 +79,9 @@ def test_the_command_line_refuses_a_judge_as_teacher_with_a_message(tmp_path):
 def test_a_teacher_of_another_size_is_refused(teacher):
     with pytest.raises(ValueError, match="of this run's size"):
         build(hyper("gan", "modern", 64, teacher=str(teacher), teacher_weight=1.0), DEFAULT_VOCABULARY)
+
+
+@pytest.mark.parametrize("family", ["gan", "cvaegan"])
+def test_kitchen_runs_train_without_diffaugment_unless_asked(family):
+    assert hyper(family, "modern").diffaugment == ""  # unlimited kitchen data: docs/gan_study
+    assert hyper(family, "modern", diffaugment="color,translation,cutout").diffaugment == "color,translation,cutout"
