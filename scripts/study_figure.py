@@ -4,11 +4,14 @@
     python scripts/study_figure.py runs/study docs/gan_study
 
 Arms of a family share its ``min0`` point (the checkpoint they all start from) when one of them
-evaluated it. Writes ``FAMILY.png`` per family and ``curves.md`` (every arm's every point).
+evaluated it; with ``--cards checkpoints`` a min0 point without CAS takes the CAS measured on that
+checkpoint's card (``checkpoints/FAMILY/metrics.json``, the same protocol). Writes ``FAMILY.png``
+per family and ``curves.md`` (every point, min0 once per family).
 """
 
 import argparse
 import csv
+import json
 from pathlib import Path
 
 import matplotlib
@@ -28,6 +31,14 @@ def read_curves(study: Path) -> dict[str, list[dict]]:
         rows = [{k: float(v) if v != "" else None for k, v in r.items()} for r in csv.DictReader(open(table))]
         curves[table.parent.name] = sorted(rows, key=lambda r: r["minutes"])
     return curves
+
+
+def card_cas(curves: dict[str, list[dict]], cards: Path) -> None:
+    """Fill each min0 row's missing CAS from its family's card, in place."""
+    for arm, rows in curves.items():
+        card = cards / arm.split("-")[0] / "metrics.json"
+        if rows and rows[0]["minutes"] == 0 and rows[0]["cas_macro_f1"] is None and card.is_file():
+            rows[0]["cas_macro_f1"] = json.loads(card.read_text())["cas"]["macro_f1"]
 
 
 def with_start(curves: dict[str, list[dict]]) -> dict[str, list[dict]]:
@@ -63,10 +74,11 @@ def table(curves: dict[str, list[dict]]) -> str:
     keys = ["minutes", "step", "held_out_macro_f1", "singles_recognised", "cas_macro_f1", "spectral_distance", "frechet",
             "diversity"]
     lines = ["| arm | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
-    for arm, rows in curves.items():
-        for r in rows:
-            cells = ["" if r.get(k) is None else f"{r[k]:g}" for k in keys]
-            lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    points = [(arm.split("-")[0], r["minutes"], arm, r) for arm, rows in curves.items() for r in rows]
+    for family, minutes, arm, r in sorted(points, key=lambda p: (p[0], p[1] > 0, p[2], p[1])):
+        cells = ["" if r.get(k) is None else f"{r[k]:g}" for k in keys]
+        name = f"{family}: shipped, the start" if minutes == 0 else arm
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -74,14 +86,18 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("study", type=Path)
     p.add_argument("out", type=Path)
+    p.add_argument("--cards", type=Path, help="folder of the checkpoints the arms started from (their metrics.json)")
     args = p.parse_args()
-    curves = with_start(read_curves(args.study))
-    if not curves:
+    measured = read_curves(args.study)
+    if not measured:
         raise SystemExit(f"{args.study}: no curves/*/curve.csv yet")
+    if args.cards:
+        card_cas(measured, args.cards)
+    curves = with_start(measured)
     args.out.mkdir(parents=True, exist_ok=True)
     for family in sorted({arm.split("-")[0] for arm in curves}):
         plot(family, {a: r for a, r in curves.items() if a.split("-")[0] == family}, args.out / f"{family}.png")
-    (args.out / "curves.md").write_text(table(curves))
+    (args.out / "curves.md").write_text(table(measured))
 
 
 if __name__ == "__main__":
