@@ -8,12 +8,12 @@
 #      each cut at its time budget where the machine is too slow to finish.
 # Then each is judged, with KID against the 20 photos.
 #
-#   bash scripts/dodo20.sh   # CVAEGAN_MINUTES=25 GAN_MINUTES=40 DATA=../shared/datasets/dodo20/recipes.csv OUT=runs/dodo20
+#   bash scripts/dodo20.sh   # CVAEGAN_MINUTES=25 GAN_MINUTES=70 DATA=../shared/datasets/dodo20/recipes.csv OUT=runs/dodo20
 #   QUEUES=cvaes bash scripts/dodo20.sh   # one queue only (cvaes, adversarial, evaluate)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CVAEGAN_MINUTES=${CVAEGAN_MINUTES:-25}
-GAN_MINUTES=${GAN_MINUTES:-40}
+GAN_MINUTES=${GAN_MINUTES:-70}
 DATA=${DATA:-../shared/datasets/dodo20/recipes.csv}
 OUT=${OUT:-runs/dodo20}
 QUEUES=${QUEUES:-cvaes adversarial evaluate}
