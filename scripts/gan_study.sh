@@ -12,7 +12,7 @@
 #   python scripts/study_figure.py runs/study docs/gan_study   # every arm's curve in one figure
 #
 # Arms (each one change from the arm before it, so each fix is measured on and off):
-#   *-base     the modern preset (DiffAugment color,translation,cutout);
+#   *-base     DiffAugment color,translation,cutout (the shipped models' setting; no longer the preset's);
 #   *-noda     DiffAugment off (kitchen data is unlimited);
 #   *-wrong    + real pizzas with another pizza's recipe as fakes for the projection D;
 #   *-teacher  + a frozen classifier's recipe loss on generated pizzas (runs/study/teacher: its own
@@ -46,7 +46,7 @@ train_teacher() {
 }
 flags() {  # ARM -> its options
   case "${1#*-}" in
-    base) echo "" ;;
+    base) echo "--diffaugment color,translation,cutout" ;;
     noda) echo "--diffaugment=" ;;
     wrong) echo "--diffaugment= --wrong-recipe 1" ;;
     teacher) echo "--diffaugment= --wrong-recipe 1 --teacher $OUT/teacher --teacher-weight 1" ;;
