@@ -19,7 +19,7 @@ from torch import nn
 
 from .gan import ModernGenerator
 from .hub import PizzaModel
-from .layers import down_widths, latent_noise, stages
+from .layers import UPSAMPLING, down_widths, latent_noise, stages
 from .recipe import DEFAULT_VOCABULARY, RecipeConditioned, Vocabulary
 
 ARCHS = ("seed1", "seed2", "modern")
@@ -37,11 +37,14 @@ class CVAEConfig(RecipeConditioned):
     ingredients: tuple[str, ...] = DEFAULT_VOCABULARY.ids
     channels: int = 32
     training: str = "cvae"  # "cvaegan" when the decoder was also trained against a discriminator
+    upsample: str = "nearest"  # the modern decoder's x2 resize (layers.UPSAMPLING)
 
     def __post_init__(self) -> None:
         self._check_recipe_fields()
         if self.arch not in ARCHS:
             raise ValueError(f"unknown CVAE arch {self.arch!r}; use one of {ARCHS}")
+        if self.upsample not in UPSAMPLING:
+            raise ValueError(f"unknown upsampling {self.upsample!r}; use one of {UPSAMPLING}")
         if self.arch != "modern" and self.image_size % 4:
             raise ValueError(f"the seed CVAE needs an image size divisible by 4, got {self.image_size}")
         if self.arch == "modern":
@@ -60,10 +63,11 @@ class CVAEConfig(RecipeConditioned):
     @classmethod
     def modern(
         cls, image_size: int = 64, vocabulary: Vocabulary = DEFAULT_VOCABULARY, latent_dim: int = 128, channels: int = 32,
+        upsample: str = "nearest",
     ) -> "CVAEConfig":
         """Strided conv encoder and residual conditional decoder on ingredient counts."""
         return cls(arch="modern", image_size=image_size, latent_dim=latent_dim, encoding="counts",
-                   ingredients=vocabulary.ids, channels=channels)
+                   ingredients=vocabulary.ids, channels=channels, upsample=upsample)
 
 
 def tile_plane(code: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -152,7 +156,8 @@ class CVAE(PizzaModel):
         super().__init__()
         if config.arch == "modern":
             self.encoder = ModernEncoder(config.image_size, config.cond_dim, config.latent_dim, config.channels)
-            self.decoder = ModernGenerator(config.latent_dim, config.cond_dim, config.image_size, config.channels)
+            self.decoder = ModernGenerator(config.latent_dim, config.cond_dim, config.image_size, config.channels,
+                                           config.upsample)
         else:
             method = int(config.arch[-1])
             self.encoder = SeedEncoder(method, config.image_size, config.cond_dim, config.latent_dim)

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .hub import PizzaModel
-from .layers import DBlock, GBlock, down_widths, latent_noise, maybe_sn, stages
+from .layers import UPSAMPLING, DBlock, GBlock, down_widths, latent_noise, maybe_sn, stages
 from .recipe import DEFAULT_VOCABULARY, RecipeConditioned, Vocabulary
 
 ARCHS = ("seed", "modern")
@@ -36,11 +36,14 @@ class GANConfig(RecipeConditioned):
     g_channels: int = 32
     d_channels: int = 32
     conditional: bool = True
+    upsample: str = "nearest"  # the modern generator's x2 resize (layers.UPSAMPLING)
 
     def __post_init__(self) -> None:
         self._check_recipe_fields()
         if self.arch not in ARCHS:
             raise ValueError(f"unknown GAN arch {self.arch!r}; use one of {ARCHS}")
+        if self.upsample not in UPSAMPLING:
+            raise ValueError(f"unknown upsampling {self.upsample!r}; use one of {UPSAMPLING}")
         if self.arch == "seed" and self.image_size % 8:
             raise ValueError(f"the seed DCGAN needs an image size divisible by 8, got {self.image_size}")
         if self.arch == "modern":
@@ -55,11 +58,12 @@ class GANConfig(RecipeConditioned):
     @classmethod
     def modern(
         cls, image_size: int = 64, vocabulary: Vocabulary = DEFAULT_VOCABULARY,
-        latent_dim: int = 128, g_channels: int = 32, d_channels: int = 32,
+        latent_dim: int = 128, g_channels: int = 32, d_channels: int = 32, upsample: str = "nearest",
     ) -> "GANConfig":
         """Residual conditional generator and projection discriminator on ingredient counts."""
         return cls(arch="modern", image_size=image_size, latent_dim=latent_dim, encoding="counts",
-                   ingredients=vocabulary.ids, g_channels=g_channels, d_channels=d_channels, conditional=True)
+                   ingredients=vocabulary.ids, g_channels=g_channels, d_channels=d_channels, conditional=True,
+                   upsample=upsample)
 
 
 class SeedGenerator(nn.Module):
@@ -90,7 +94,7 @@ class ModernGenerator(nn.Module):
     Also the decoder of the modern CVAE.
     """
 
-    def __init__(self, latent_dim: int, cond_dim: int, image_size: int, channels: int):
+    def __init__(self, latent_dim: int, cond_dim: int, image_size: int, channels: int, upsample: str = "nearest"):
         super().__init__()
         n = stages(image_size)
         widths = [8 * channels] + [min(8 * channels, channels * 2 ** (n - 1 - i)) for i in range(n)]
@@ -98,7 +102,7 @@ class ModernGenerator(nn.Module):
         # A linear embedding of counts is a portion-weighted sum of per-ingredient vectors.
         self.embed = nn.Linear(cond_dim, EMBED_DIM)
         self.input = nn.Linear(latent_dim + EMBED_DIM, self.top * 16)
-        self.blocks = nn.ModuleList(GBlock(cin, cout, EMBED_DIM) for cin, cout in zip(widths, widths[1:]))
+        self.blocks = nn.ModuleList(GBlock(cin, cout, EMBED_DIM, upsample) for cin, cout in zip(widths, widths[1:]))
         self.to_rgb = nn.Sequential(
             nn.BatchNorm2d(widths[-1]), nn.ReLU(), nn.Conv2d(widths[-1], 3, 3, padding=1), nn.Tanh()
         )
@@ -123,7 +127,8 @@ class Generator(PizzaModel):
         if config.arch == "seed":
             self.net = SeedGenerator(config.latent_dim, config.image_size)
         else:
-            self.net = ModernGenerator(config.latent_dim, config.cond_dim, config.image_size, config.g_channels)
+            self.net = ModernGenerator(config.latent_dim, config.cond_dim, config.image_size, config.g_channels,
+                                       config.upsample)
 
     def forward(self, z: torch.Tensor, cond: "torch.Tensor | None" = None) -> torch.Tensor:
         """z (B, latent_dim), cond (B, cond_dim); cond is ignored by unconditional models."""

@@ -12,6 +12,9 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 
+UPSAMPLING = ("nearest", "bilinear")  # the generator's x2 resize before each up-block's convolutions
+
+
 def stages(image_size: int, smallest: int = 4) -> int:
     """Number of factor-2 resolution changes between ``smallest`` and ``image_size`` (64 -> 4)."""
     n = round(math.log2(image_size / smallest))
@@ -55,10 +58,17 @@ class ConditionalBatchNorm2d(nn.Module):
 
 
 class GBlock(nn.Module):
-    """Residual up-block: CBN-ReLU-up-conv3x3-CBN-ReLU-conv3x3, plus a nearest-upsampled 1x1 shortcut."""
+    """Residual up-block: CBN-ReLU-up-conv3x3-CBN-ReLU-conv3x3, plus an upsampled 1x1 shortcut.
 
-    def __init__(self, in_channels: int, out_channels: int, cond_dim: int):
+    ``upsample`` is the x2 resize before the convolutions: "nearest" (BigGAN's) or "bilinear",
+    which hands the convolutions no 2x2 blocks of equal values to turn into a lattice.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, cond_dim: int, upsample: str = "nearest"):
         super().__init__()
+        if upsample not in UPSAMPLING:
+            raise ValueError(f"unknown upsampling {upsample!r}; use one of {UPSAMPLING}")
+        self.upsample = upsample
         self.norm1 = ConditionalBatchNorm2d(in_channels, cond_dim)
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
         self.norm2 = ConditionalBatchNorm2d(out_channels, cond_dim)
@@ -67,9 +77,14 @@ class GBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
         # x (B, Cin, H, W), e (B, cond_dim) -> (B, Cout, 2H, 2W)
-        h = F.interpolate(F.relu(self.norm1(x, e)), scale_factor=2, mode="nearest")
-        h = self.conv2(F.relu(self.norm2(self.conv1(h), e)))
-        return h + self.shortcut(F.interpolate(x, scale_factor=2, mode="nearest"))
+        h = self.conv2(F.relu(self.norm2(self.conv1(self.up(F.relu(self.norm1(x, e)))), e)))
+        return h + self.shortcut(self.up(x))
+
+    def up(self, x: torch.Tensor) -> torch.Tensor:
+        # (B, C, H, W) -> (B, C, 2H, 2W)
+        if self.upsample == "nearest":
+            return F.interpolate(x, scale_factor=2, mode="nearest")
+        return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
 
 
 class DBlock(nn.Module):

@@ -14,11 +14,12 @@
 # Arms (each one change from the arm before it, so each fix is measured on and off):
 #   *-base     DiffAugment color,translation,cutout (the shipped models' setting; no longer the preset's);
 #   *-noda     DiffAugment off (kitchen data is unlimited);
+#   *-bilinear as noda, the generator resizing x2 bilinearly instead of nearest before its convolutions
+#              (a branch: the arms below build on noda);
 #   *-wrong    + real pizzas with another pizza's recipe as fakes for the projection D;
 #   *-teacher  + a frozen classifier's recipe loss on generated pizzas (runs/study/teacher: its own
 #              seed and kitchen data, never checkpoints/judge or judge2, which score the runs).
-# Resize-then-convolve upsampling is already the modern generator's (nearest x2, then 3x3 convs) and
-# the discriminator already averages 2x2 before each downsampling; they are not arms here.
+# The discriminator already averages 2x2 before each downsampling (blurred downsampling); not an arm.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CHUNK=${CHUNK:-10}
@@ -27,7 +28,7 @@ OUT=${OUT:-runs/study}
 PIZZAS=${PIZZAS:-10000}
 INIT=${INIT:-0}
 TEACHER_MINUTES=${TEACHER_MINUTES:-20}
-ARMS=${ARMS:-gan-base gan-noda gan-wrong gan-teacher cvaegan-base cvaegan-noda cvaegan-wrong cvaegan-teacher}
+ARMS=${ARMS:-gan-base gan-noda gan-bilinear gan-wrong gan-teacher cvaegan-base cvaegan-noda cvaegan-wrong cvaegan-teacher}
 export OMP_NUM_THREADS=1
 mkdir -p "$OUT"
 
@@ -48,6 +49,7 @@ flags() {  # ARM -> its options
   case "${1#*-}" in
     base) echo "--diffaugment color,translation,cutout" ;;
     noda) echo "--diffaugment=" ;;
+    bilinear) echo "--diffaugment= --upsample bilinear" ;;
     wrong) echo "--diffaugment= --wrong-recipe 1" ;;
     teacher) echo "--diffaugment= --wrong-recipe 1 --teacher $OUT/teacher --teacher-weight 1" ;;
   esac

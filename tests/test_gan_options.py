@@ -2,6 +2,7 @@
 fakes for the projection D, and a frozen teacher classifier (never a judge) on generated pizzas."""
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,9 @@ def test_a_teacher_of_another_size_is_refused(teacher):
 def test_kitchen_runs_train_without_diffaugment_unless_asked(family):
     assert hyper(family, "modern").diffaugment == ""  # unlimited kitchen data: docs/gan_study
     assert hyper(family, "modern", diffaugment="color,translation,cutout").diffaugment == "color,translation,cutout"
+
+
+@pytest.mark.parametrize("family", ["gan", "cvaegan"])
+def test_a_run_can_upsample_bilinearly_and_its_config_says_so(family, tmp_path):
+    assert main([*TINY, family, "--upsample", "bilinear", "--steps", "1", "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "config.json").read_text())["upsample"] == "bilinear"

@@ -1,6 +1,7 @@
 """Networks: the seed models' exact sizes, shapes and ranges, conditioning, checkpoints, latents."""
 
 import dataclasses
+import json
 
 import pytest
 import safetensors.torch
@@ -81,6 +82,29 @@ def test_modern_generator_depends_on_condition():
     assert not torch.allclose(out[0], out[1])
 
 
+def test_bilinear_upsampling_smooths_the_same_weights_without_a_new_parameter():
+    nearest = Generator(tiny_gan(32)).eval()
+    bilinear = Generator(dataclasses.replace(tiny_gan(32), upsample="bilinear")).eval()
+    bilinear.load_state_dict(nearest.state_dict(), strict=True)  # a nearest checkpoint fine-tunes into it
+    z = nearest.sample_latent(2, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert not torch.allclose(nearest(z, conditions(nearest.config)), bilinear(z, conditions(nearest.config)))
+
+
+@pytest.mark.parametrize("cls", [GANConfig, CVAEConfig])
+def test_unknown_upsampling_is_refused(cls):
+    with pytest.raises(ValueError, match="unknown upsampling 'bicubic'"):
+        cls(upsample="bicubic")
+
+
+def test_a_config_json_from_before_upsampling_loads_as_nearest(tmp_path):
+    hub.save_checkpoint(Generator(tiny_gan(32)), tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["upsample"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    assert Generator.from_pretrained(tmp_path).config.upsample == "nearest"
+
+
 @pytest.mark.parametrize("config", [GANConfig.seed(image_size=32), tiny_gan(32), tiny_gan(64)], ids=["seed", "modern32", "modern64"])
 def test_discriminator_returns_logits_and_features(config):
     logits, features = Discriminator(config)(images(3, config.image_size), conditions(config, 3))
@@ -127,12 +151,13 @@ ROUND_TRIP = [
     (CVAE, tiny_cvae(32)),
     (CVAE, CVAEConfig.seed(2)),
     (Generator, tiny_gan(32)),
+    (Generator, dataclasses.replace(tiny_gan(32), upsample="bilinear")),
     (Generator, GANConfig.seed()),
     (IngredientClassifier, ClassifierConfig(image_size=32, channels=4)),
 ]
 
 
-@pytest.mark.parametrize("cls, config", ROUND_TRIP, ids=["cvae", "cvae-seed2", "gan", "gan-seed", "classifier"])
+@pytest.mark.parametrize("cls, config", ROUND_TRIP, ids=["cvae", "cvae-seed2", "gan", "gan-bilinear", "gan-seed", "classifier"])
 def test_checkpoint_round_trip(cls, config, tmp_path):
     model = cls(config).eval()
     hub.save_checkpoint(model, tmp_path / "full")

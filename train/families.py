@@ -112,7 +112,7 @@ def build_classifier(hp: Hyper, vocabulary: Vocabulary) -> Setup:
 def build_gan(hp: Hyper, vocabulary: Vocabulary) -> Setup:
     size = hp.image_size
     config = GANConfig.seed(size, vocabulary) if hp.networks == "article" else GANConfig.modern(
-        size, vocabulary, g_channels=hp.channels, d_channels=hp.channels)
+        size, vocabulary, g_channels=hp.channels, d_channels=hp.channels, upsample=hp.upsample)
     nets = {"G": Generator(config), "D": Discriminator(config)}
     ema = ema_model(nets["G"], hp.ema)
     return Setup(nets, adam(hp, nets, {"G": hp.lr, "D": hp.lr_d}), gan_step, exporter(nets["G"], ema), ema,
@@ -140,7 +140,8 @@ def teacher(hp: Hyper, vocabulary: Vocabulary) -> dict[str, nn.Module]:
 def _cvae_config(hp: Hyper, vocabulary: Vocabulary) -> CVAEConfig:
     if hp.networks == "article":
         return CVAEConfig.seed(hp.method, hp.image_size, vocabulary, latent_dim=hp.latent_dim or 512)
-    return CVAEConfig.modern(hp.image_size, vocabulary, latent_dim=hp.latent_dim or 128, channels=hp.channels)
+    return CVAEConfig.modern(hp.image_size, vocabulary, latent_dim=hp.latent_dim or 128, channels=hp.channels,
+                             upsample=hp.upsample)
 
 
 @register("cvae")

@@ -48,6 +48,8 @@ class Hyper:
     patience: int = _knob(0, "stop after this many epochs without a better validation loss (0: never)")
     method: int = _knob(1, "article CVAE/CVAE-GAN encoder: recipe after the convolutions (1) or as a channel (2)", (1, 2))
     channels: int = _knob(32, "width of the modern networks")
+    upsample: str = _knob("nearest", "the modern generator's / decoder's x2 resize before each up-block's convolutions",
+                          ("nearest", "bilinear"))
     arch: str = _knob("vgg", "classifier architecture", ("vgg", "resnet"))
 
 
