@@ -4,7 +4,7 @@
 # to OUT/snapshots/ARM/minN after each chunk, then scripts/quality_curve.py evaluates every snapshot.
 # With INIT=1 every arm starts from the shipped checkpoint of its family (checkpoints/FAMILY, with the
 # hyper-parameters on its card; the critic starts afresh), and min0, that checkpoint, is evaluated
-# once, in the family's first arm.
+# once, in the family's first arm (unless an earlier study already has it).
 #
 #   bash scripts/gan_study.sh                  # CHUNK=10 CHUNKS=6 OUT=runs/study INIT=0
 #   INIT=1 CHUNKS=2 ARMS="gan-base gan-noda" bash scripts/gan_study.sh
@@ -69,7 +69,7 @@ for arm in $ARMS; do
   if [ "$INIT" = 1 ]; then
     init=$(shipped "$family")
     first=$(for a in $ARMS; do [ "${a%%-*}" = "$family" ] && echo "$a"; done | head -1)
-    if [ "$arm" = "$first" ] && [ ! -f "$OUT/snapshots/$arm/min0/config.json" ]; then
+    if [ "$arm" = "$first" ] && ! compgen -G "$OUT/snapshots/$family-*/min0/config.json" > /dev/null; then
       mkdir -p "$OUT/snapshots/$arm/min0"
       cp "checkpoints/$family/config.json" "checkpoints/$family/model.safetensors" "$OUT/snapshots/$arm/min0/"
       echo 0 > "$OUT/snapshots/$arm/min0/step"
