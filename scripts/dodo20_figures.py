@@ -8,7 +8,7 @@
   with every menu recipe (column j: recipe j; the diagonal is the reconstruction), first column the photo;
 - singles.png: one pizza per ingredient (noise 0), one row per model;
 - photo_models.png: the photos and the reconstructions of each photo-model candidate;
-- progress.gif: the one-pizza DCGAN's sample grid over its training, copied from its run;
+- progress.gif: the one-pizza DCGAN's samples over its training: the first row of each saved grid;
 - photos.json: reconstruction PSNR on the 20 photos per model (dB, images in [0, 1]);
 - cvae_losses.png / cvae_losses.md: each CVAE's train and validation loss per epoch in the article's
   units (validation.csv), beside the article's final figures.
@@ -17,7 +17,6 @@
 import argparse
 import csv
 import json
-import shutil
 from pathlib import Path
 
 import matplotlib
@@ -35,6 +34,17 @@ CVAES = ["cvae-method1", "cvae-method2", "cvae-method1-latent64", "cvae-method2-
 PHOTO_MODELS = ["cvaegan", "kitchen-finetune"]
 SIDE = 64  # every picture shown at this size, nearest neighbour
 ARTICLE_LOSS = {"cvae-method1": (-0.3232, -0.3164), "cvae-method2": (-0.3245, -0.3191)}  # its final (train, validation)
+
+
+def progress_strip(samples: Path, out: Path, ms_per_frame: int = 250) -> None:
+    """An animated GIF of the first row of every saved sample grid (``step_*.png``, 2-pixel padding):
+    a quarter of the run's own progress.gif, which keeps every row."""
+    grids = [Image.open(p).convert("RGB") for p in sorted(samples.glob("step_*.png"))]
+    if not grids:
+        return
+    side = (grids[0].height - 2) // 4  # the grid is 4 rows of (side - 2) px pictures, 2 px apart
+    frames = [grid.crop((0, 0, grid.width, side + 2)) for grid in grids]
+    frames[0].save(out, save_all=True, append_images=frames[1:] + [frames[-1]] * 4, duration=ms_per_frame, loop=0)
 
 
 def psnr(a: Image.Image, b: Image.Image) -> float:
@@ -119,9 +129,7 @@ def main() -> None:
     singles = {name: [image for image, _ in single_ingredient_menu(model)] for name, model in models.items()}
     sheet(list(singles.values()), list(singles), SIDE).save(args.out / "singles.png")
     cvae_losses(args.runs, args.out)
-    gif = args.runs / "gan" / "progress.gif"
-    if gif.exists():
-        shutil.copyfile(gif, args.out / "progress.gif")
+    progress_strip(args.runs / "gan" / "samples", args.out / "progress.gif")
     (args.out / "photos.json").write_text(json.dumps({"reconstruction_psnr_db": scores}, indent=1) + "\n")
     print(json.dumps(scores, indent=1))
 
