@@ -4,16 +4,16 @@
 # Two queues side by side, one core each:
 #   A: the CVAEs, methods 1 and 2, latent 512 and 64: 40 epochs, early stopping with patience 3
 #      on a 90/10 split (the article preset's val_fraction and patience);
-#   B: the CVAE-GAN (1,700 steps, batch 20) and the DCGAN on Double Pepperoni alone (50,000 steps),
-#      each cut at its time budget where the machine is too slow to finish.
+#   B: the CVAE-GAN (1,700 steps, batch 20; ~3 hours of one core) and the DCGAN on Double Pepperoni
+#      alone (50,000 steps, cut at 2 hours: ~3,000 steps on one core).
 # Then each is judged, with KID against the 20 photos.
 #
-#   bash scripts/dodo20.sh   # CVAEGAN_MINUTES=25 GAN_MINUTES=70 DATA=../shared/datasets/dodo20/recipes.csv OUT=runs/dodo20
+#   bash scripts/dodo20.sh   # CVAEGAN_MINUTES=200 GAN_MINUTES=120 DATA=../shared/datasets/dodo20/recipes.csv OUT=runs/dodo20
 #   QUEUES=cvaes bash scripts/dodo20.sh   # one queue only (cvaes, adversarial, evaluate)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CVAEGAN_MINUTES=${CVAEGAN_MINUTES:-25}
-GAN_MINUTES=${GAN_MINUTES:-70}
+CVAEGAN_MINUTES=${CVAEGAN_MINUTES:-200}
+GAN_MINUTES=${GAN_MINUTES:-120}
 DATA=${DATA:-../shared/datasets/dodo20/recipes.csv}
 OUT=${OUT:-runs/dodo20}
 QUEUES=${QUEUES:-cvaes adversarial evaluate}

@@ -9,6 +9,7 @@
 - singles.png: one pizza per ingredient (noise 0), one row per model;
 - photo_models.png: the photos and the reconstructions of each photo-model candidate;
 - progress.gif: the one-pizza DCGAN's samples over its training: the first row of each saved grid;
+- dcgan_losses.png: its discriminator and generator losses per step (log scale, running mean of 25);
 - photos.json: reconstruction PSNR on the 20 photos per model (dB, images in [0, 1]);
 - cvae_losses.png / cvae_losses.md: each CVAE's train and validation loss per epoch in the article's
   units (validation.csv), beside the article's final figures.
@@ -45,6 +46,24 @@ def progress_strip(samples: Path, out: Path, ms_per_frame: int = 250) -> None:
     side = (grids[0].height - 2) // 4  # the grid is 4 rows of (side - 2) px pictures, 2 px apart
     frames = [grid.crop((0, 0, grid.width, side + 2)) for grid in grids]
     frames[0].save(out, save_all=True, append_images=frames[1:] + [frames[-1]] * 4, duration=ms_per_frame, loop=0)
+
+
+def dcgan_losses(losses_csv: Path, out: Path, smooth: int = 25) -> None:
+    """The one-pizza DCGAN's D and G losses against step, log scale: D's win and the game's restart."""
+    if not losses_csv.exists():
+        return
+    rows = list(csv.DictReader(open(losses_csv)))
+    steps = np.array([int(r["step"]) for r in rows])
+    figure, axis = plt.subplots(figsize=(7, 3))
+    for column in ("d_loss", "g_loss"):
+        values = np.convolve([float(r[column]) for r in rows], np.ones(smooth) / smooth, mode="valid")
+        axis.plot(steps[smooth - 1:], values, label=column)
+    axis.set_yscale("log")
+    axis.set_xlabel("step (batch 16)")
+    axis.set_title("DCGAN on Double Pepperoni: losses (running mean of 25 steps)")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(out, dpi=100)
 
 
 def psnr(a: Image.Image, b: Image.Image) -> float:
@@ -130,6 +149,7 @@ def main() -> None:
     sheet(list(singles.values()), list(singles), SIDE).save(args.out / "singles.png")
     cvae_losses(args.runs, args.out)
     progress_strip(args.runs / "gan" / "samples", args.out / "progress.gif")
+    dcgan_losses(args.runs / "gan" / "losses.csv", args.out / "dcgan_losses.png")
     (args.out / "photos.json").write_text(json.dumps({"reconstruction_psnr_db": scores}, indent=1) + "\n")
     print(json.dumps(scores, indent=1))
 
