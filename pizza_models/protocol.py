@@ -378,10 +378,16 @@ def _encoder_metrics(model, n_recon, vocabulary, run: _Run) -> dict:
             "restyle_fidelity": {**M.recipe_f1(predicted, target), "edit_success": float(success)}}
 
 
-def classification_accuracy_score(model, budget: CASBudget, seed: int, vocabulary: Vocabulary, run: _Run) -> dict:
+def classification_accuracy_score(
+    model, budget: CASBudget = CAS_BUDGET, seed: int = 0, vocabulary: Optional[Vocabulary] = None,
+    run: Optional[_Run] = None,
+) -> dict:
     """CAS: a fresh classifier trained on the model's pizzas for ``budget.n_images`` training-like recipes
     (labelled with those recipes, resized to ``budget.image_size``), tested on ``budget.n_test`` fresh
-    kitchen renders at that size: micro/macro F1."""
+    kitchen renders at that size: micro/macro F1. ``seed`` picks the latents (as in ``evaluate_generator``),
+    ``budget.seed`` the classifier's weights and batches."""
+    vocabulary = vocabulary or model.config.vocabulary
+    run = run or _Run(device_of(model, None), (), BATCH_SIZE, False)
     recipes = kitchen_recipes(budget.n_images, EVAL_SEED + 5, vocabulary)
     with _bar(run, "CAS pizzas", len(recipes)) as bar:
         images = generate(model, recipes, seed * 100 + CAS, run.device, run.batch_size, bar)

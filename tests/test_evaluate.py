@@ -300,6 +300,13 @@ def test_cas_on_kitchen_renders_is_close_to_a_judges_own_accuracy():
     assert min(cas["macro_f1"], own["macro_f1"]) > 0.7
 
 
+def test_cas_of_a_model_alone_takes_its_vocabulary_and_runs_where_it_is():
+    model = references.KitchenModel(32, SMALL_KITCHEN)
+    run = protocol._Run(torch.device("cpu"), (), 64, False)
+    explicit = protocol.classification_accuracy_score(model, TINY_CAS, 0, SMALL_KITCHEN, run)
+    assert protocol.classification_accuracy_score(model, TINY_CAS) == explicit
+
+
 def test_cas_training_is_reproducible_and_leaves_the_global_rng_alone():
     images = torch.rand(64, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
     labels = torch.rand(64, 6, generator=torch.Generator().manual_seed(1)) < 0.5
