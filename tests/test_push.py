@@ -133,13 +133,13 @@ def test_push_to_an_unreachable_hub_is_a_one_line_error(tmp_path):
     assert len(errors) == 1 and f"upload to {REPO} on {closed} failed" in errors[0], result.stderr
 
 
-def test_push_ignores_training_state_per_step_samples_and_save_temporaries():
+def test_push_ignores_training_state_per_step_samples_kept_weights_and_save_temporaries():
     from huggingface_hub.utils import filter_repo_objects
 
     from train.push import IGNORE
 
     files = ["config.json", "model.safetensors", "README.md", "metrics.json", "samples.png", "progress.gif",
              "losses.png", "losses.csv", "training_state.pt", "samples/step_000200.png",
-             ".saving-abc123/model.safetensors", ".training_state.pt.x1y2z3", ".losses.csv.q9w8e7"]
+             "weights/step_000200/model.safetensors", ".saving-abc123/model.safetensors", ".training_state.pt.x1y2z3", ".losses.csv.q9w8e7"]
     kept = list(filter_repo_objects(files, ignore_patterns=IGNORE))
     assert kept == files[:8]

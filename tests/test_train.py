@@ -185,6 +185,19 @@ def test_half_stores_float16_weights_that_load_into_float32(tmp_path):
     assert next(Generator.from_pretrained(tmp_path).parameters()).dtype == torch.float32
 
 
+def test_keep_every_keeps_the_weights_of_each_multiple_and_they_load(tmp_path):
+    assert train(tmp_path, "gan", "--steps", "5", "--save-every", "1", "--keep-every", "2") == 0
+    kept = sorted(p.name for p in (tmp_path / "weights").iterdir())
+    assert kept == ["step_000002", "step_000004"]  # not 1, 3 or the last step 5
+    early, last = Generator.from_pretrained(tmp_path / "weights" / "step_000002"), Generator.from_pretrained(tmp_path)
+    assert any(not torch.equal(a, b) for a, b in zip(early.state_dict().values(), last.state_dict().values()))
+
+
+def test_without_keep_every_a_save_replaces_the_last(tmp_path):
+    assert train(tmp_path, "gan", "--steps", "2", "--save-every", "1") == 0
+    assert not (tmp_path / "weights").exists()
+
+
 def test_resume_with_another_architecture_is_refused_with_the_difference(tmp_path):
     assert train(tmp_path, "gan", "--steps", "1") == 0
     with pytest.raises(SystemExit) as exit:

@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the 28 original ingredients (default), or the ingredients the manifest uses")
     p.add_argument("--sample-every", type=int, default=200, help="save a sample grid every N steps")
     p.add_argument("--save-every", type=int, default=500, help="save a checkpoint every N steps")
+    p.add_argument("--keep-every", type=positive, metavar="N",
+                   help="also keep the exported weights of every save at a multiple of N steps in OUT/weights/step_N "
+                        "(a save replaces the last one otherwise)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     p.add_argument("--precision", default="auto", choices=("auto", "bf16", "fp32"),
                    help="auto: bfloat16 autocast where the CPU/GPU runs it natively (much faster), else float32")
@@ -196,7 +199,8 @@ def main(argv=None) -> int:
     command = "python -m train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     try:
         run(setup, hp, data, out, steps, resume=args.resume, device=args.device, sample_every=args.sample_every,
-            save_every=args.save_every, workers=args.workers, seed=args.seed, command=command,
+            save_every=args.save_every, keep_every=args.keep_every or 0,
+            workers=args.workers, seed=args.seed, command=command,
             progress=not args.no_progress, precision=args.precision,
             max_minutes=args.max_minutes, half=args.half, validation=validation)
     except TrainingDiverged as error:

@@ -25,6 +25,7 @@ from .families import Hyper, Setup, trainables
 
 STATE = "training_state.pt"
 VALIDATION = "validation.csv"
+KEPT = "weights"  # the --keep-every copies of the exported weights, one folder per step
 
 
 class TrainingDiverged(RuntimeError):
@@ -106,6 +107,7 @@ def run(
     device: str = "cpu",
     sample_every: int = 200,
     save_every: int = 500,
+    keep_every: int = 0,
     workers: int = 0,
     seed: int = 0,
     command: str = "",
@@ -119,6 +121,8 @@ def run(
 
     With a ``validation`` set, ``setup.validate`` scores it after every epoch of ``data`` (a row of
     validation.csv), and the run stops early after ``hp.patience`` epochs without a better score.
+    With ``keep_every``, the exported weights of every save at a multiple of it also stay in
+    ``out/weights/step_NNNNNN``: a long run that diverges late keeps its earlier good models.
     """
     rank, world_size = world()
     distributed = world_size > 1
@@ -191,6 +195,8 @@ def run(
             "early_stopping": watch.state(),
         }, state_path)
         save_checkpoint(setup.export(), out, half=half)
+        if keep_every and step % keep_every == 0:
+            save_checkpoint(setup.export(), out / KEPT / f"step_{step:06d}", half=half)
 
     def draw(step: int) -> None:
         if not is_main or grid is None:

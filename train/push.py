@@ -2,8 +2,8 @@
 
 The folder gets a model card (README.md) first, then everything a user of the model needs goes up
 in one commit: config.json, model.safetensors, the card, samples.png, progress.gif, losses.png,
-losses.csv and metrics.json where present. The training state, the per-step sample grids and
-hidden temporaries of interrupted saves stay local.
+losses.csv and metrics.json where present. The training state, the per-step sample grids, the
+--keep-every weights and hidden temporaries of interrupted saves stay local.
 
 Authentication is huggingface_hub's own: the HF_TOKEN variable or ``hf auth login``. HF_ENDPOINT
 points it at another hub (the tests run a small local one).
@@ -17,11 +17,11 @@ from huggingface_hub import HfApi, constants, get_token
 from pizza_models.hub import CONFIG_NAME, WEIGHTS_NAME
 
 from . import artifacts
-from .loop import STATE, saved_state
+from .loop import KEPT, STATE, saved_state
 
 # fnmatch patterns on paths relative to the folder; "*" crosses "/", so ".*" also covers the files
 # inside a ".saving-*" folder left by a killed save, and the ".name.XXXX" atomic-write temporaries.
-IGNORE = [STATE, ".*", f"{artifacts.SAMPLES}/"]
+IGNORE = [STATE, ".*", f"{artifacts.SAMPLES}/", f"{KEPT}/"]
 
 
 class PushError(RuntimeError):
