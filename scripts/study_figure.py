@@ -5,14 +5,17 @@
 
 Arms of a family share its ``min0`` point (the checkpoint they all start from) when one of them
 evaluated it; with ``--cards checkpoints`` a min0 point without CAS takes the CAS measured on that
-checkpoint's card (``checkpoints/FAMILY/metrics.json``, the same protocol). Writes ``FAMILY.png``
-per family and ``curves.md`` (every point, min0 once per family).
+checkpoint's card (``checkpoints/FAMILY/metrics.json``, the same protocol). With ``--reference
+checkpoints`` (runs from scratch), each family's shipped checkpoint is drawn as a dashed line in
+every panel, from its card. Writes ``FAMILY.png`` per family and ``curves.md`` (every point, min0
+once per family).
 """
 
 import argparse
 import csv
 import json
 from pathlib import Path
+from typing import Optional
 
 import matplotlib
 
@@ -41,6 +44,14 @@ def card_cas(curves: dict[str, list[dict]], cards: Path) -> None:
             rows[0]["cas_macro_f1"] = json.loads(card.read_text())["cas"]["macro_f1"]
 
 
+def card_point(card: Path) -> dict:
+    """A checkpoint's metrics.json as one curve row (the panels' keys)."""
+    m = json.loads(card.read_text())
+    return {"held_out_macro_f1": m["held_out_recipes"]["macro_f1"], "singles_recognised": m["single_ingredient"]["recognised"],
+            "cas_macro_f1": (m.get("cas") or {}).get("macro_f1"), "spectral_distance": m.get("spectral_distance"),
+            "frechet": m.get("frechet")}
+
+
 def with_start(curves: dict[str, list[dict]]) -> dict[str, list[dict]]:
     """Each arm's rows with its family's shared min0 row in front, where one arm has it."""
     starts = {arm.split("-")[0]: rows[0] for arm, rows in curves.items() if rows and rows[0]["minutes"] == 0}
@@ -51,9 +62,11 @@ def with_start(curves: dict[str, list[dict]]) -> dict[str, list[dict]]:
     return out
 
 
-def plot(family: str, curves: dict[str, list[dict]], path: Path) -> None:
+def plot(family: str, curves: dict[str, list[dict]], path: Path, reference: Optional[dict] = None) -> None:
     figure, axes = plt.subplots(1, len(PANELS), figsize=(4 * len(PANELS), 3.4))
     for ax, (key, label) in zip(axes, PANELS):
+        if reference and reference.get(key) is not None:
+            ax.axhline(reference[key], color="gray", linestyle="--", label="shipped")
         for arm, rows in curves.items():
             points = [(r["minutes"], r[key]) for r in rows if r[key] is not None]
             if points:
@@ -87,6 +100,8 @@ def main() -> None:
     p.add_argument("study", type=Path)
     p.add_argument("out", type=Path)
     p.add_argument("--cards", type=Path, help="folder of the checkpoints the arms started from (their metrics.json)")
+    p.add_argument("--reference", type=Path, metavar="CHECKPOINTS",
+                   help="folder of the shipped checkpoints, drawn as dashed lines (their metrics.json)")
     args = p.parse_args()
     measured = read_curves(args.study)
     if not measured:
@@ -96,7 +111,9 @@ def main() -> None:
     curves = with_start(measured)
     args.out.mkdir(parents=True, exist_ok=True)
     for family in sorted({arm.split("-")[0] for arm in curves}):
-        plot(family, {a: r for a, r in curves.items() if a.split("-")[0] == family}, args.out / f"{family}.png")
+        card = args.reference / family / "metrics.json" if args.reference else None
+        reference = card_point(card) if card is not None and card.is_file() else None
+        plot(family, {a: r for a, r in curves.items() if a.split("-")[0] == family}, args.out / f"{family}.png", reference)
     (args.out / "curves.md").write_text(table(measured))
 
 
