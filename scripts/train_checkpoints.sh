@@ -3,8 +3,8 @@
 # grid, loss curve, model card, and metrics.json from the evaluation of the shipped weights).
 #
 # Two queues side by side, one core each (the CVAE-GAN; the GAN then the CVAE), then the CVAE-GAN
-# goes on alone for 14 minutes: about two hours on a 2-core CPU. Every run stops at its --max-minutes budget, so the step counts (in each
-# card) depend on the machine.
+# goes on alone for 14 minutes: about two hours on a 2-core CPU. Every run but the GAN's stops at
+# its --max-minutes budget, so their step counts (in each card) depend on the machine.
 #
 # The CVAE-GAN's flags differ from the modern preset's defaults: the VAE learns at 1e-3 (the
 # CVAE's rate) instead of 2e-4, feature matching weighs 0.1 instead of 1, and there is no

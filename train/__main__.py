@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-every", type=int, default=200, help="save a sample grid every N steps")
     p.add_argument("--save-every", type=int, default=500, help="save a checkpoint every N steps")
     p.add_argument("--keep-every", type=positive, metavar="N",
-                   help="also keep the exported weights of every save at a multiple of N steps in OUT/weights/step_N "
+                   help="also save every N steps and keep those exported weights in OUT/weights/step_N "
                         "(a save replaces the last one otherwise)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     p.add_argument("--precision", default="auto", choices=("auto", "bf16", "fp32"),

@@ -121,8 +121,8 @@ def run(
 
     With a ``validation`` set, ``setup.validate`` scores it after every epoch of ``data`` (a row of
     validation.csv), and the run stops early after ``hp.patience`` epochs without a better score.
-    With ``keep_every``, the exported weights of every save at a multiple of it also stay in
-    ``out/weights/step_NNNNNN``: a long run that diverges late keeps its earlier good models.
+    With ``keep_every``, the run also saves at every multiple of it, and those exported weights stay
+    in ``out/weights/step_NNNNNN``: a long run that diverges late keeps its earlier good models.
     """
     rank, world_size = world()
     distributed = world_size > 1
@@ -194,9 +194,10 @@ def run(
             **({"ema": setup.ema.state_dict()} if setup.ema is not None else {}),
             "early_stopping": watch.state(),
         }, state_path)
-        save_checkpoint(setup.export(), out, half=half)
+        model = setup.export()
+        save_checkpoint(model, out, half=half)
         if keep_every and step % keep_every == 0:
-            save_checkpoint(setup.export(), out / KEPT / f"step_{step:06d}", half=half)
+            save_checkpoint(model, out / KEPT / f"step_{step:06d}", half=half)
 
     def draw(step: int) -> None:
         if not is_main or grid is None:
@@ -250,7 +251,7 @@ def run(
             last = step == steps or out_of_time
             if step % sample_every == 0 or last:
                 draw(step)
-            if step % save_every == 0 or last or stop:
+            if step % save_every == 0 or (keep_every and step % keep_every == 0) or last or stop:
                 save(step)
             if stop or out_of_time:
                 bar.update(1)  # the bar counts a step when the next begins: count the last one too
