@@ -41,7 +41,7 @@ def card_cas(curves: dict[str, list[dict]], cards: Path) -> None:
     for arm, rows in curves.items():
         card = cards / arm.split("-")[0] / "metrics.json"
         if rows and rows[0]["minutes"] == 0 and rows[0]["cas_macro_f1"] is None and card.is_file():
-            rows[0]["cas_macro_f1"] = json.loads(card.read_text())["cas"]["macro_f1"]
+            rows[0]["cas_macro_f1"] = card_point(card)["cas_macro_f1"]
 
 
 def card_point(card: Path) -> dict:
