@@ -116,6 +116,19 @@ def mean_feature_matching(real_features: torch.Tensor, fake_features: torch.Tens
     return 0.5 * (real_features.float().mean(dim=0) - fake_features.float().mean(dim=0)).pow(2).mean()
 
 
+def mode_seeking(fake_a: torch.Tensor, fake_b: torch.Tensor, z_a: torch.Tensor, z_b: torch.Tensor,
+                 eps: float = 1e-5) -> torch.Tensor:
+    """1 / (mean |fake_a - fake_b| / mean |z_a - z_b| + eps): small when two noises draw different pizzas.
+
+    MSGAN (Mao et al. 2019) for a conditional generator: ``fake_a`` and ``fake_b`` (B, 3, H, W) are
+    drawn for the same recipes from noises ``z_a`` and ``z_b`` (B, latent). Minimising it pushes the
+    generator to let the noise change the picture, against mode collapse within a recipe.
+    """
+    images = (fake_a.float() - fake_b.float()).abs().mean()
+    noises = (z_a.float() - z_b.float()).abs().mean()
+    return 1 / (images / noises + eps)
+
+
 def multilabel_bce(logits: torch.Tensor, presence: torch.Tensor) -> torch.Tensor:
     """mean over (B, V) of BCE(sigmoid(logits), presence); counts > 1 (double portions) count as present."""
     return F.binary_cross_entropy_with_logits(logits.float(), presence.float().clamp(max=1))

@@ -9,6 +9,7 @@
 #   bash scripts/gan_study.sh                  # CHUNK=10 CHUNKS=6 OUT=runs/study INIT=0
 #   INIT=1 CHUNKS=2 ARMS="gan-base gan-noda" bash scripts/gan_study.sh
 #   CURVES=0 ...                               # snapshots only, evaluated later
+#   EXTRA="--lr 1e-3" ...                      # more options for every arm
 #   python scripts/study_figure.py runs/study docs/gan_study   # every arm's curve in one figure
 #
 # Arms (each one change from the arm before it, so each fix is measured on and off):
@@ -16,6 +17,8 @@
 #   *-noda     DiffAugment off (kitchen data is unlimited);
 #   *-bilinear as noda, the generator resizing x2 bilinearly instead of nearest before its convolutions
 #              (a branch: the arms below build on noda);
+#   *-ms       as noda, plus the mode-seeking term (MSGAN) on pairs of noises for one recipe (GAN only;
+#              a branch, like bilinear);
 #   *-wrong    + real pizzas with another pizza's recipe as fakes for the projection D;
 #   *-teacher  + a frozen classifier's recipe loss on generated pizzas (runs/study/teacher: its own
 #              seed and kitchen data, never checkpoints/judge or judge2, which score the runs).
@@ -50,6 +53,7 @@ flags() {  # ARM -> its options
     base) echo "--diffaugment color,translation,cutout" ;;
     noda) echo "--diffaugment=" ;;
     bilinear) echo "--diffaugment= --upsample bilinear" ;;
+    ms) echo "--diffaugment= --mode-seeking 1" ;;
     wrong) echo "--diffaugment= --wrong-recipe 1" ;;
     teacher) echo "--diffaugment= --wrong-recipe 1 --teacher $OUT/teacher --teacher-weight 1" ;;
   esac
@@ -81,7 +85,7 @@ for arm in $ARMS; do
     resume=$([ -f "$OUT/$arm/training_state.pt" ] && echo --resume || true)
     # shellcheck disable=SC2046
     python -m train "$family" --preset modern --size 64 --kitchen-pizzas "$PIZZAS" --steps 1000000 --max-minutes "$CHUNK" --sample-every 200 \
-      --save-every 200 --no-progress --out "$OUT/$arm" $resume $init $(flags "$arm") >> "$OUT/$arm.log" 2>&1
+      --save-every 200 --no-progress --out "$OUT/$arm" $resume $init $(flags "$arm") ${EXTRA:-} >> "$OUT/$arm.log" 2>&1
     mkdir -p "$snap"
     cp "$OUT/$arm/config.json" "$OUT/$arm/model.safetensors" "$snap/"
     python -c "import torch,sys; print(torch.load(sys.argv[1], weights_only=True)['step'])" \

@@ -1,5 +1,6 @@
 """Options of the GAN and CVAE-GAN discriminators and generators: real pizzas with a wrong recipe as
-fakes for the projection D, and a frozen teacher classifier (never a judge) on generated pizzas."""
+fakes for the projection D, a frozen teacher classifier (never a judge) on generated pizzas, and
+the GAN's mode-seeking term."""
 
 import csv
 import json
@@ -11,7 +12,7 @@ import torch
 from pizza_models import losses
 from train.__main__ import main
 from train.families import build, hyper
-from train.steps import with_wrong_recipes
+from train.steps import gan_step, with_wrong_recipes
 from pizza_models.recipe import DEFAULT_VOCABULARY
 
 TINY = ["--size", "32", "--channels", "8", "--kitchen-pizzas", "16", "--batch-size", "4", "--no-progress"]
@@ -92,3 +93,20 @@ def test_kitchen_runs_train_without_diffaugment_unless_asked(family):
 def test_a_run_can_upsample_bilinearly_and_its_config_says_so(family, tmp_path):
     assert main([*TINY, family, "--upsample", "bilinear", "--steps", "1", "--out", str(tmp_path)]) == 0
     assert json.loads((tmp_path / "config.json").read_text())["upsample"] == "bilinear"
+
+
+def test_mode_seeking_draws_each_recipe_of_the_g_batch_twice():
+    hp = hyper("gan", "modern", 32, channels=8, mode_seeking=1.0)
+    setup = build(hp, DEFAULT_VOCABULARY)
+    seen = []
+    setup.nets["G"].register_forward_hook(lambda module, inputs, output: seen.append(inputs[1]))
+    code = torch.eye(5, len(DEFAULT_VOCABULARY.ids))  # five different recipes
+    stats = gan_step(setup.nets, setup.optimizers, torch.zeros(5, 3, 32, 32), code, hp)
+    drawn = seen[-1]  # the G step's recipes (the first forward drew the D step's fakes)
+    assert torch.equal(drawn, torch.cat([code[:2], code[:2], code[4:]]))
+    assert stats["mode_seeking"] > 0
+
+
+def test_a_run_with_mode_seeking_logs_its_term(tmp_path):
+    assert main([*TINY, "gan", "--mode-seeking", "1", "--steps", "1", "--out", str(tmp_path)]) == 0
+    assert "mode_seeking" in columns(tmp_path)

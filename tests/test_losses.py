@@ -17,6 +17,13 @@ def test_kl_of_unit_mean_is_half_the_latent_dim():
     assert losses.kl_divergence(torch.ones(4, 8), torch.zeros(4, 8)).item() == pytest.approx(4.0)
 
 
+def test_mode_seeking_is_the_reciprocal_of_picture_distance_per_noise_distance():
+    a, z_a, z_b = torch.zeros(2, 3, 4, 4), torch.zeros(2, 8), torch.full((2, 8), 2.0)
+    # mean |a - b| = 0.5 over mean |z_a - z_b| = 2: ratio 1/4, loss 4
+    assert losses.mode_seeking(a, a + 0.5, z_a, z_b).item() == pytest.approx(4.0, rel=1e-4)
+    assert losses.mode_seeking(a, a, z_a, z_b).item() == pytest.approx(1e5)  # one picture for two noises: 1/eps
+
+
 def test_reconstruction_l2_sums_pixels_and_averages_batch():
     x = torch.zeros(2, 3, 4, 4)
     assert losses.reconstruction_l2(x + 0.5, x).item() == pytest.approx(48 * 0.25)

@@ -198,6 +198,15 @@ def test_without_keep_every_a_save_replaces_the_last(tmp_path):
     assert not (tmp_path / "weights").exists()
 
 
+def test_resume_logs_a_term_the_run_before_did_not_in_a_new_column(tmp_path):
+    assert train(tmp_path, "gan", "--steps", "1") == 0
+    assert train(tmp_path, "gan", "--steps", "2", "--resume", "--mode-seeking", "1") == 0
+    with open(tmp_path / "losses.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["step"] for r in rows] == ["1", "2"]
+    assert rows[0]["mode_seeking"] == "" and float(rows[1]["mode_seeking"]) > 0
+
+
 def test_resume_with_another_architecture_is_refused_with_the_difference(tmp_path):
     assert train(tmp_path, "gan", "--steps", "1") == 0
     with pytest.raises(SystemExit) as exit:

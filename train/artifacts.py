@@ -31,7 +31,8 @@ class LossLog:
     """``losses.csv``: one row per step, appended and flushed as training goes.
 
     Opening it for a resumed run drops rows past the resumed step (written after the last
-    checkpoint by a run that was then killed), so no row is duplicated or lost.
+    checkpoint by a run that was then killed), so no row is duplicated or lost. A term the resumed
+    run logs and the run before did not becomes a new column (empty in the earlier rows).
     """
 
     def __init__(self, path: Path, resume_step: int):
@@ -50,10 +51,12 @@ class LossLog:
 
     def append(self, step: int, values: dict[str, float]) -> None:
         row = {"step": step, **{k: f"{v:.6g}" for k, v in values.items()}}
-        if not self.columns:
-            self.columns = list(row)
-            self._rewrite()
         self.rows.append(row)
+        new = [c for c in row if c not in self.columns]
+        if new:  # the first row, or a resumed run that logs a term the run before did not
+            self.columns += new
+            self._rewrite()
+            return
         with open(self.path, "a", newline="") as f:
             f.write(",".join(str(row.get(c, "")) for c in self.columns) + "\n")
 

@@ -93,7 +93,8 @@ def cvae_losses(nets, x, code, hp: Hyper) -> dict[str, float]:
 
 
 def gan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel] = None) -> dict[str, float]:
-    """One D step and one G step: BCE (the article's DCGAN) or hinge, with DiffAugment where set."""
+    """One D step and one G step: BCE (the article's DCGAN) or hinge, with DiffAugment where set, and
+    the mode-seeking term on pairs of the G batch where ``hp.mode_seeking`` is set."""
     G, D = nets["G"], nets["D"]
     g = unwrap(G)
     d_loss_fn, g_loss_fn = (losses.d_bce, losses.g_bce) if hp.loss == "bce" else (losses.d_hinge, losses.g_hinge)
@@ -109,8 +110,18 @@ def gan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel] 
 
     stats = {}
     with frozen(unwrap(D)):
-        fake = G(g.sample_latent(x.shape[0], device=x.device), code)
+        z = g.sample_latent(x.shape[0], device=x.device)
+        pairs = hp.mode_seeking and x.shape[0] > 1
+        if pairs:
+            # Pairs: the second half draws the first half's recipes from other noises.
+            half = x.shape[0] // 2
+            code = torch.cat([code[:half], code[:half], code[2 * half:]])
+        fake = G(z, code)
         g_loss = g_loss_fn(unwrap(D)(_augment(hp, fake), code)[0])
+        if pairs:
+            seeking = losses.mode_seeking(fake[:half], fake[half:2 * half], z[:half], z[half:2 * half])
+            g_loss = g_loss + hp.mode_seeking * seeking
+            stats["mode_seeking"] = seeking.item()
         if "teacher" in nets:
             taught = losses.multilabel_bce(nets["teacher"](fake), presence(code, len(g.config.vocabulary)))
             g_loss = g_loss + hp.teacher_weight * taught
