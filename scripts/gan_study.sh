@@ -17,8 +17,8 @@
 #   *-noda     DiffAugment off (kitchen data is unlimited);
 #   *-bilinear as noda, the generator resizing x2 bilinearly instead of nearest before its convolutions
 #              (a branch: the arms below build on noda);
-#   *-ms       as noda, plus the mode-seeking term (MSGAN) on pairs of noises for one recipe (GAN only;
-#              a branch, like bilinear);
+#   *-msW      as noda, plus the mode-seeking term (MSGAN) of weight W on pairs of noises for one recipe
+#              (GAN only; a branch, like bilinear): gan-ms1, gan-ms0.1;
 #   *-wrong    + real pizzas with another pizza's recipe as fakes for the projection D;
 #   *-teacher  + a frozen classifier's recipe loss on generated pizzas (runs/study/teacher: its own
 #              seed and kitchen data, never checkpoints/judge or judge2, which score the runs).
@@ -53,7 +53,7 @@ flags() {  # ARM -> its options
     base) echo "--diffaugment color,translation,cutout" ;;
     noda) echo "--diffaugment=" ;;
     bilinear) echo "--diffaugment= --upsample bilinear" ;;
-    ms) echo "--diffaugment= --mode-seeking 1" ;;
+    ms*) echo "--diffaugment= --mode-seeking ${1#*-ms}" ;;
     wrong) echo "--diffaugment= --wrong-recipe 1" ;;
     teacher) echo "--diffaugment= --wrong-recipe 1 --teacher $OUT/teacher --teacher-weight 1" ;;
   esac

@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 PANELS = [("held_out_macro_f1", "held-out recipe macro-F1 (judge)"), ("singles_recognised", "single ingredients (of 28)"),
           ("cas_macro_f1", "CAS macro-F1"), ("spectral_distance", "spectral distance (log, lower is better)"),
-          ("frechet", "Frechet distance (judge features)")]
+          ("frechet", "Frechet distance (judge features)"), ("diversity", "diversity within a recipe (kitchen 5.8)")]
 
 
 def read_curves(study: Path) -> dict[str, list[dict]]:
@@ -49,7 +49,7 @@ def card_point(card: Path) -> dict:
     m = json.loads(card.read_text())
     return {"held_out_macro_f1": m["held_out_recipes"]["macro_f1"], "singles_recognised": m["single_ingredient"]["recognised"],
             "cas_macro_f1": (m.get("cas") or {}).get("macro_f1"), "spectral_distance": m.get("spectral_distance"),
-            "frechet": m.get("frechet")}
+            "frechet": m.get("frechet"), "diversity": m.get("diversity")}
 
 
 def with_start(curves: dict[str, list[dict]]) -> dict[str, list[dict]]:
