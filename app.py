@@ -113,6 +113,13 @@ def resolve_typed(values: Optional[list]) -> list:
     return list(dict.fromkeys(resolved))  # a typed duplicate of a chip is one chip
 
 
+def resolve_on_leave(values: Optional[list]):
+    """``resolve_typed`` for a picker the user leaves: no update when nothing typed needs resolving, so
+    that an answer arriving after the next pick never takes that pick back."""
+    resolved = resolve_typed(values)
+    return gr.skip() if resolved == list(values or []) else resolved
+
+
 def menu_example(recipe: str) -> list[list[str]]:
     """A menu recipe as the pickers' values: [picked, doubled]."""
     ids = parse_recipe(recipe).portions
@@ -200,7 +207,7 @@ def create_tab(shelf: dict[str, PizzaModel]) -> None:
     gr.Examples([menu_example(recipe) for recipe in MENU.values()], inputs=[picked, doubled],
                 example_labels=list(MENU), label="From the real menu", examples_per_page=len(MENU))
     for picker in (picked, doubled):  # Enter adds typed text as is; leaving the box turns it into what it names
-        picker.blur(resolve_typed, picker, picker, queue=False, api_visibility="private", show_progress="hidden")
+        picker.blur(resolve_on_leave, picker, picker, queue=False, api_visibility="private", show_progress="hidden")
     inputs = [picked, doubled, noise, seed, count, model]
     wire(button.click, create, inputs, [gallery], status, "generate")
     # Releasing the slider and typing a value (change) both redraw; the last value wins.
@@ -278,7 +285,7 @@ def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
                    gr.Image(label="Reconstruction", elem_id="reconstruction", **shown),
                    gr.Image(label="Restyled", elem_id="restyled", **shown)]
     for picker in (source, target):
-        picker.blur(resolve_typed, picker, picker, queue=False, api_visibility="private", show_progress="hidden")
+        picker.blur(resolve_on_leave, picker, picker, queue=False, api_visibility="private", show_progress="hidden")
     wire(upload.upload, read_photo, [upload, crop], [photo, source, target, upload, confidence], status, "read_photo")
     # preprocess=False: gradio neither decodes the photo nor follows a data: URL; `uploaded` and
     # pipeline.read_photo check everything, numbers included (pipeline.check_seed, check_noise).

@@ -7,10 +7,11 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import gradio as gr
 import pytest
 from PIL import Image
 
-from app import model_choices, resolve_typed, trim_cache
+from app import model_choices, resolve_on_leave, resolve_typed, trim_cache
 from conftest import ARTIFACTS
 from pizza_models import pipeline
 from pizza_models.data import read_manifest
@@ -177,6 +178,11 @@ def test_trim_cache_deletes_the_oldest_files_over_the_cap(tmp_path):
                                          ("peperoni", "peperoni")])
 def test_typed_text_becomes_the_first_ingredient_the_search_shows(typed, chip):
     assert resolve_typed(["mozzarella", typed]) == ["mozzarella", chip]  # no match: left for the error to name
+
+
+def test_leaving_a_picker_of_known_ingredients_changes_nothing():
+    assert resolve_on_leave(["mozzarella", "ham"]) == gr.skip()  # a late answer cannot undo a newer pick
+    assert resolve_on_leave(["mozzarella", "HAM"]) == ["mozzarella", "ham"]
 
 
 def test_menus_are_chosen_by_capability_and_labels_not_family_names():

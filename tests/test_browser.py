@@ -87,6 +87,7 @@ def test_enter_takes_the_highlighted_match_and_russian_names_are_suggested(page)
     page.keyboard.press("Escape")
     page.locator("#ingredients .remove-all").click()
     type_and_enter(page, "#ingredients", "tomato", option="Tomato sauce · томатный соус (sauce)")
+    expect(page.locator("#ingredients .token")).to_have_text(["Tomato sauce · томатный соус (sauce)"])
     type_and_enter(page, "#ingredients", "пепперони", option="Pepperoni · пепперони")
     expect(page.locator("#ingredients .token")).to_have_text(["Tomato sauce · томатный соус (sauce)",
                                                               "Pepperoni · пепперони"])
@@ -141,10 +142,15 @@ def test_every_tab_shows_all_its_pizzas(browser, app_server, size, tmp_path):
     expect(page.locator("#confidence")).to_contain_text("Pepperoni")
     type_and_enter(page, "#target", "Ham")
     page.locator("#restyle").click()
-    for output in ("#input-view", "#model-view", "#reconstruction", "#restyled"):
+    outputs = ["#input-view", "#model-view", "#reconstruction", "#restyled"]
+    for output in outputs:
         expect(page.locator(f"{output} img")).to_have_count(1)
-    sides = {round(page.locator(f"{o} img").bounding_box()["width"])
-             for o in ("#input-view", "#model-view", "#reconstruction", "#restyled")}
+    # An <img> is in the page before its picture has loaded and been laid out (width 0 until then).
+    page.wait_for_function("""ids => ids.every(id => {
+        const img = document.querySelector(id + " img");
+        return img && img.complete && img.naturalWidth > 0 && img.getBoundingClientRect().width > 0;
+    })""", arg=outputs)
+    sides = {round(page.locator(f"{o} img").bounding_box()["width"]) for o in outputs}
     assert len(sides) == 1, f"restyle pictures at different scales: {sides}"
     page.screenshot(path=ARTIFACTS / f"restyle-{label}.png", full_page=True)
 
