@@ -18,7 +18,9 @@
 #   *-bilinear as noda, the generator resizing x2 bilinearly instead of nearest before its convolutions
 #              (a branch: the arms below build on noda);
 #   *-msW      as noda, plus the mode-seeking term (MSGAN) of weight W on pairs of noises for one recipe
-#              (GAN only; a branch, like bilinear): gan-ms1, gan-ms0.1;
+#              (a branch, like bilinear): gan-ms1, gan-ms0.1;
+#   *-advW     as noda, the CVAE-GAN's hinge term on prior samples at weight W (the preset's 0.1 is
+#              small beside its summed pixel loss, ~1,000), and *-advW_msV with mode seeking at V;
 #   *-wrong    + real pizzas with another pizza's recipe as fakes for the projection D;
 #   *-teacher  + a frozen classifier's recipe loss on generated pizzas (runs/study/teacher: its own
 #              seed and kitchen data, never checkpoints/judge or judge2, which score the runs).
@@ -54,6 +56,9 @@ flags() {  # ARM -> its options
     noda) echo "--diffaugment=" ;;
     bilinear) echo "--diffaugment= --upsample bilinear" ;;
     ms*) echo "--diffaugment= --mode-seeking ${1#*-ms}" ;;
+    adv*)  # advW or advW_msV: the CVAE-GAN's hinge term on prior samples at weight W (and mode seeking at V)
+      local rest=${1#*-adv}
+      echo "--diffaugment= --adv-weight ${rest%%_ms*}$([[ $rest == *_ms* ]] && echo " --mode-seeking ${rest#*_ms}")" ;;
     wrong) echo "--diffaugment= --wrong-recipe 1" ;;
     teacher) echo "--diffaugment= --wrong-recipe 1 --teacher $OUT/teacher --teacher-weight 1" ;;
   esac

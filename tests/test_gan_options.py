@@ -11,8 +11,8 @@ import torch
 
 from pizza_models import losses
 from train.__main__ import main
-from train.families import build, hyper
-from train.steps import gan_step, with_wrong_recipes
+from train.families import build, hyper, trainables
+from train.steps import cvaegan_step, gan_step, with_wrong_recipes
 from pizza_models.recipe import DEFAULT_VOCABULARY
 
 TINY = ["--size", "32", "--channels", "8", "--kitchen-pizzas", "16", "--batch-size", "4", "--no-progress"]
@@ -107,6 +107,30 @@ def test_mode_seeking_draws_each_recipe_of_the_g_batch_twice():
     assert stats["mode_seeking"] > 0
 
 
-def test_a_run_with_mode_seeking_logs_its_term(tmp_path):
-    assert main([*TINY, "gan", "--mode-seeking", "1", "--steps", "1", "--out", str(tmp_path)]) == 0
+def test_cvaegan_mode_seeking_draws_prior_samples_in_pairs_and_reconstructs_every_recipe():
+    hp = hyper("cvaegan", "modern", 32, channels=8, mode_seeking=1.0)
+    setup = build(hp, DEFAULT_VOCABULARY)
+    seen = []
+    setup.nets["vae"].decoder.register_forward_hook(lambda module, inputs, output: seen.append(inputs[1]))
+    code = torch.eye(5, len(DEFAULT_VOCABULARY.ids))
+    stats = cvaegan_step(trainables(setup, hp), setup.optimizers, torch.zeros(5, 3, 32, 32), code, hp)
+    recon_codes, prior_codes = seen[-1].chunk(2)  # one decoder pass: reconstructions, then prior samples
+    assert torch.equal(recon_codes, code)
+    assert torch.equal(prior_codes, torch.cat([code[:2], code[:2], code[4:]]))
+    assert stats["mode_seeking"] > 0
+
+
+@pytest.mark.parametrize("family", ["gan", "cvaegan"])
+def test_a_run_with_mode_seeking_logs_its_term(family, tmp_path):
+    assert main([*TINY, family, "--mode-seeking", "1", "--steps", "1", "--out", str(tmp_path)]) == 0
     assert "mode_seeking" in columns(tmp_path)
+
+
+def test_mode_seeking_needs_pairs_in_a_batch():
+    with pytest.raises(ValueError, match="batch-size 2"):
+        hyper("gan", "modern", 32, mode_seeking=1.0, batch_size=1)
+
+
+def test_the_sequential_cvaegan_refuses_mode_seeking():
+    with pytest.raises(ValueError, match="joint"):
+        build(hyper("cvaegan", "modern", 32, channels=8, mode_seeking=1.0, update_order="sequential"), DEFAULT_VOCABULARY)

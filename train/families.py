@@ -50,6 +50,8 @@ def hyper(family: str, preset: str, image_size: Optional[int] = None, **override
             raise ValueError(f"{f.name} {getattr(hp, f.name)!r}: use one of {', '.join(map(str, choices))}")
     if hp.steps < 1:
         raise ValueError(f"steps must be at least 1, got {hp.steps}")
+    if hp.mode_seeking and hp.batch_size < 2:
+        raise ValueError(f"--mode-seeking compares pairs of pizzas in a batch: use --batch-size 2 or more, got {hp.batch_size}")
     return hp
 
 
@@ -165,8 +167,8 @@ def build_cvaegan(hp: Hyper, vocabulary: Vocabulary) -> Setup:
     }
     ema = ema_model(vae, hp.ema)
     if hp.update_order == "sequential":  # the article's four trainers: an optimizer each for encoder and decoder
-        if hp.teacher or hp.wrong_recipe:
-            raise ValueError("--teacher and --wrong-recipe train the joint CVAE-GAN step: use --update-order joint")
+        if hp.teacher or hp.wrong_recipe or hp.mode_seeking:
+            raise ValueError("--teacher, --wrong-recipe and --mode-seeking train the joint CVAE-GAN step: use --update-order joint")
         parts = {"encoder": vae.encoder, "decoder": vae.decoder, "D": nets["D"], "C": nets["C"]}
         optimizers = adam(hp, parts, {"encoder": hp.lr, "decoder": hp.lr, "D": hp.lr_d, "C": hp.lr_d})
         return Setup(nets, optimizers, cvaegan_sequential_step, exporter(vae, ema), ema)
@@ -218,10 +220,12 @@ class VAEWithPrior(nn.Module):
         super().__init__()
         self.vae = vae
 
-    def forward(self, x: torch.Tensor, code: torch.Tensor, z_prior: torch.Tensor):
+    def forward(self, x: torch.Tensor, code: torch.Tensor, z_prior: torch.Tensor, prior_code: Optional[torch.Tensor] = None):
+        # prior_code (B, C): the prior samples' recipes when they are not x's (the mode-seeking pairs)
         mu, logvar = self.vae.encode(x, code)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-        recon, prior = self.vae.decode(torch.cat([z, z_prior]), torch.cat([code, code])).chunk(2)
+        prior_code = code if prior_code is None else prior_code
+        recon, prior = self.vae.decode(torch.cat([z, z_prior]), torch.cat([code, prior_code])).chunk(2)
         return recon, prior, mu, logvar
 
 

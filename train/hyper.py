@@ -36,8 +36,9 @@ class Hyper:
     diffaugment: str = _knob("", "DiffAugment policy on real and fake pictures in D and G steps ('' for none)")
     wrong_recipe: float = _knob(0.0, "weight of real pizzas shown with another pizza's recipe as fakes to the projection D "
                                      "(as MPG; 0: off)")
-    mode_seeking: float = _knob(0.0, "GAN: weight of the mode-seeking term (MSGAN): half of each G batch repeats the "
-                                     "other half's recipes with other noises, penalised when the pizzas barely differ (0: off)")
+    mode_seeking: float = _knob(0.0, "GAN / CVAE-GAN: weight of the mode-seeking term (MSGAN): half of each batch of drawn "
+                                     "pizzas repeats the other half's recipes with other noises, penalised when the pizzas "
+                                     "barely differ (0: off)")
     teacher: str = _knob("", "GAN / CVAE-GAN: a frozen ingredient classifier (checkpoint folder, never a judge) whose "
                              "loss on generated pizzas trains the generator ('' for none)")
     teacher_weight: float = _knob(0.0, "weight of the frozen teacher's recipe loss on generated pizzas")

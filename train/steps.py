@@ -92,6 +92,23 @@ def cvae_losses(nets, x, code, hp: Hyper) -> dict[str, float]:
     return _cvae_loss(nets["vae"], x, code, hp)[1]
 
 
+def paired_recipes(hp: Hyper, code: torch.Tensor) -> torch.Tensor:
+    """The recipes to draw from prior noise: ``code`` (B, C) itself, or, with the mode-seeking term
+    on, its first half twice (then the odd one out), so pictures i and i + B/2 share a recipe."""
+    if not hp.mode_seeking:
+        return code
+    if code.shape[0] < 2:
+        raise ValueError("the mode-seeking term needs a batch of at least 2 pictures")
+    half = code.shape[0] // 2
+    return torch.cat([code[:half], code[:half], code[2 * half:]])
+
+
+def _mode_seeking(fake: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    # fake (B, 3, H, W) drawn for paired_recipes: the two halves share recipes, not noises
+    half = fake.shape[0] // 2
+    return losses.mode_seeking(fake[:half], fake[half:2 * half], z[:half], z[half:2 * half])
+
+
 def gan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel] = None) -> dict[str, float]:
     """One D step and one G step: BCE (the article's DCGAN) or hinge, with DiffAugment where set, and
     the mode-seeking term on pairs of the G batch where ``hp.mode_seeking`` is set."""
@@ -111,15 +128,11 @@ def gan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel] 
     stats = {}
     with frozen(unwrap(D)):
         z = g.sample_latent(x.shape[0], device=x.device)
-        pairs = hp.mode_seeking and x.shape[0] > 1
-        if pairs:
-            # Pairs: the second half draws the first half's recipes from other noises.
-            half = x.shape[0] // 2
-            code = torch.cat([code[:half], code[:half], code[2 * half:]])
+        code = paired_recipes(hp, code)
         fake = G(z, code)
         g_loss = g_loss_fn(unwrap(D)(_augment(hp, fake), code)[0])
-        if pairs:
-            seeking = losses.mode_seeking(fake[:half], fake[half:2 * half], z[:half], z[half:2 * half])
+        if hp.mode_seeking:
+            seeking = _mode_seeking(fake, z)
             g_loss = g_loss + hp.mode_seeking * seeking
             stats["mode_seeking"] = seeking.item()
         if "teacher" in nets:
@@ -144,9 +157,9 @@ def with_wrong_recipes(hp: Hyper, pictures: list[torch.Tensor], codes: list[torc
     return torch.cat(pictures), torch.cat(codes)
 
 
-def _matching(d: nn.Module, c: nn.Module, x, recon, prior, code) -> torch.Tensor:
+def _matching(d: nn.Module, c: nn.Module, x, recon, prior, code, prior_code) -> torch.Tensor:
     """Feature matching on D and C features: pairwise for reconstructions, batch means for prior samples."""
-    _, d_features = d(torch.cat([x, recon, prior]), torch.cat([code, code, code]))
+    _, d_features = d(torch.cat([x, recon, prior]), torch.cat([code, code, prior_code]))
     d_real, d_recon, d_prior = d_features.chunk(3)
     c_real, c_recon, c_prior = c.features(torch.cat([x, recon, prior])).chunk(3)
     d_real, c_real = d_real.detach(), c_real.detach()
@@ -196,17 +209,19 @@ def cvaegan_sequential_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[
 def cvaegan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedModel] = None) -> dict[str, float]:
     """Bao et al. 2017: train C on real recipes, D on real vs reconstructed vs sampled, then E and G
     with KL, pixel L2, feature matching on D and C features (pairwise for reconstructions, batch
-    means for prior samples) and, in the modern preset, a hinge and a classifier term on samples."""
+    means for prior samples) and, in the modern preset, a hinge and a classifier term on samples
+    (and the mode-seeking term on pairs of them where ``hp.mode_seeking`` is set)."""
     vae, D, C = nets["vae"], nets["D"], nets["C"]
     d, c = unwrap(D), unwrap(C)
     target = presence(code, len(c.config.vocabulary))
     z_prior = unwrap(vae).vae.sample_latent(x.shape[0], device=x.device)
-    recon, prior, mu, logvar = vae(x, code, z_prior)
+    prior_code = paired_recipes(hp, code)
+    recon, prior, mu, logvar = vae(x, code, z_prior, prior_code)
 
     c_loss = losses.multilabel_bce(C(x), target)
     update(optimizers["C"], c_loss)
 
-    pictures, codes = with_wrong_recipes(hp, [x, recon.detach(), prior.detach()], [code, code, code])
+    pictures, codes = with_wrong_recipes(hp, [x, recon.detach(), prior.detach()], [code, code, prior_code])
     logits, _ = D(_augment(hp, pictures), codes)
     real_logits, *fake_logits = logits.chunk(len(codes) // len(x))
     d_loss = (losses.d_bce if hp.loss == "bce" else losses.d_hinge)(real_logits, fake_logits,
@@ -216,19 +231,24 @@ def cvaegan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedMod
     with frozen(d, c):
         kl = losses.kl_divergence(mu, logvar)
         pixel = losses.reconstruction_l2(recon, x)
-        matching = _matching(d, c, x, recon, prior, code)
+        matching = _matching(d, c, x, recon, prior, code, prior_code)
         g_loss = hp.kl_weight * kl + pixel + hp.fm_weight * matching
+        prior_target = presence(prior_code, len(c.config.vocabulary))
         stats = {}
         if hp.adv_weight:
-            adversarial = losses.g_hinge(d(_augment(hp, prior), code)[0])
+            adversarial = losses.g_hinge(d(_augment(hp, prior), prior_code)[0])
             g_loss = g_loss + hp.adv_weight * adversarial
             stats["adversarial"] = adversarial.item()
         if hp.cls_weight:
-            recipe_loss = losses.multilabel_bce(c(prior), target)
+            recipe_loss = losses.multilabel_bce(c(prior), prior_target)
             g_loss = g_loss + hp.cls_weight * recipe_loss
             stats["recipe"] = recipe_loss.item()
+        if hp.mode_seeking:
+            seeking = _mode_seeking(prior, z_prior)
+            g_loss = g_loss + hp.mode_seeking * seeking
+            stats["mode_seeking"] = seeking.item()
         if "teacher" in nets:
-            taught = losses.multilabel_bce(nets["teacher"](prior), target)
+            taught = losses.multilabel_bce(nets["teacher"](prior), prior_target)
             g_loss = g_loss + hp.teacher_weight * taught
             stats["teacher"] = taught.item()
         update(optimizers["vae"], g_loss)
