@@ -134,3 +134,20 @@ def test_mode_seeking_needs_pairs_in_a_batch():
 def test_the_sequential_cvaegan_refuses_mode_seeking():
     with pytest.raises(ValueError, match="joint"):
         build(hyper("cvaegan", "modern", 32, channels=8, mode_seeking=1.0, update_order="sequential"), DEFAULT_VOCABULARY)
+
+
+def test_a_gans_generator_starts_a_cvaegans_decoder(tmp_path):
+    gan, cvaegan = tmp_path / "gan", tmp_path / "cvaegan"
+    assert main([*TINY, "gan", "--steps", "1", "--out", str(gan)]) == 0
+    assert main([*TINY, "cvaegan", "--steps", "1", "--lr", "1e-12", "--init", str(gan), "--out", str(cvaegan)]) == 0
+    generator = torch.load(gan / "training_state.pt", weights_only=True)["nets"]["G"]
+    vae = torch.load(cvaegan / "training_state.pt", weights_only=True)["nets"]["vae"]
+    weights = [k for k in generator if k.startswith("net.") and not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    assert weights and all(torch.allclose(generator[k], vae["decoder." + k[len("net."):]], atol=1e-6) for k in weights)
+
+
+def test_a_gan_with_another_resize_cannot_start_a_decoder(tmp_path):
+    gan = tmp_path / "gan"
+    assert main([*TINY, "gan", "--upsample", "bilinear", "--steps", "1", "--out", str(gan)]) == 0
+    with pytest.raises(SystemExit, match="--upsample bilinear"):
+        main([*TINY, "cvaegan", "--steps", "1", "--init", str(gan), "--out", str(tmp_path / "cvaegan")])

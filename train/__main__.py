@@ -18,7 +18,9 @@ from pathlib import Path
 import torch
 from torch.utils.data import random_split
 
+from pizza_models.cvae import CVAE
 from pizza_models.data import KitchenDataset, PhotoDataset, Rotations
+from pizza_models.gan import Generator
 from pizza_models.hub import CheckpointError
 from pizza_models.pipeline import load
 from pizza_models.recipe import DEFAULT_VOCABULARY, Vocabulary
@@ -63,8 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="store the exported weights in float16 (half the size; loads back into float32)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out: weights, optimizers, step, losses.csv")
     p.add_argument("--init", type=Path, metavar="CHECKPOINT",
-                   help="start from the weights of a checkpoint folder (to fine tune it): the network of its family; "
-                        "the others (discriminator, classifier) start fresh")
+                   help="start from the weights of a checkpoint folder (to fine tune it): the network of its family, "
+                        "or a GAN's generator as a CVAE(-GAN)'s decoder; the others (encoder, discriminator, "
+                        "classifier) start fresh")
     p.add_argument("--push-to-hub", metavar="REPO", help="upload the finished checkpoint to this hub repo (user/name)")
     p.add_argument("--kitchen-pizzas", type=int, default=10_000,
                    help="how many kitchen pizzas to render and cache for --data kitchen (default 10000)")
@@ -134,17 +137,25 @@ def make_data(args: argparse.Namespace, size: int, encoding: str, vocabulary: Vo
 
 
 def initialise(setup, folder: Path) -> None:
-    """Load a checkpoint folder's model into the network of the same class in ``setup`` (and its EMA)."""
+    """Load a checkpoint folder's model into the network of the same class in ``setup`` (and its EMA),
+    or a GAN's generator into a CVAE(-GAN)'s decoder: the two are one network class, so a trained
+    generator can start the decoder while the encoder learns to invert it."""
     try:
         model = load(folder)
     except (CheckpointError, OSError) as error:
         raise SystemExit(f"--init {folder}: {error}") from None
-    targets = [net for net in setup.nets.values() if type(net) is type(model)]
-    if not targets:
+    nets = list(setup.nets.values()) + ([setup.ema.module] if setup.ema is not None else [])
+    pairs = [(net, model) for net in nets if type(net) is type(model)]
+    if not pairs and isinstance(model, Generator):
+        if any(isinstance(net, CVAE) and net.config.upsample != model.config.upsample for net in nets):
+            raise SystemExit(f"--init {folder}: its generator resizes {model.config.upsample}; pass --upsample "
+                             f"{model.config.upsample}")
+        pairs = [(net.decoder, model.net) for net in nets if isinstance(net, CVAE)]
+    if not pairs:
         raise SystemExit(f"--init {folder}: a {model.config.family} checkpoint; this run trains {', '.join(setup.nets)}")
     try:
-        for net in targets + ([setup.ema.module] if setup.ema is not None else []):
-            net.load_state_dict(model.state_dict())
+        for net, source in pairs:
+            net.load_state_dict(source.state_dict())
     except RuntimeError:
         raise SystemExit(f"--init {folder}: its weights do not fit this run's networks; use its size, preset and "
                          f"channels ({model.config.image_size} px, {model.config.arch})") from None
