@@ -151,3 +151,23 @@ def test_a_gan_with_another_resize_cannot_start_a_decoder(tmp_path):
     assert main([*TINY, "gan", "--upsample", "bilinear", "--steps", "1", "--out", str(gan)]) == 0
     with pytest.raises(SystemExit, match="--upsample bilinear"):
         main([*TINY, "cvaegan", "--steps", "1", "--init", str(gan), "--out", str(tmp_path / "cvaegan")])
+
+
+def test_a_frozen_decoder_keeps_its_weights_and_statistics_while_the_encoder_learns(tmp_path):
+    gan, cvaegan = tmp_path / "gan", tmp_path / "cvaegan"
+    assert main([*TINY, "gan", "--steps", "1", "--out", str(gan)]) == 0
+    assert main([*TINY, "cvaegan", "--steps", "2", "--init", str(gan), "--decoder", "frozen", "--ema", "0",
+                 "--out", str(cvaegan)]) == 0
+    generator = torch.load(gan / "training_state.pt", weights_only=True)["nets"]["G"]
+    vae = torch.load(cvaegan / "training_state.pt", weights_only=True)["nets"]["vae"]
+    decoder = {k: v for k, v in vae.items() if k.startswith("decoder.")}
+    assert decoder and all(torch.equal(v, generator["net." + k[len("decoder."):]]) for k, v in decoder.items())
+    # Adam has moments for the encoder's parameters alone: only they received gradients
+    state = torch.load(cvaegan / "training_state.pt", weights_only=True)["optimizers"]["vae"]["state"]
+    encoder = [k for k in vae if k.startswith("encoder.") and not k.endswith(("running_mean", "running_var", "num_batches_tracked"))]
+    assert len(state) == len(encoder)
+
+
+def test_the_sequential_cvaegan_refuses_a_frozen_decoder():
+    with pytest.raises(ValueError, match="joint"):
+        build(hyper("cvaegan", "modern", 32, channels=8, decoder="frozen", update_order="sequential"), DEFAULT_VOCABULARY)

@@ -166,9 +166,11 @@ def build_cvaegan(hp: Hyper, vocabulary: Vocabulary) -> Setup:
         "C": IngredientClassifier(ClassifierConfig(image_size=size, ingredients=vocabulary.ids, channels=hp.channels)),
     }
     ema = ema_model(vae, hp.ema)
+    vae.decoder.requires_grad_(hp.decoder == "trained")
     if hp.update_order == "sequential":  # the article's four trainers: an optimizer each for encoder and decoder
-        if hp.teacher or hp.wrong_recipe or hp.mode_seeking:
-            raise ValueError("--teacher, --wrong-recipe and --mode-seeking train the joint CVAE-GAN step: use --update-order joint")
+        if hp.teacher or hp.wrong_recipe or hp.mode_seeking or hp.decoder == "frozen":
+            raise ValueError("--teacher, --wrong-recipe, --mode-seeking and --decoder frozen train the joint CVAE-GAN step: "
+                             "use --update-order joint")
         parts = {"encoder": vae.encoder, "decoder": vae.decoder, "D": nets["D"], "C": nets["C"]}
         optimizers = adam(hp, parts, {"encoder": hp.lr, "decoder": hp.lr, "D": hp.lr_d, "C": hp.lr_d})
         return Setup(nets, optimizers, cvaegan_sequential_step, exporter(vae, ema), ema)
@@ -216,12 +218,15 @@ class VAEWithPrior(nn.Module):
     al.'s step go through here. Returns recon, prior, mu, logvar; images (B, 3, H, W) in [-1, 1].
     """
 
-    def __init__(self, vae: CVAE):
+    def __init__(self, vae: CVAE, frozen_decoder: bool = False):
         super().__init__()
         self.vae = vae
+        self.frozen_decoder = frozen_decoder
 
     def forward(self, x: torch.Tensor, code: torch.Tensor, z_prior: torch.Tensor, prior_code: Optional[torch.Tensor] = None):
         # prior_code (B, C): the prior samples' recipes when they are not x's (the mode-seeking pairs)
+        if self.frozen_decoder:  # after the loop's .train(): a frozen decoder draws with its own BatchNorm statistics
+            self.vae.decoder.eval()
         mu, logvar = self.vae.encode(x, code)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         prior_code = code if prior_code is None else prior_code
@@ -232,5 +237,5 @@ class VAEWithPrior(nn.Module):
 def trainables(setup: Setup, hp: Hyper) -> dict[str, nn.Module]:
     """The modules the step function calls (the loop may wrap the trained ones in DistributedDataParallel)."""
     if hp.family == "cvaegan":
-        return {"vae": VAEWithPrior(setup.nets["vae"]), "D": setup.nets["D"], "C": setup.nets["C"], **setup.frozen}
+        return {"vae": VAEWithPrior(setup.nets["vae"], hp.decoder == "frozen"), "D": setup.nets["D"], "C": setup.nets["C"], **setup.frozen}
     return {**setup.nets, **setup.frozen}

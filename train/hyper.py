@@ -44,6 +44,8 @@ class Hyper:
     teacher_weight: float = _knob(0.0, "weight of the frozen teacher's recipe loss on generated pizzas")
     ema: float = _knob(0.0, "decay of the exported weights' moving average (0 exports the raw weights)")
     latent_dim: int = _knob(0, "CVAE / CVAE-GAN latent size (0: the networks' own, 512 article, 128 modern)")
+    decoder: str = _knob("trained", "CVAE-GAN decoder: trained with the rest, or frozen as --init gave it (its BatchNorm "
+                                    "statistics too) while the encoder learns to invert it", ("trained", "frozen"))
     update_order: str = _knob("joint", "CVAE-GAN updates: classifier, discriminator, then encoder and decoder as one (joint), "
                                        "or encoder, decoder, classifier, discriminator, each seeing the last (sequential, the article)",
                               ("joint", "sequential"))
