@@ -129,6 +129,12 @@ def mode_seeking(fake_a: torch.Tensor, fake_b: torch.Tensor, z_a: torch.Tensor, 
     return 1 / (images / noises + eps)
 
 
+def latent_regression(z_predicted: torch.Tensor, z_drawn: torch.Tensor) -> torch.Tensor:
+    """sum_dims (z_predicted - z_drawn)^2, batch mean: how far the encoder's mean for a drawn pizza
+    lands from the noise that drew it (BicycleGAN's latent regression, Zhu et al. 2017), on the KL's scale."""
+    return (z_predicted.float() - z_drawn.float()).pow(2).sum(dim=1).mean()
+
+
 def multilabel_bce(logits: torch.Tensor, presence: torch.Tensor) -> torch.Tensor:
     """mean over (B, V) of BCE(sigmoid(logits), presence); counts > 1 (double portions) count as present."""
     return F.binary_cross_entropy_with_logits(logits.float(), presence.float().clamp(max=1))

@@ -171,3 +171,9 @@ def test_a_frozen_decoder_keeps_its_weights_and_statistics_while_the_encoder_lea
 def test_the_sequential_cvaegan_refuses_a_frozen_decoder():
     with pytest.raises(ValueError, match="joint"):
         build(hyper("cvaegan", "modern", 32, channels=8, decoder="frozen", update_order="sequential"), DEFAULT_VOCABULARY)
+
+
+def test_latent_regression_trains_the_encoder_on_the_decoders_own_pizzas(tmp_path):
+    assert main([*TINY, "cvaegan", "--latent-regression", "1", "--steps", "1", "--out", str(tmp_path)]) == 0
+    row = next(csv.DictReader(open(tmp_path / "losses.csv")))
+    assert float(row["latent_regression"]) > 0

@@ -123,3 +123,9 @@ def test_gaussian_nll_is_smallest_at_the_true_mean_and_spread():
     x = torch.randn(4096, generator=torch.Generator().manual_seed(0)) * 2 + 3
     at = lambda mean, std: losses.gaussian_nll(x, torch.tensor(mean), torch.tensor(std).log()).item()  # noqa: E731
     assert at(3.0, 2.0) < min(at(2.5, 2.0), at(3.5, 2.0), at(3.0, 1.5), at(3.0, 2.5))
+
+
+def test_latent_regression_sums_squared_errors_over_dimensions_and_averages_over_the_batch():
+    z = torch.zeros(4, 8)
+    assert losses.latent_regression(z + 0.5, z).item() == pytest.approx(8 * 0.25)
+    assert losses.latent_regression(z, z).item() == 0

@@ -168,9 +168,9 @@ def build_cvaegan(hp: Hyper, vocabulary: Vocabulary) -> Setup:
     ema = ema_model(vae, hp.ema)
     vae.decoder.requires_grad_(hp.decoder == "trained")
     if hp.update_order == "sequential":  # the article's four trainers: an optimizer each for encoder and decoder
-        if hp.teacher or hp.wrong_recipe or hp.mode_seeking or hp.decoder == "frozen":
-            raise ValueError("--teacher, --wrong-recipe, --mode-seeking and --decoder frozen train the joint CVAE-GAN step: "
-                             "use --update-order joint")
+        if hp.teacher or hp.wrong_recipe or hp.mode_seeking or hp.latent_regression or hp.decoder == "frozen":
+            raise ValueError("--teacher, --wrong-recipe, --mode-seeking, --latent-regression and --decoder frozen train the "
+                             "joint CVAE-GAN step: use --update-order joint")
         parts = {"encoder": vae.encoder, "decoder": vae.decoder, "D": nets["D"], "C": nets["C"]}
         optimizers = adam(hp, parts, {"encoder": hp.lr, "decoder": hp.lr, "D": hp.lr_d, "C": hp.lr_d})
         return Setup(nets, optimizers, cvaegan_sequential_step, exporter(vae, ema), ema)
@@ -215,13 +215,15 @@ class VAEWithPrior(nn.Module):
     """One forward for the CVAE-GAN: reconstructions and prior samples decoded as one batch.
 
     DistributedDataParallel expects one forward per backward, so both decoder passes of Bao et
-    al.'s step go through here. Returns recon, prior, mu, logvar; images (B, 3, H, W) in [-1, 1].
+    al.'s step go through here. Returns recon, prior, mu, logvar (and, with ``regress``, the
+    encoder's mean for the prior samples, (B, latent)); images (B, 3, H, W) in [-1, 1].
     """
 
-    def __init__(self, vae: CVAE, frozen_decoder: bool = False):
+    def __init__(self, vae: CVAE, frozen_decoder: bool = False, regress: bool = False):
         super().__init__()
         self.vae = vae
         self.frozen_decoder = frozen_decoder
+        self.regress = regress
 
     def forward(self, x: torch.Tensor, code: torch.Tensor, z_prior: torch.Tensor, prior_code: Optional[torch.Tensor] = None):
         # prior_code (B, C): the prior samples' recipes when they are not x's (the mode-seeking pairs)
@@ -231,11 +233,16 @@ class VAEWithPrior(nn.Module):
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         prior_code = code if prior_code is None else prior_code
         recon, prior = self.vae.decode(torch.cat([z, z_prior]), torch.cat([code, prior_code])).chunk(2)
-        return recon, prior, mu, logvar
+        if not self.regress:
+            return recon, prior, mu, logvar
+        # The encoder reads its own prior samples back (no gradient into the decoder through them).
+        mu_prior, _ = self.vae.encode(prior.detach(), prior_code)
+        return recon, prior, mu, logvar, mu_prior
 
 
 def trainables(setup: Setup, hp: Hyper) -> dict[str, nn.Module]:
     """The modules the step function calls (the loop may wrap the trained ones in DistributedDataParallel)."""
     if hp.family == "cvaegan":
-        return {"vae": VAEWithPrior(setup.nets["vae"], hp.decoder == "frozen"), "D": setup.nets["D"], "C": setup.nets["C"], **setup.frozen}
+        vae = VAEWithPrior(setup.nets["vae"], hp.decoder == "frozen", bool(hp.latent_regression))
+        return {"vae": vae, "D": setup.nets["D"], "C": setup.nets["C"], **setup.frozen}
     return {**setup.nets, **setup.frozen}

@@ -46,6 +46,8 @@ class Hyper:
     latent_dim: int = _knob(0, "CVAE / CVAE-GAN latent size (0: the networks' own, 512 article, 128 modern)")
     decoder: str = _knob("trained", "CVAE-GAN decoder: trained with the rest, or frozen as --init gave it (its BatchNorm "
                                     "statistics too) while the encoder learns to invert it", ("trained", "frozen"))
+    latent_regression: float = _knob(0.0, "CVAE-GAN: weight of the encoder's error in finding the noise of its own "
+                                          "prior samples (teaches it the decoder's latent space; 0: off)")
     update_order: str = _knob("joint", "CVAE-GAN updates: classifier, discriminator, then encoder and decoder as one (joint), "
                                        "or encoder, decoder, classifier, discriminator, each seeing the last (sequential, the article)",
                               ("joint", "sequential"))

@@ -210,13 +210,14 @@ def cvaegan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedMod
     """Bao et al. 2017: train C on real recipes, D on real vs reconstructed vs sampled, then E and G
     with KL, pixel L2, feature matching on D and C features (pairwise for reconstructions, batch
     means for prior samples) and, in the modern preset, a hinge and a classifier term on samples
-    (and the mode-seeking term on pairs of them where ``hp.mode_seeking`` is set)."""
+    (and the mode-seeking term on pairs of them where ``hp.mode_seeking`` is set, and the encoder's
+    latent regression on them where ``hp.latent_regression`` is)."""
     vae, D, C = nets["vae"], nets["D"], nets["C"]
     d, c = unwrap(D), unwrap(C)
     target = presence(code, len(c.config.vocabulary))
     z_prior = unwrap(vae).vae.sample_latent(x.shape[0], device=x.device)
     prior_code = paired_recipes(hp, code)
-    recon, prior, mu, logvar = vae(x, code, z_prior, prior_code)
+    recon, prior, mu, logvar, *mu_prior = vae(x, code, z_prior, prior_code)  # mu_prior: with latent regression
 
     c_loss = losses.multilabel_bce(C(x), target)
     update(optimizers["C"], c_loss)
@@ -247,6 +248,10 @@ def cvaegan_step(nets, optimizers, x, code, hp: Hyper, ema: Optional[AveragedMod
             seeking = _mode_seeking(prior, z_prior)
             g_loss = g_loss + hp.mode_seeking * seeking
             stats["mode_seeking"] = seeking.item()
+        if mu_prior:
+            regression = losses.latent_regression(mu_prior[0], z_prior)
+            g_loss = g_loss + hp.latent_regression * regression
+            stats["latent_regression"] = regression.item()
         if "teacher" in nets:
             taught = losses.multilabel_bce(nets["teacher"](prior), prior_target)
             g_loss = g_loss + hp.teacher_weight * taught
