@@ -6,7 +6,8 @@ The snapshot folder holds one checkpoint folder per time, named ``minN`` (N minu
 one core), each with config.json, model.safetensors and a ``step`` file. Every snapshot gets the
 fixed protocol of ``pizza_models.evaluate`` with the first judge (held-out recipe macro-F1, single
 ingredients recognised, Frechet distance, spectral distance); every ``--cas-every``-th, and the
-last, also the Classification Accuracy Score. Writes ``curve.csv`` and ``curve.png``; snapshots
+last, also the Classification Accuracy Score; with ``--restyle``, an encoding model's reconstruction
+PSNR and restyle scores. Writes ``curve.csv`` and ``curve.png``; snapshots
 already in ``curve.csv`` are not evaluated again, so it can follow a run as its snapshots appear.
 """
 
@@ -25,12 +26,13 @@ from pizza_models.protocol import evaluate_generator  # noqa: E402
 from pizza_models.pipeline import load  # noqa: E402
 
 COLUMNS = ["minutes", "step", "held_out_macro_f1", "train_macro_f1", "singles_recognised", "cas_macro_f1", "frechet",
-           "spectral_distance", "diversity"]
+           "spectral_distance", "diversity", "reconstruction_psnr", "restyle_edit_success", "restyle_macro_f1"]
 
 
-def row(folder: Path, judge, with_cas: bool) -> dict:
-    """One snapshot's point of the curve."""
-    metrics = evaluate_generator(load(folder), judge, cas=CAS_BUDGET if with_cas else None, n_recon=0)
+def row(folder: Path, judge, with_cas: bool, restyle: bool = False) -> dict:
+    """One snapshot's point of the curve; with ``restyle``, an encoding model's reconstruction and restyle too."""
+    metrics = evaluate_generator(load(folder), judge, cas=CAS_BUDGET if with_cas else None, n_recon=64 if restyle else 0)
+    fidelity = metrics.get("restyle_fidelity")
     return {
         "minutes": int(re.sub(r"\D", "", folder.name)),
         "step": int((folder / "step").read_text()) if (folder / "step").is_file() else "",
@@ -41,6 +43,9 @@ def row(folder: Path, judge, with_cas: bool) -> dict:
         "frechet": round(metrics["frechet"], 2),
         "spectral_distance": round(metrics["spectral_distance"], 3),
         "diversity": round(metrics["diversity"], 3),
+        "reconstruction_psnr": round(metrics["reconstruction_psnr"], 2) if fidelity else "",
+        "restyle_edit_success": round(fidelity["edit_success"], 4) if fidelity else "",
+        "restyle_macro_f1": round(fidelity["macro_f1"], 4) if fidelity else "",
     }
 
 
@@ -73,6 +78,8 @@ def main() -> None:
     p.add_argument("out", type=Path)
     p.add_argument("--judge", type=Path, default=Path("checkpoints/judge"))
     p.add_argument("--cas-every", type=int, default=2, help="CAS on every N-th snapshot and the last (0: never)")
+    p.add_argument("--restyle", action="store_true",
+                   help="also the reconstruction PSNR and restyle scores of models that encode (64 kitchen pizzas)")
     args = p.parse_args()
     folders = sorted((f for f in args.snapshots.iterdir() if (f / "config.json").is_file()),
                      key=lambda f: int(re.sub(r"\D", "", f.name)))
@@ -87,7 +94,7 @@ def main() -> None:
         if minutes in done and (done[minutes]["cas_macro_f1"] != "" or not with_cas):
             rows.append({k: _number(v) for k, v in done[minutes].items()})
             continue
-        rows.append(row(folder, judge, with_cas))
+        rows.append(row(folder, judge, with_cas, args.restyle))
         print(rows[-1], flush=True)
         with open(table, "w", newline="") as f:  # after every snapshot: a long evaluation can be stopped
             writer = csv.DictWriter(f, fieldnames=COLUMNS)

@@ -25,6 +25,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 PANELS = [("held_out_macro_f1", "held-out recipe macro-F1 (judge)"), ("singles_recognised", "single ingredients (of 28)"),
           ("cas_macro_f1", "CAS macro-F1"), ("spectral_distance", "spectral distance (log, lower is better)"),
           ("frechet", "Frechet distance (judge features)"), ("diversity", "diversity within a recipe (kitchen 5.8)")]
+# Drawn where an arm measured them (quality_curve.py --restyle): models that encode.
+RESTYLE_PANELS = [("reconstruction_psnr", "reconstruction PSNR (dB)"), ("restyle_edit_success", "restyle: edited topping as asked")]
 
 
 def read_curves(study: Path) -> dict[str, list[dict]]:
@@ -62,13 +64,19 @@ def with_start(curves: dict[str, list[dict]]) -> dict[str, list[dict]]:
     return out
 
 
+def measured_panels(curves: dict[str, list[dict]]) -> list[tuple[str, str]]:
+    """PANELS, and the restyle panels where any arm has a point for them."""
+    return PANELS + [(k, label) for k, label in RESTYLE_PANELS if any(r.get(k) is not None for rows in curves.values() for r in rows)]
+
+
 def plot(family: str, curves: dict[str, list[dict]], path: Path, reference: Optional[dict] = None) -> None:
-    figure, axes = plt.subplots(1, len(PANELS), figsize=(4 * len(PANELS), 3.4))
-    for ax, (key, label) in zip(axes, PANELS):
+    panels = measured_panels(curves)
+    figure, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4))
+    for ax, (key, label) in zip(axes, panels):
         if reference and reference.get(key) is not None:
             ax.axhline(reference[key], color="gray", linestyle="--", label="shipped")
         for arm, rows in curves.items():
-            points = [(r["minutes"], r[key]) for r in rows if r[key] is not None]
+            points = [(r["minutes"], r.get(key)) for r in rows if r.get(key) is not None]
             if points:
                 ax.plot(*zip(*points), marker="o", label=arm.split("-", 1)[1])
         if key == "spectral_distance":
@@ -85,7 +93,7 @@ def plot(family: str, curves: dict[str, list[dict]], path: Path, reference: Opti
 
 def table(curves: dict[str, list[dict]]) -> str:
     keys = ["minutes", "step", "held_out_macro_f1", "singles_recognised", "cas_macro_f1", "spectral_distance", "frechet",
-            "diversity"]
+            "diversity"] + [k for k, _ in measured_panels(curves)[len(PANELS):]]
     lines = ["| arm | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     points = [(arm.split("-")[0], r["minutes"], arm, r) for arm, rows in curves.items() for r in rows]
     for family, minutes, arm, r in sorted(points, key=lambda p: (p[0], p[1] > 0, p[2], p[1])):
