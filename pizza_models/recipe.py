@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence, Union
 
@@ -31,12 +31,19 @@ SAUCE, CHEESE, TOPPING, DRIZZLE = "sauce", "cheese", "topping", "drizzle"
 
 @dataclass(frozen=True)
 class Ingredient:
-    """One ingredient: a stable id, an English display name, its Russian menu name and its role."""
+    """One ingredient: a stable id, an English display name, its Russian menu name, its role and
+    the everyday names it also answers to (singular and plural, English and Russian)."""
 
     id: str
     name: str
     name_ru: str
     kind: str = TOPPING
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name the ingredient answers to: id, display name, Russian menu name, then aliases."""
+        return (self.id, self.name, self.name_ru, *self.aliases)
 
 
 # The 28 ingredients of the original experiment, in its order of appearance (dodo20/ingredients.csv).
@@ -70,6 +77,40 @@ INGREDIENTS: tuple[Ingredient, ...] = (
     Ingredient("beef", "Beef", "говядина"),
     Ingredient("pickles", "Pickles", "соленые огурцы"),
 )
+# Everyday names each ingredient also answers to: singular and plural, English and Russian.
+EVERYDAY_NAMES: dict[str, tuple[str, ...]] = {  # what people call them; the menu names are above
+    "tomato_sauce": ("pizza sauce", "marinara", "томатная основа"),
+    "mozzarella": ("mozzarella cheese", "cheese", "моцарела", "сыр", "сыр моцарелла"),
+    "red_onion": ("red onions", "onion", "onions", "лук", "луковица", "красная луковица"),
+    "tomatoes": ("cherry tomatoes", "помидор", "помидоры", "помидорки", "томаты черри"),
+    "chicken": ("chicken breast", "курица", "куриное филе", "курочка"),
+    "mushrooms": ("mushroom", "champignon", "champignons", "гриб", "грибы", "шампиньон", "грибочки"),
+    "pepperoni": ("колбаса пепперони",),
+    "ham": ("hams", "окорок"),
+    "bacon": ("bacon strips",),
+    "oregano": ("dried oregano", "душица"),
+    "olives": ("olive", "black olive", "маслина", "оливки", "оливка", "черные оливки"),
+    "bell_pepper": ("bell peppers", "pepper", "peppers", "sweet pepper", "sweet peppers", "green pepper",
+                    "green peppers", "capsicum", "перец", "перцы", "болгарский перец"),
+    "feta": ("feta cheese", "фета", "сыр фета"),
+    "pineapple": ("pineapples", "ананас"),
+    "cheese_sauce": ("cheddar sauce", "сырная основа"),
+    "sweet_sour_sauce": ("sweet and sour", "sweet & sour sauce", "кисло сладкий"),
+    "condensed_milk": ("sweetened condensed milk", "сгущенка"),
+    "lingonberry": ("cowberry", "cowberries", "брусничка"),
+    "ground_beef": ("ground beef", "mince", "minced meat", "фарш", "говяжий фарш", "говядина фарш"),
+    "basil": ("basil leaves",),
+    "jalapeno": ("jalapeño", "jalapenos", "jalapeños", "халапеньос"),
+    "shrimp": ("shrimps", "prawn", "prawns", "креветка"),
+    "hunter_sausages": ("hunter sausage", "sausage", "sausages", "колбаски", "колбаска", "охотничья колбаска"),
+    "ranch_sauce": ("ranch", "ранч"),
+    "garlic": ("garlic cloves",),
+    "bbq_sauce": ("bbq", "barbecue", "barbecue sauce", "барбекю"),
+    "beef": ("говядины",),
+    "pickles": ("pickle", "gherkin", "gherkins", "pickled cucumbers", "огурец", "огурцы", "соленый огурец",
+                "маринованные огурцы", "корнишоны"),
+}
+INGREDIENTS = tuple(replace(ingredient, aliases=EVERYDAY_NAMES.get(ingredient.id, ())) for ingredient in INGREDIENTS)
 _KNOWN = {ingredient.id: ingredient for ingredient in INGREDIENTS}
 
 
@@ -91,8 +132,10 @@ class Vocabulary:
             raise ValueError(f"duplicate ingredient ids in vocabulary: {ids}")
         lookup: dict[str, int] = {}
         for i, ingredient in enumerate(self.ingredients):
-            for alias in (ingredient.id, ingredient.name, ingredient.name_ru):
-                lookup.setdefault(_normalise(alias), i)
+            for alias in ingredient.names:
+                if lookup.setdefault(_normalise(alias), i) != i:
+                    raise ValueError(f"{alias!r} names both {self.ingredients[lookup[_normalise(alias)]].id} "
+                                     f"and {ingredient.id}")
         object.__setattr__(self, "_lookup", lookup)
 
     def __len__(self) -> int:
@@ -138,10 +181,14 @@ class Vocabulary:
             raise ValueError(self._unknown_message(name)) from None
 
     def suggest(self, name: str, n: int = 3) -> list[str]:
-        """Display names of the known ingredients closest to an unknown name."""
+        """Display names of the known ingredients closest to an unknown name (what a person reads)."""
+        return [self.ingredients[self.index(i)].name for i in self._closest(name, n)]
+
+    def _closest(self, name: str, n: int = 3) -> list[str]:
+        """Ids of the known ingredients whose names are spelled closest to ``name``."""
         matches = difflib.get_close_matches(_normalise(name), self._lookup, n=n * 3, cutoff=0.5)  # type: ignore[attr-defined]
-        names = dict.fromkeys(self.ingredients[self._lookup[m]].id for m in matches)  # type: ignore[attr-defined]
-        return list(names)[:n]
+        ids = dict.fromkeys(self.ingredients[self._lookup[m]].id for m in matches)  # type: ignore[attr-defined]
+        return list(ids)[:n]
 
     def matches(self, text: str, close: bool = True) -> list[str]:
         """Ids of the ingredients ``text`` may mean, best first: an exact name, then names that start
@@ -155,7 +202,7 @@ class Vocabulary:
         ranked += [i for alias, i in lookup.items() if alias.startswith(key)]
         ranked += [i for alias, i in lookup.items() if key in alias]
         ids = dict.fromkeys(self.ingredients[i].id for i in ranked)
-        return list(ids) or (self.suggest(text) if close else [])
+        return list(ids) or (self._closest(text) if close else [])
 
     def _unknown_message(self, name: str) -> str:
         suggestions = self.suggest(name)

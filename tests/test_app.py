@@ -63,7 +63,7 @@ def test_every_shipped_generator_draws_at_its_size(client, model):
 
 def test_unknown_ingredient_is_refused_with_a_suggestion(client):
     with pytest.raises(gradio_client.exceptions.AppError,
-                       match="unknown ingredient 'peperoni'; did you mean 'pepperoni'"):
+                       match="unknown ingredient 'peperoni'; did you mean 'Pepperoni'"):
         generate(client, picked=["tomato_sauce", "peperoni"])
 
 

@@ -70,7 +70,7 @@ def test_generate_works_for_a_gan_generator():
 
 
 def test_generate_rejects_a_bad_recipe_with_its_message(cvae):
-    with pytest.raises(ValueError, match="did you mean 'pepperoni'"):
+    with pytest.raises(ValueError, match="did you mean 'Pepperoni'"):
         generate(cvae, ["tomato_sauce; peperoni"])
 
 

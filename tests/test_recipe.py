@@ -8,6 +8,7 @@ import torch
 
 from pizza_models.recipe import (
     DEFAULT_VOCABULARY,
+    Ingredient,
     MAX_NAMES,
     MAX_PORTIONS,
     Recipe,
@@ -65,8 +66,41 @@ def test_repeated_ingredient_is_a_double_portion():
 
 
 def test_unknown_ingredient_error_names_it_and_suggests_close_names():
-    with pytest.raises(ValueError, match=r"unknown ingredient 'peperoni'.*'pepperoni'"):
+    with pytest.raises(ValueError, match=r"unknown ingredient 'peperoni'; did you mean 'Pepperoni'"):
         parse_recipe("tomato_sauce, peperoni")
+
+
+def test_suggestions_are_display_names_never_ids():
+    for typo in ("peperoni", "tomato sause", "hunter sausags", "bbq sause", "jalapenio", "грибб", "sweet sour"):
+        suggestions = DEFAULT_VOCABULARY.suggest(typo)
+        assert suggestions and set(suggestions) <= {i.name for i in DEFAULT_VOCABULARY}, (typo, suggestions)
+    assert DEFAULT_VOCABULARY.suggest("hunter sausags")[0] == "Hunter sausages"
+
+
+@pytest.mark.parametrize("name, ingredient", [
+    ("mushroom", "mushrooms"), ("mushrooms", "mushrooms"), ("гриб", "mushrooms"), ("грибы", "mushrooms"),
+    ("шампиньон", "mushrooms"), ("ветчина", "ham"), ("ананас", "pineapple"), ("ананасы", "pineapple"),
+    ("pineapples", "pineapple"), ("olive", "olives"), ("olives", "olives"), ("оливки", "olives"),
+    ("маслина", "olives"), ("onion", "red_onion"), ("onions", "red_onion"), ("лук", "red_onion"),
+    ("помидоры", "tomatoes"), ("помидор", "tomatoes"), ("pepper", "bell_pepper"), ("перец", "bell_pepper"),
+    ("курица", "chicken"), ("сыр", "mozzarella"), ("cheese", "mozzarella"), ("shrimps", "shrimp"),
+    ("креветка", "shrimp"), ("sausage", "hunter_sausages"), ("колбаски", "hunter_sausages"), ("pickle", "pickles"),
+    ("огурцы", "pickles"), ("jalapeño", "jalapeno"), ("bbq", "bbq_sauce"), ("барбекю", "bbq_sauce"),
+    ("сгущёнка", "condensed_milk"), ("фарш", "ground_beef"), ("ground beef", "ground_beef"), ("ranch", "ranch_sauce"),
+])
+def test_everyday_english_and_russian_names_singular_and_plural(name, ingredient):
+    assert parse_recipe([name]).portions == (ingredient,)
+    assert parse_recipe([name.upper()]).portions == (ingredient,)
+
+
+def test_no_name_means_two_ingredients():
+    seen = {}
+    for ingredient in DEFAULT_VOCABULARY:
+        for name in ingredient.names:
+            key = " ".join(name.casefold().replace("ё", "е").replace("_", " ").replace("-", " ").split())
+            assert seen.setdefault(key, ingredient.id) == ingredient.id, (name, seen[key], ingredient.id)
+    with pytest.raises(ValueError, match="'ham' names both"):
+        Vocabulary((DEFAULT_VOCABULARY.ingredients[7], Ingredient("jamon", "Jamon", "хамон", aliases=("ham",))))
 
 
 def test_every_unknown_ingredient_is_reported_at_once():

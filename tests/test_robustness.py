@@ -141,7 +141,7 @@ def test_a_png_too_large_to_decode_is_refused_from_its_header(side):
 
 
 RECIPES = {  # what a user types: the recipe it means, or the message it must get
-    "unknown name": (["tomato_sauce", "peperoni"], "unknown ingredient 'peperoni'; did you mean 'pepperoni'"),
+    "unknown name": (["tomato_sauce", "peperoni"], "unknown ingredient 'peperoni'; did you mean 'Pepperoni'"),
     "empty": ([], "the recipe is empty"),
     "10 portions": (["ham", "bacon", "feta", "olives", "shrimp", "garlic", "beef", "pickles", "basil", "tomatoes"],
                     "10 portions is too many"),
