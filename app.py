@@ -399,18 +399,26 @@ def _keep_trimming(root: Path, max_bytes: int, every_s: float = 5.0) -> None:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Neural Pizzaiolo: a pizza for any recipe, in the browser.")
-    p.add_argument("--checkpoints", type=Path, default=CHECKPOINTS, help="folder of checkpoint folders")
+    p.add_argument("--checkpoints", type=Path, nargs="+", action="extend", default=[], metavar="DIR",
+                   help="more models beside the shipped ones: a training run's folder (e.g. runs/layered-modern-64) "
+                        "or a folder of them (e.g. runs); each is listed under its folder's name")
+    p.add_argument("--only", action="store_true", help="serve only the --checkpoints models, not the shipped ones")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--share", action="store_true", help="also serve through a public gradio.live link")
-    p.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, or auto (the GPU when there is one)")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.only and not args.checkpoints:
+        print("error: --only serves the --checkpoints folders: name at least one", file=sys.stderr)
+        return 1
     try:
-        app = build_app(pipeline.load_shelf(args.checkpoints, args.device))
+        device = pipeline.resolve_device(args.device)
+        folders = args.checkpoints if args.only else [CHECKPOINTS, *args.checkpoints]
+        app = build_app(pipeline.load_shelves(folders, device))
     except (CheckpointError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -41,12 +41,52 @@ def load(model_id: Union[str, Path], device: str = "cpu") -> PizzaModel:
     return channels_last(known[family].from_pretrained(model_id).to(device).eval())
 
 
-def load_shelf(root: Union[str, Path], device: str = "cpu") -> dict[str, PizzaModel]:
-    """Every checkpoint folder directly under ``root`` (one with a config.json), by folder name."""
-    folders = sorted(p for p in Path(root).iterdir() if (p / "config.json").is_file()) if Path(root).is_dir() else []
+def resolve_device(name: str) -> str:
+    """A ``--device`` value as a torch device name: ``cpu``, ``cuda`` (``cuda:N``) or ``auto`` (the
+    GPU when there is one, else the CPU). ``ValueError`` in one line for ``cuda`` without a GPU and
+    for anything else."""
+    name = str(name).strip().lower()
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cpu":
+        return name
+    if name == "cuda" or (name.startswith("cuda:") and name[5:].isdigit()):
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {name}: no CUDA GPU is visible here; use --device cpu or auto")
+        if ":" in name and int(name[5:]) >= torch.cuda.device_count():
+            raise ValueError(f"--device {name}: there are {torch.cuda.device_count()} CUDA GPUs (cuda:0 to "
+                             f"cuda:{torch.cuda.device_count() - 1})")
+        return name
+    raise ValueError(f"--device {name}: use cpu, cuda or auto")
+
+
+def checkpoint_folders(root: Union[str, Path]) -> list[Path]:
+    """The checkpoint folders ``root`` names: itself when it holds a config.json (a training run's
+    folder), else every folder directly under it that does, by name. ``CheckpointError`` when none."""
+    root = Path(root)
+    if (root / "config.json").is_file():
+        return [root]
+    folders = sorted(p for p in root.iterdir() if (p / "config.json").is_file()) if root.is_dir() else []
     if not folders:
         raise CheckpointError(f"{root}: no checkpoint folders (each needs config.json and model.safetensors)")
-    return {folder.name: load(folder, device) for folder in folders}
+    return folders
+
+
+def load_shelf(root: Union[str, Path], device: str = "cpu") -> dict[str, PizzaModel]:
+    """Every checkpoint folder directly under ``root`` (one with a config.json), by folder name; a
+    checkpoint folder itself (a training run) gives just that model."""
+    return {folder.name: load(folder, device) for folder in checkpoint_folders(root)}
+
+
+def load_shelves(roots: Sequence[Union[str, Path]], device: str = "cpu") -> dict[str, PizzaModel]:
+    """``load_shelf`` of each of ``roots`` in turn, on one shelf. A later folder whose name is taken
+    is shelved under its path as given (``runs/gan`` beside the shipped ``gan``); one path twice is
+    loaded once."""
+    named: dict[str, Path] = {}
+    for folder in [folder for root in roots for folder in checkpoint_folders(root)]:  # every folder found first
+        if folder.resolve() not in {f.resolve() for f in named.values()}:
+            named[folder.name if folder.name not in named else str(folder)] = folder
+    return {name: load(folder, device) for name, folder in named.items()}
 
 
 def _device(model: nn.Module) -> torch.device:

@@ -16,7 +16,7 @@ from pizza_models.gan import GANConfig, Generator
 from pizza_models.hub import CheckpointError, save_checkpoint
 from pizza_models.kitchen import Kitchen
 from pizza_models.pipeline import (
-    crop_to_disc, generate, guess_recipe, ingredient_probabilities, interpolate, load, load_shelf, read_photo, restyle,
+    crop_to_disc, generate, guess_recipe, ingredient_probabilities, interpolate, load, load_shelf, load_shelves, read_photo, restyle,
     sheet, single_ingredient_menu,
 )
 from pizza_models.recipe import Recipe, counts, parse_recipe
@@ -152,3 +152,14 @@ def test_load_shelf_loads_every_checkpoint_folder_by_name(cvae, tmp_path):
     save_checkpoint(cvae, tmp_path / "mine")
     (tmp_path / "notes").mkdir()
     assert list(load_shelf(tmp_path)) == ["mine"]
+
+
+def test_load_shelves_adds_a_run_folder_beside_a_folder_of_checkpoints(cvae, tmp_path):
+    """``python app.py --checkpoints runs/NAME``: the shipped models stay, the run joins them under its
+    folder's name; a run named like a shipped model is listed under its path, one folder only once."""
+    for folder in ("shipped/cvae", "runs/cvae", "runs/cvae-modern-32"):
+        save_checkpoint(cvae, tmp_path / folder)
+    shelf = load_shelves([tmp_path / "shipped", tmp_path / "runs" / "cvae-modern-32", tmp_path / "runs"])
+    assert list(shelf) == ["cvae", "cvae-modern-32", str(tmp_path / "runs" / "cvae")]
+    with pytest.raises(CheckpointError, match="no checkpoint folders"):
+        load_shelves([tmp_path / "shipped", tmp_path / "empty"])

@@ -13,6 +13,7 @@ tests/test_train.py; concurrency under load is in tests/test_app.py.
 import base64
 import io
 import json
+import os
 import struct
 import time
 import subprocess
@@ -32,7 +33,7 @@ from pizza_models.data import ManifestError, read_manifest
 from pizza_models.gan import GANConfig, Generator
 from pizza_models.hub import CheckpointError, save_checkpoint
 from pizza_models.kitchen import Kitchen
-from pizza_models.pipeline import load, read_photo
+from pizza_models.pipeline import load, read_photo, resolve_device
 from pizza_models.recipe import parse_recipe
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -377,3 +378,22 @@ def test_the_app_refuses_to_start_without_checkpoints_and_says_where_it_looked(t
     done = subprocess.run([sys.executable, "app.py", "--checkpoints", str(tmp_path)], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parents[1], timeout=120)
     assert done.returncode == 1 and f"{tmp_path}: no checkpoint folders" in done.stderr
+
+
+def test_device_auto_takes_the_gpu_when_there_is_one_and_cuda_needs_one(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu" and resolve_device("CPU") == "cpu"
+    with pytest.raises(ValueError, match="^--device cuda: no CUDA GPU is visible here; use --device cpu or auto$"):
+        resolve_device("cuda")
+    with pytest.raises(ValueError, match="^--device tpu: use cpu, cuda or auto$"):
+        resolve_device("tpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == "cuda" and resolve_device("cuda") == "cuda"
+
+
+def test_the_app_refuses_cuda_without_a_gpu_in_one_line():
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
+    done = subprocess.run([sys.executable, "app.py", "--device", "cuda"], capture_output=True, text=True, env=env,
+                          cwd=Path(__file__).resolve().parents[1], timeout=120)
+    assert done.returncode == 1 and done.stderr.strip().splitlines() == [
+        "error: --device cuda: no CUDA GPU is visible here; use --device cpu or auto"], done.stderr

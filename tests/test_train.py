@@ -11,6 +11,7 @@ import importlib
 import importlib.util
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -464,6 +465,14 @@ def test_a_run_says_where_it_saves_at_start_and_end(tmp_path, capsys):
     assert train(tmp_path, "gan", "--steps", "1") == 0
     out = capsys.readouterr().out
     assert f"into {tmp_path}" in out and f"finished: saved step 1 in {tmp_path}" in out
+    # ...and ends with the command that serves it in the app, beside the shipped models.
+    command = next(line for line in out.splitlines() if line.startswith("open it in the app: "))
+    words = shlex.split(command.removeprefix("open it in the app: ").split("  (")[0])
+    assert words[:2] == ["python", "app.py"], command
+    from app import CHECKPOINTS, parse_args as app_args
+    from pizza_models.pipeline import load_shelves
+    shelf = load_shelves([CHECKPOINTS, *app_args(words[2:]).checkpoints])
+    assert tmp_path.name in shelf and "layered" in shelf and f"listed as {tmp_path.name!r}" in command
 
 
 def test_every_run_file_is_readable_by_all_and_the_card_names_the_training_family(tmp_path):

@@ -217,6 +217,9 @@ def main(argv=None) -> int:
     except TrainingDiverged as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    if world()[0] == 0:  # the exact command that serves this run beside the shipped models
+        print(f"open it in the app: python app.py --checkpoints {shlex.quote(str(out))}  "
+              f"(listed as {out.name!r} in the Model menus)")
     if args.push_to_hub and world()[0] == 0:
         try:
             url = push(out, args.push_to_hub, hp, command)
