@@ -34,13 +34,13 @@ from pizza_models.recipe import (
 )
 
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
-LABELS = {  # folder -> menu label; the first present one is the default
-    "layered": "Layered: base + one layer per ingredient (64 px)",
-    "photo": "Photo model: the kitchen CVAE-GAN fine-tuned on the 20 real photos (64 px)",
-    "cvaegan": "CVAE-GAN (modern, 64 px)",
-    "gan": "GAN (modern, 64 px)",
-    "cvae": "CVAE (modern, 64 px)",
-    "dodo20-cvaegan": "CVAE-GAN on the 20 real photos (article, 32 px)",
+LABELS = {  # folder -> what the model is, in plain words; menus list them in this order
+    "layered": "Layered: a learned base, then each ingredient as its own pieces (follows the recipe best)",
+    "gan": "Sharp sketcher: crisp pizzas, the pieces placed anew for every seed",
+    "cvaegan": "Photo reader with the sharp sketcher's drawing: restyles photos",
+    "cvae": "Soft painter: blurry pizzas whose colours follow the recipe",
+    "photo": "Photo model: learned from the 20 real photos; reads a photo best",
+    "dodo20-cvaegan": "The original article's model, redone on the 20 real photos (small: 32 px)",
 }
 PHOTO_MODEL = "photo"  # the Restyle tab's default: the model trained on real photos
 KIND_ORDER = (SAUCE, CHEESE, TOPPING, DRIZZLE)
@@ -52,6 +52,7 @@ MAX_PIZZAS = 16
 SHEET_COLUMNS = 4  # pizzas per row of the Create tab's sheet
 SHOWN_SIDE = 256  # restyle pictures are shown at this size, model pixels as crisp squares
 SEED_MAX = 2**31 - 1
+NOISE_MAX = 2.0  # the sliders' range; an API client may send up to pipeline.MAX_NOISE
 STATE_SESSIONS = 256  # sessions gradio keeps (about 110 KB each): ~28 MB at most, not ~1 GB
 CACHE_BYTES = 1 << 30  # uploads and pictures kept on disk at most; the oldest go first
 CACHE_AGE_S = 300  # nothing in the cache outlives this
@@ -72,6 +73,16 @@ CSS = """
   #create-results { order: -1; }  /* on a phone the pizzas come first, the controls below */
   .menu-grid .grid-container { grid-template-columns: repeat(4, minmax(0, 1fr)) !important; }
 }
+"""
+
+# A slider redraws when let go; Enter in its number box lets go too (gradio sends "release" on blur).
+JS = """
+() => document.addEventListener("keydown", event => {
+  const box = event.target;
+  if (event.key === "Enter" && box.matches && box.matches("input[type=number][aria-label^='number input for']")) {
+    box.blur();
+  }
+}, true)
 """
 
 
@@ -126,35 +137,65 @@ def menu_example(recipe: str) -> list[list[str]]:
     return [sorted(set(ids), key=ids.index), sorted({i for i in ids if ids.count(i) > 1})]
 
 
-def refusing(fn: Callable) -> Callable:
-    """``fn`` with a ``ValueError`` turned into a ``gr.Error`` (a message, never a traceback)."""
+def _log_refusal(where: str, error: Exception) -> None:
+    """One line in the server's log per refused request: what was refused and why, no traceback."""
+    print(f"refused {where}: {' '.join(str(error).split())[:300]}", file=sys.stderr, flush=True)
+
+
+def refusing(fn: Callable, api_name: str = "request") -> Callable:
+    """``fn`` with a ``ValueError`` turned into a ``gr.Error`` (a message, never a traceback) and one log line."""
     @functools.wraps(fn)
     def wrapped(*args):
         try:
             return fn(*args)
         except ValueError as error:
+            _log_refusal(f"/{api_name}", error)
             raise gr.Error(str(error), print_exception=False) from None
     return wrapped
 
 
-def showing(fn: Callable, outputs: int) -> Callable:
-    """``fn`` for the page: its ``outputs`` values then "" for the status line, or, on a
-    ``ValueError``, the pictures left as they are and the message in the status line."""
+Limit = tuple[Any, str, float, float, bool]  # (number field, what it is, lowest, highest, whole)
+
+
+def showing(fn: Callable, inputs: Sequence, outputs: int, limits: Sequence[Limit] = (),
+            on_error: Optional[dict[int, Any]] = None, where: str = "page") -> Callable:
+    """``fn`` for the page. Each field of ``limits`` (one of ``inputs``) is clamped into its range first
+    and shown as clamped (a typed seed of -1 draws with 0). Returns ``fn``'s ``outputs`` values, the
+    clamped fields' values and "" for the status line; on a ``ValueError``, the pictures left as
+    they are (but the outputs named in ``on_error``, set to their value there) and the message in
+    the status line."""
+    at = [(next(i for i, field in enumerate(inputs) if field is limit[0]), *limit[1:]) for limit in limits]
+
     @functools.wraps(fn)
     def wrapped(*args):
+        args, shown = list(args), []
         try:
+            for i, what, low, high, whole in at:
+                value = pipeline.clamp(args[i], what, low, high, whole)
+                shown.append(gr.skip() if value == args[i] else value)
+                args[i] = value
             result = fn(*args)
         except ValueError as error:
-            return (*[gr.skip()] * outputs, f"⚠ {error}")
-        return (*(result if outputs > 1 else (result,)), "")
+            _log_refusal(where, error)
+            kept = [(on_error or {}).get(i, gr.skip()) for i in range(outputs)]
+            return (*kept, *[gr.skip()] * len(at), f"⚠ {error}")
+        return (*(result if outputs > 1 else (result,)), *shown, "")
     return wrapped
 
 
-def wire(trigger, fn: Callable, inputs: list, outputs: list, status, api_name: str, **kwargs) -> None:
-    """``trigger`` runs ``fn`` in the page (errors in ``status``); a hidden twin serves ``/api_name``."""
+def wire(trigger, fn: Callable, inputs: list, outputs: list, status, api_name: str, limits: Sequence[Limit] = (),
+         on_error: Optional[dict[int, Any]] = None, **kwargs) -> tuple[Callable, list]:
+    """``trigger`` runs ``fn`` in the page (errors in ``status``, out-of-range numbers clamped); a hidden
+    twin serves ``/api_name``, refusing what is out of range. Neither lets gradio preprocess: ``fn``
+    checks every value (pipeline.check_*), so a bad one gets a message and one log line, never a
+    traceback. Returns the page's function and outputs, for more triggers."""
     kwargs.setdefault("concurrency_id", "model")
-    gr.Button(visible=False).click(refusing(fn), inputs, outputs, api_name=api_name, **kwargs)  # first: it owns the name
-    trigger(showing(fn, len(outputs)), inputs, [*outputs, status], api_visibility="private", **kwargs)
+    kwargs["preprocess"] = False
+    gr.Button(visible=False).click(refusing(fn, api_name), inputs, outputs, api_name=api_name, **kwargs)  # owns the name
+    page = showing(fn, inputs, len(outputs), limits, on_error, f"/{api_name} (page)")
+    page_outputs = [*outputs, *(limit[0] for limit in limits), status]
+    trigger(page, inputs, page_outputs, api_visibility="private", **kwargs)
+    return page, page_outputs
 
 
 def uploaded(payload: Any) -> tuple[str, str]:
@@ -170,16 +211,23 @@ def uploaded(payload: Any) -> tuple[str, str]:
 # --------------------------------------------------------------------------- tabs
 
 
-def create_tab(shelf: dict[str, PizzaModel]) -> None:
+def drawer(shelf: dict[str, PizzaModel], name: Any) -> PizzaModel:
+    """The model ``name`` on the shelf if it draws (any of them, listed or not: an API client may ask
+    for one the menus list once under another name)."""
+    if not isinstance(name, str) or name not in shelf or not shelf[name].draws:
+        known = ", ".join(n for n, model in shelf.items() if model.draws)
+        raise ValueError(f"unknown model {name!r}; choose one of {known}")
+    return shelf[name]
+
+
+def create_tab(shelf: dict[str, PizzaModel], choices: list[tuple[str, str]]) -> None:
     """Create: ingredients, noise, seed and count in; a sheet of pizzas out (rows of four)."""
-    choices = model_choices(shelf, "draws")
     default = choices[0][1]
 
     def create(picked, doubled, noise, seed, count, name):
-        if name not in shelf or not shelf[name].draws:
-            raise ValueError(f"unknown model {name!r}; choose one of {', '.join(n for _, n in choices)}")
+        model = drawer(shelf, name)
         count = pipeline.check_whole(count, "the number of pizzas", 1, MAX_PIZZAS)
-        pizzas = pipeline.generate(shelf[name], [portions(picked, doubled)], n=count, seed=seed, noise=noise)
+        pizzas = pipeline.generate(model, [portions(picked, doubled)], n=count, seed=seed, noise=noise)
         return pipeline.sheet(pizzas, columns=SHEET_COLUMNS)  # one small file; the page enlarges it
 
     with gr.Row():
@@ -189,13 +237,15 @@ def create_tab(shelf: dict[str, PizzaModel]) -> None:
                                  info="Type an English or Russian name; at most 9 portions.")
             doubled = gr.Dropdown(INGREDIENT_CHOICES, value=[], multiselect=True, allow_custom_value=True,
                                   label="Double portion of", elem_id="doubled")
-            noise = gr.Slider(0, 2, value=1, step=0.05, label="Latent noise", elem_id="noise",
-                              info="0: the model's typical pizza for the recipe; higher strays further.")
+            noise = gr.Slider(0, NOISE_MAX, value=1, step=0.05, label="Variety (latent noise)", elem_id="noise",
+                              info="0: the model's typical pizza for the recipe, so every pizza is the same; "
+                                   "1: as varied as in training; higher strays further.")
             with gr.Row():
-                seed = gr.Number(0, label="Seed", minimum=0, maximum=SEED_MAX, scale=3)
+                seed = gr.Number(0, label="Seed", info=f"0 to {SEED_MAX}; the same seed gives the same pizzas",
+                                 precision=0, scale=3, elem_id="seed")
                 dice = gr.Button("Random seed", scale=1, min_width=80)
             count = gr.Slider(1, MAX_PIZZAS, value=4, step=1, label="Pizzas", elem_id="count")
-            model = gr.Dropdown(choices, value=default, label="Model")
+            model = gr.Dropdown(choices, value=default, label="Model", elem_id="create-model")
             button = gr.Button("Generate", variant="primary", elem_id="generate")
             status = gr.Markdown("", elem_id="create-status", elem_classes="status")
         with gr.Column(scale=2, min_width=300, elem_id="create-results"):
@@ -204,17 +254,20 @@ def create_tab(shelf: dict[str, PizzaModel]) -> None:
             first = create(DEFAULT_RECIPE, [], 1.0, 0, 4, default)
             gallery = gr.Image(first, label="Pizzas", format="png", interactive=False, elem_id="pizzas",
                                elem_classes="pizza-sheet")
-    gr.Examples([menu_example(recipe) for recipe in MENU.values()], inputs=[picked, doubled],
-                example_labels=list(MENU), label="From the real menu", examples_per_page=len(MENU))
+    examples = gr.Examples([menu_example(recipe) for recipe in MENU.values()], inputs=[picked, doubled],
+                           example_labels=list(MENU), label="From the real menu", examples_per_page=len(MENU))
     for picker in (picked, doubled):  # Enter adds typed text as is; leaving the box turns it into what it names
         picker.blur(resolve_on_leave, picker, picker, queue=False, api_visibility="private", show_progress="hidden")
     inputs = [picked, doubled, noise, seed, count, model]
-    wire(button.click, create, inputs, [gallery], status, "generate")
-    # Releasing the slider and typing a value (change) both redraw; the last value wins.
-    gr.on([noise.release, noise.change], showing(create, 1), inputs, [gallery, status], api_visibility="private",
-          concurrency_id="model", trigger_mode="always_last")
+    limits = [(noise, "the latent noise", 0, NOISE_MAX, False), (seed, "the seed", 0, SEED_MAX, True),
+              (count, "the number of pizzas", 1, MAX_PIZZAS, True)]
+    page, outputs = wire(button.click, create, inputs, [gallery], status, "generate", limits=limits)
+    # The slider redraws once, when let go (or a typed value is entered), not at every step of a drag.
+    redraw = dict(api_visibility="private", concurrency_id="model", preprocess=False)
+    noise.release(page, inputs, outputs, trigger_mode="always_last", **redraw)
     dice.click(lambda: random.randrange(SEED_MAX), None, seed, queue=False, api_visibility="private").then(
-        showing(create, 1), inputs, [gallery, status], api_visibility="private", concurrency_id="model")
+        page, inputs, outputs, **redraw)
+    examples.load_input_event.then(page, inputs, outputs, **redraw)  # a menu pizza is drawn as it is picked
 
 
 def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
@@ -224,6 +277,8 @@ def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
     classifier = shelf["judge"] if "judge" in classifiers else shelf[classifiers[0]] if classifiers else None
 
     def read_photo(file, crop):
+        if not isinstance(crop, bool):
+            raise ValueError(f"crop must be true or false, not {crop!r}")
         path, name = uploaded(file)
         try:
             photo, (width, height) = pipeline.read_photo(path, name=name)
@@ -242,7 +297,7 @@ def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
     def restyle(photo, crop, source, target, name, noise, seed):
         if name not in shelf or not shelf[name].encodes:
             raise ValueError(f"restyling needs a model with an encoder: one of {', '.join(n for _, n in encoders)}")
-        if not isinstance(crop, bool):
+        if not isinstance(crop, bool):  # gradio does not preprocess: every value is checked here
             raise ValueError(f"crop must be true or false, not {crop!r}")
         source, target = recipe_names(source or []), recipe_names(target or [])
         path, label = uploaded(photo)
@@ -270,9 +325,9 @@ def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
             names = [name for _, name in encoders]
             model = gr.Dropdown(encoders, value=PHOTO_MODEL if PHOTO_MODEL in names else names[0] if names else None,
                                 label="Model", info="A real photo reads best with the photo model.")
-            noise = gr.Slider(0, 2, value=0, step=0.05, label="Latent noise",
-                              info="0: decode the encoder's mean (the faithful reconstruction).")
-            seed = gr.Number(0, label="Seed", minimum=0, maximum=SEED_MAX)
+            noise = gr.Slider(0, NOISE_MAX, value=0, step=0.05, label="Variety (latent noise)",
+                              info="0: the faithful reading of the photo; higher strays further.")
+            seed = gr.Number(0, label="Seed", info=f"0 to {SEED_MAX}", precision=0)
             button = gr.Button("Restyle", variant="primary", elem_id="restyle", interactive=bool(encoders))
             status = gr.Markdown("", elem_id="restyle-status", elem_classes="status")
     gr.Markdown(f"All four at {SHOWN_SIDE} px, each model pixel a square. **Input**: your photo as cropped. "
@@ -286,35 +341,32 @@ def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
                    gr.Image(label="Restyled", elem_id="restyled", **shown)]
     for picker in (source, target):
         picker.blur(resolve_on_leave, picker, picker, queue=False, api_visibility="private", show_progress="hidden")
-    wire(upload.upload, read_photo, [upload, crop], [photo, source, target, upload, confidence], status, "read_photo")
-    # preprocess=False: gradio neither decodes the photo nor follows a data: URL; `uploaded` and
-    # pipeline.read_photo check everything, numbers included (pipeline.check_seed, check_noise).
+    # A refused file leaves the upload box (index 3 of the outputs) empty for the next one.
+    wire(upload.upload, read_photo, [upload, crop], [photo, source, target, upload, confidence], status, "read_photo",
+         on_error={3: None})
+    # gradio neither decodes the photo nor follows a data: URL; `uploaded` and pipeline.read_photo
+    # check everything, numbers included (pipeline.check_seed, check_noise).
     wire(button.click, restyle, [photo, crop, source, target, model, noise, seed], outputs, status, "restyle",
-         preprocess=False)
+         limits=[(noise, "the latent noise", 0, NOISE_MAX, False), (seed, "the seed", 0, SEED_MAX, True)])
 
 
-def menu_tab(shelf: dict[str, PizzaModel]) -> None:
+def menu_tab(shelf: dict[str, PizzaModel], choices: list[tuple[str, str]]) -> None:
     """Menu: one pizza per ingredient, and an interpolation strip between two menu pizzas."""
-    choices = model_choices(shelf, "draws")
 
-    def drawer(name: str) -> PizzaModel:
-        if name not in shelf or not shelf[name].draws:
-            raise ValueError(f"unknown model {name!r}; choose one of {', '.join(n for _, n in choices)}")
-        return shelf[name]
-
-    def menu(name, seed, noise):
-        return pipeline.single_ingredient_menu(drawer(name), seed=seed, noise=noise)
+    def menu(name, seed, noise):  # kept per (model, seed, noise): asked again, it answers at once
+        return pipeline.single_ingredient_menu(drawer(shelf, name), seed=seed, noise=noise)
 
     def morph(start, end, name, seed, steps):
-        if start not in MENU or end not in MENU:
+        if not isinstance(start, str) or not isinstance(end, str) or start not in MENU or end not in MENU:
             raise ValueError(f"cannot interpolate: pick two pizzas of the menu ({', '.join(MENU)})")
         steps = pipeline.check_whole(steps, "the number of steps", 2, 12)
-        return pipeline.interpolate(drawer(name), MENU[start], MENU[end], steps=steps, seed=seed)
+        return pipeline.interpolate(drawer(shelf, name), MENU[start], MENU[end], steps=steps, seed=seed)
 
     with gr.Row():
-        model = gr.Dropdown(choices, value=choices[0][1], label="Model")
-        seed = gr.Number(0, label="Seed", minimum=0, maximum=SEED_MAX)
-        noise = gr.Slider(0, 2, value=0, step=0.05, label="Latent noise")
+        model = gr.Dropdown(choices, value=choices[0][1], label="Model", elem_id="menu-model")
+        seed = gr.Number(0, label="Seed", info=f"0 to {SEED_MAX}", precision=0)
+        noise = gr.Slider(0, NOISE_MAX, value=0, step=0.05, label="Variety (latent noise)",
+                          info="0: each model's typical pizza")
     button = gr.Button("One pizza per ingredient", variant="primary", elem_id="menu-button")
     status = gr.Markdown("", elem_id="menu-status", elem_classes="status")
     gallery = gr.Gallery(label="Single-ingredient pizzas", columns=7, height="auto", format="png", preview=False,
@@ -326,8 +378,13 @@ def menu_tab(shelf: dict[str, PizzaModel]) -> None:
     morph_button = gr.Button("Interpolate", elem_id="interpolate")
     strip = gr.Gallery(label="Interpolation", columns=8, height="auto", format="png", preview=False,
                        elem_id="strip", elem_classes=["pizza-grid", "menu-grid"])
-    wire(button.click, menu, [model, seed, noise], [gallery], status, "menu")
-    wire(morph_button.click, morph, [start, end, model, seed, steps], [strip], status, "interpolate")
+    seed_limit = (seed, "the seed", 0, SEED_MAX, True)
+    # Its own queue: a kept grid never waits behind other requests' model calls (pipeline.MODEL_LOCK
+    # still runs one model call at a time when a grid must be drawn).
+    wire(button.click, menu, [model, seed, noise], [gallery], status, "menu", concurrency_id="menu",
+         limits=[seed_limit, (noise, "the latent noise", 0, NOISE_MAX, False)])
+    wire(morph_button.click, morph, [start, end, model, seed, steps], [strip], status, "interpolate",
+         limits=[seed_limit, (steps, "the number of steps", 2, 12, True)])
 
 
 def build_app(shelf: dict[str, PizzaModel]) -> gr.Blocks:
@@ -335,17 +392,22 @@ def build_app(shelf: dict[str, PizzaModel]) -> gr.Blocks:
 
     Menus list models by what they can do (``draws``, ``encodes``, ``classifies``), never by family.
     """
-    if not model_choices(shelf, "draws"):
+    drawers = model_choices(shelf, "draws")
+    if not drawers:
         raise ValueError("no model that draws pizzas among the checkpoints: " + ", ".join(shelf))
+    # Each picture-maker once: a model drawing the same pictures as one listed before it is left out
+    # of Create and Menu (it stays in Restyle, and an API client may still name it).
+    distinct = set(pipeline.distinct_drawers(shelf, [name for _, name in drawers]))
+    drawers = [(label, name) for label, name in drawers if name in distinct]
     with gr.Blocks(title="Neural Pizzaiolo", delete_cache=(60, CACHE_AGE_S)) as app:
         gr.Markdown("# Neural Pizzaiolo\nPick ingredients, get a pizza. Models trained on procedurally "
                     "rendered pizzas; the last one on the 20 real photos of the original experiment.")
         with gr.Tab("Create"):
-            create_tab(shelf)
+            create_tab(shelf, drawers)
         with gr.Tab("Restyle"):
             restyle_tab(shelf)
         with gr.Tab("Menu"):
-            menu_tab(shelf)
+            menu_tab(shelf, drawers)
     # One model call at a time: on a small CPU parallel calls only share the cores (and each holds
     # its activations), so a bounded queue keeps latency fair and memory flat under load.
     app.queue(default_concurrency_limit=1, max_size=64)
@@ -424,7 +486,7 @@ def main(argv=None) -> int:
         return 1
     _keep_trimming(_cache_dir(), CACHE_BYTES)
     app.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=True, quiet=True,
-               footer_links=["api"], max_file_size="50mb", state_session_capacity=STATE_SESSIONS, css=CSS,
+               footer_links=["api"], max_file_size="50mb", state_session_capacity=STATE_SESSIONS, css=CSS, js=JS,
                prevent_thread_lock=True)
     print(f"Neural Pizzaiolo on {app.local_url}" + (f" and {app.share_url}" if app.share_url else
                                                    " (python app.py --share for a public link)"), flush=True)

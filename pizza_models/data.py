@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,7 @@ class ManifestError(ValueError):
 
 def load_image(
     source: Union[str, Path, bytes, BinaryIO], name: Optional[str] = None, max_side: Optional[int] = None,
+    min_side: int = 1, max_aspect: float = math.inf,
 ) -> Image.Image:
     """Open any still image as RGB, safely: EXIF rotation applied, alpha composited on white.
 
@@ -57,7 +59,8 @@ def load_image(
     to fit that many pixels a side as early as possible (a JPEG is decoded at reduced scale), so
     its full size is never converted or copied. Animated images give their first frame; 16-bit and
     palette images are converted. ``image.info["uploaded_size"]`` keeps the upload's own (width,
-    height), upright.
+    height), upright. ``min_side`` and ``max_aspect`` refuse, from the header, an image with a side
+    under that many pixels or a long side over that many times its short one (a strip, not a photo).
     """
     name = name or (str(source) if isinstance(source, (str, Path)) else "upload")
     if isinstance(source, bytes):
@@ -71,6 +74,13 @@ def load_image(
             image = Image.open(source)
             uploaded = image.size  # (width, height) as stored, before any reduction
             pixels = image.width * image.height
+            short, long = sorted(image.size)
+            if short < min_side:
+                raise ValueError(f"{name}: {image.width}x{image.height} pixels is too small to be a photo "
+                                 f"of a pizza (at least {min_side} pixels a side)")
+            if long > max_aspect * short:
+                raise ValueError(f"{name}: {image.width}x{image.height} is a strip, not a photo of a pizza (one side "
+                                 f"{long / short:.0f} times the other; at most {max_aspect:g} times)")
             if pixels > MAX_PIXELS and file_bytes and pixels > MAX_PIXELS_PER_BYTE * file_bytes:
                 raise ValueError(
                     f"{name}: {image.width}x{image.height} pixels from {file_bytes / 1e3:.0f} KB is too large to "

@@ -6,8 +6,12 @@ Everything is reproducible and free of global state: the latent noise comes from
 
 import base64
 import binascii
+import contextlib
 import math
 import numbers
+import threading
+import weakref
+from collections import OrderedDict
 from pathlib import Path
 from typing import BinaryIO, Sequence, Union
 
@@ -27,6 +31,8 @@ MAX_PHOTO_SIDE = 1024  # uploads are downscaled to this before anything else: mo
 MAX_PHOTO_BYTES = 50 * 1024 * 1024  # the most read from one photo, however it arrives (file or data: URL)
 MAX_NOISE = 10.0  # latent noise scales beyond this draw nothing new, only saturated colours
 MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed's range
+MIN_PHOTO_SIDE = 32  # a photo with a shorter side holds no pizza a model can read
+MAX_PHOTO_ASPECT = 4.0  # a long side over 4 times the short one is a strip, not a photo of a pizza
 
 
 def load(model_id: Union[str, Path], device: str = "cpu") -> PizzaModel:
@@ -93,10 +99,17 @@ def _device(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
+# One model call at a time in this process, whatever thread makes it: the app answers some requests
+# (a cached menu) outside its queue, and on a small CPU parallel calls only share the cores.
+MODEL_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
 def _fast(model: nn.Module):
-    """bf16 autocast where the device runs it natively (2-4x faster on such CPUs), else a no-op."""
+    """The model lock, and bf16 autocast where the device runs it natively (2-4x faster on such CPUs)."""
     device = _device(model)
-    return autocast(device, use_bf16(device))
+    with MODEL_LOCK, autocast(device, use_bf16(device)):
+        yield
 
 
 def check_noise(noise: object) -> float:
@@ -118,6 +131,16 @@ def check_whole(value: object, what: str, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ValueError(f"{what} must be between {low} and {high}, not {int(value)}")
     return int(value)
+
+
+def clamp(value: object, what: str, low: float, high: float, whole: bool = False) -> Union[int, float]:
+    """``value`` brought into [low, high] (rounded to an int when ``whole``): what a page does with
+    a typed number out of range. ``ValueError`` naming ``what`` for NaN and non-numbers (an empty field)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
+        span = " to ".join(str(int(v)) if float(v).is_integer() else f"{v:g}" for v in (low, high))
+        raise ValueError(f"{what} must be a number from {span}, not {value!r}")
+    value = min(max(value, low), high)
+    return int(round(value)) if whole else float(value)
 
 
 def check_seed(seed: object) -> int:
@@ -169,14 +192,49 @@ def interpolate(
     return [to_pil(x) for x in images]
 
 
+MENUS_KEPT = 8  # menu grids kept per model (28 small pictures each, ~100 KB)
+_menus: "weakref.WeakKeyDictionary[nn.Module, OrderedDict]" = weakref.WeakKeyDictionary()
+_menus_lock = threading.Lock()
+
+
 def single_ingredient_menu(
     model: PizzaModel, seed: int = 0, noise: float = 0.0,
 ) -> list[tuple[Image.Image, str]]:
-    """One pizza per ingredient of the model's vocabulary (the article's grid), with its display name."""
+    """One pizza per ingredient of the model's vocabulary (the article's grid), with its display name.
+
+    A grid never changes for a (model, seed, noise): the last ``MENUS_KEPT`` of each model are
+    kept, so asking again answers at once, without a model call.
+    """
+    seed, noise = check_seed(seed), check_noise(noise)
+    with _menus_lock:
+        kept = _menus.setdefault(model, OrderedDict())
+        if (seed, noise) in kept:
+            kept.move_to_end((seed, noise))
+            return list(kept[seed, noise])
     vocabulary = model.config.vocabulary
     recipes = [single_ingredient_recipe(ingredient.id, vocabulary) for ingredient in vocabulary]
     images = generate(model, recipes, seed=seed, noise=noise)
-    return [(image, ingredient.name) for image, ingredient in zip(images, vocabulary)]
+    menu = [(image, ingredient.name) for image, ingredient in zip(images, vocabulary)]
+    with _menus_lock:
+        kept[seed, noise] = menu
+        while len(kept) > MENUS_KEPT:
+            kept.popitem(last=False)
+    return list(menu)
+
+
+def distinct_drawers(shelf: dict[str, PizzaModel], names: Sequence[str]) -> list[str]:
+    """``names`` (models on ``shelf`` that draw) less those that draw the very same pictures as one
+    before them (a CVAE-GAN whose decoder is a GAN's generator draws that GAN's pizzas)."""
+    recipe, kept, seen = ["tomato_sauce", "mozzarella", "pepperoni", "ham"], [], {}
+    for name in names:
+        model = shelf[name]
+        try:
+            drawing = (model.config.image_size, *(image.tobytes() for image in generate(model, [recipe], n=2, seed=7)))
+        except ValueError:  # another vocabulary: it draws its own pictures
+            drawing = (name,)
+        if seen.setdefault(drawing, name) == name:
+            kept.append(name)
+    return kept
 
 
 @torch.inference_mode()
@@ -235,9 +293,11 @@ def read_photo(
 
     ``source`` is a file path, a ``data:`` URL (decoded only when it fits), bytes or a binary
     file. Raises ``ValueError`` naming the photo by ``name`` only (never a server path) when it is
-    over ``max_bytes``, not a readable image or too large to decode safely (``data.load_image``).
+    over ``max_bytes``, not a readable image, too large to decode safely, under ``MIN_PHOTO_SIDE``
+    pixels a side or more than ``MAX_PHOTO_ASPECT`` times longer than wide (``data.load_image``).
     """
-    image = load_image(_photo_bytes(source, name, max_bytes), name, max_side=max_side)
+    image = load_image(_photo_bytes(source, name, max_bytes), name, max_side=max_side, min_side=MIN_PHOTO_SIDE,
+                       max_aspect=MAX_PHOTO_ASPECT)
     return image, image.info["uploaded_size"]
 
 

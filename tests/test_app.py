@@ -11,7 +11,7 @@ import gradio as gr
 import pytest
 from PIL import Image
 
-from app import model_choices, resolve_on_leave, resolve_typed, trim_cache
+from app import LABELS, model_choices, resolve_on_leave, resolve_typed, showing, trim_cache
 from conftest import ARTIFACTS
 from pizza_models import pipeline
 from pizza_models.data import read_manifest
@@ -68,7 +68,7 @@ def test_unknown_ingredient_is_refused_with_a_suggestion(client):
 
 
 def test_more_pizzas_than_the_slider_allows_are_refused_before_any_drawing(client):
-    with pytest.raises(gradio_client.exceptions.AppError, match="Value 500 is greater than maximum value 16"):
+    with pytest.raises(gradio_client.exceptions.AppError, match="the number of pizzas must be between 1 and 16, not 500"):
         generate(client, count=500)
 
 
@@ -219,3 +219,52 @@ def test_the_recipe_guesser_on_the_20_real_photos(dodo20):
          "per_ingredient": {i: {"right": hits[i], "guessed": guessed[i], "on_photos": present[i]} for i in sorted(hits)}},
         indent=2))
     assert precision >= 0.4 and recall >= 0.35, (precision, recall)
+
+
+def test_the_page_clamps_typed_numbers_and_keeps_the_pictures_on_an_error():
+    """A typed seed of -1 or 1e12, or noise 5, draws with the nearest allowed value and shows it in its
+    field; what is not a number leaves the pictures and fields as they are, with a message."""
+    noise, seed = object(), object()
+    limits = [(noise, "the latent noise", 0, 2, False), (seed, "the seed", 0, 2**31 - 1, True)]
+    page = showing(lambda n, s: f"drawn {n} {s}", [noise, seed], 1, limits)
+    assert page(5, -1) == ("drawn 2.0 0", 2.0, 0, "")
+    assert page(0.5, 1e12) == (f"drawn 0.5 {2**31 - 1}", gr.skip(), 2**31 - 1, "")
+    assert page(1.0, 3) == ("drawn 1.0 3", gr.skip(), gr.skip(), "")
+    kept = page(1.0, None)
+    assert kept[:3] == (gr.skip(),) * 3 and kept[3] == "⚠ the seed must be a number from 0 to 2147483647, not None"
+
+
+def test_each_picture_maker_is_listed_once_in_plain_words(app_server, client):
+    """The CVAE-GAN draws with the GAN's generator: Create and Menu list the GAN only, Restyle (where
+    the CVAE-GAN reads photos) lists it, and an API client may still name it."""
+    config = json.loads(urllib.request.urlopen(app_server.url + "config", timeout=30).read())
+    menus = {c["props"]["elem_id"]: [name for _, name in c["props"]["choices"]] for c in config["components"]
+             if c.get("props", {}).get("elem_id") in ("create-model", "menu-model")}
+    assert menus["create-model"] == menus["menu-model"] == ["layered", "gan", "cvae", "photo", "dodo20-cvaegan"]
+    assert pixels(generate(client, model="cvaegan", count=2)) == pixels(generate(client, model="gan", count=2))
+    for label in LABELS.values():
+        assert not any(word in label for word in ("GAN", "VAE", "latent", "decoder", "encoder")), label
+    noise = next(c for c in config["components"] if c.get("props", {}).get("elem_id") == "noise")
+    assert "every pizza is the same" in noise["props"]["info"]
+
+
+def test_a_kept_menu_answers_at_once_while_clients_flood_the_queue(client, app_server):
+    """The menu grid of a (model, seed, noise) never changes: kept, it answers without waiting for the
+    queue of model calls (it waited 7.7 s under 8 flooding clients)."""
+    def menu_answer() -> tuple[float, str]:  # the server's answer alone, without downloading 28 pictures
+        request = urllib.request.Request(f"{app_server.url}gradio_api/call/menu", data=b'{"data": ["gan", 0, 0]}',
+                                         headers={"Content-Type": "application/json"})
+        start = time.perf_counter()
+        event = json.loads(urllib.request.urlopen(request, timeout=30).read())["event_id"]
+        events = urllib.request.urlopen(f"{app_server.url}gradio_api/call/menu/{event}", timeout=60).read().decode()
+        return time.perf_counter() - start, events
+
+    menu_answer()  # drawn once, kept
+    with ThreadPoolExecutor(8) as pool:
+        flood = [pool.submit(generate, client, seed=seed, count=16, model="cvaegan") for seed in range(8)]
+        time.sleep(0.5)  # the queue is full of 16-pizza calls
+        waited, events = menu_answer()
+        busy = not all(future.done() for future in flood)
+        [future.result() for future in flood]
+    assert "event: complete" in events and events.count("Tomato sauce") == 1, events[:300]
+    assert busy and waited < 1.0, waited

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
+from PIL import Image
 
 from conftest import ARTIFACTS
 from pizza_models.kitchen import Kitchen
@@ -115,6 +116,59 @@ def test_a_typed_noise_value_redraws(page):
     number.fill("0.3")
     number.press("Enter")
     expect(page.locator("#pizzas img").first).not_to_have_attribute("src", first)
+
+
+def test_a_slider_drag_draws_once_when_let_go(page):
+    """Dragging the noise slider across 18 steps sent 18 model calls; now one, on release."""
+    joins = []
+    page.on("request", lambda request: joins.append(request.url) if "queue/join" in request.url else None)
+    first = page.locator("#pizzas img").get_attribute("src")
+    box = page.locator("#noise input[type=range]").bounding_box()
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.8, y)
+    page.mouse.down()
+    for step in range(1, 19):
+        page.mouse.move(box["x"] + box["width"] * (0.8 - step * 0.03), y)
+        page.wait_for_timeout(30)
+    page.mouse.up()
+    expect(page.locator("#pizzas img")).not_to_have_attribute("src", first)
+    page.wait_for_timeout(2000)
+    assert len(joins) == 1, joins
+
+
+def test_out_of_range_numbers_are_clamped_and_the_pizzas_stay(page):
+    """Seed -1 or noise 5 replaced the pizzas with a red "Error" badge; now the nearest allowed value
+    is drawn and shown in its field."""
+    first = page.locator("#pizzas img").get_attribute("src")
+    noise = page.locator("#noise input[type=number]")
+    noise.fill("5")
+    noise.press("Enter")
+    expect(page.locator("#pizzas img")).not_to_have_attribute("src", first)
+    expect(noise).to_have_value("2")
+    seed = page.locator("#seed input[type=number]")
+    for typed, shown in (("-1", "0"), ("1000000000000", "2147483647")):
+        seed.fill(typed)
+        page.locator("#generate").click()
+        expect(seed).to_have_value(shown)
+        expect(page.locator("#create-status")).to_have_text("")
+        expect(page.locator("#pizzas img")).to_have_count(1)
+    expect(page.locator(".toast-body")).to_have_count(0)
+
+
+def test_a_real_menu_pizza_is_drawn_when_picked(page):
+    first = page.locator("#pizzas img").get_attribute("src")
+    page.locator("text=Hawaiian >> visible=true").first.click()
+    expect(page.locator("#ingredients .token")).to_have_count(4)
+    expect(page.locator("#pizzas img")).not_to_have_attribute("src", first)
+
+
+def test_a_refused_photo_gets_a_message_and_leaves_the_upload_box_empty(page, tmp_path):
+    Image.new("RGB", (1, 1), (200, 40, 30)).save(tmp_path / "dot.png")
+    page.get_by_role("tab", name="Restyle").click()
+    page.locator("#upload input[type=file]").set_input_files(tmp_path / "dot.png")
+    expect(page.locator("#restyle-status")).to_contain_text("dot.png: 1x1 pixels is too small to be a photo")
+    expect(page.locator("#upload")).not_to_contain_text("dot.png")
+    page.get_by_role("tab", name="Create").click()
 
 
 @pytest.mark.parametrize("size", list(SIZES))

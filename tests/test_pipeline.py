@@ -16,7 +16,8 @@ from pizza_models.gan import GANConfig, Generator
 from pizza_models.hub import CheckpointError, save_checkpoint
 from pizza_models.kitchen import Kitchen
 from pizza_models.pipeline import (
-    crop_to_disc, generate, guess_recipe, ingredient_probabilities, interpolate, load, load_shelf, load_shelves, read_photo, restyle,
+    clamp, crop_to_disc, distinct_drawers, generate, guess_recipe, ingredient_probabilities, interpolate, load,
+    load_shelf, load_shelves, read_photo, restyle,
     sheet, single_ingredient_menu,
 )
 from pizza_models.recipe import Recipe, counts, parse_recipe
@@ -163,3 +164,30 @@ def test_load_shelves_adds_a_run_folder_beside_a_folder_of_checkpoints(cvae, tmp
     assert list(shelf) == ["cvae", "cvae-modern-32", str(tmp_path / "runs" / "cvae")]
     with pytest.raises(CheckpointError, match="no checkpoint folders"):
         load_shelves([tmp_path / "shipped", tmp_path / "empty"])
+
+
+def test_a_menu_grid_is_kept_per_model_seed_and_noise(cvae, monkeypatch):
+    first = single_ingredient_menu(cvae, seed=3, noise=0.5)
+    monkeypatch.setattr("pizza_models.pipeline.generate", lambda *a, **k: pytest.fail("drawn again"))
+    again = single_ingredient_menu(cvae, seed=3, noise=0.5)
+    assert [image for image, _ in again] == [image for image, _ in first] and len(first) == 28
+    assert all(a is b for (a, _), (b, _) in zip(first, again))  # the same pictures, no model call
+    with pytest.raises(pytest.fail.Exception, match="drawn again"):
+        single_ingredient_menu(cvae, seed=4, noise=0.5)  # another seed: drawn
+
+
+def test_distinct_drawers_lists_a_model_drawing_the_same_pictures_once(cvae):
+    torch.manual_seed(1)
+    other = CVAE(CVAEConfig.modern(image_size=32, channels=8)).eval()
+    shelf = {"a": cvae, "twin": cvae, "b": other}
+    assert distinct_drawers(shelf, ["a", "twin", "b"]) == ["a", "b"]
+    assert distinct_drawers(shelf, ["twin", "b", "a"]) == ["twin", "b"]
+
+
+def test_clamp_brings_a_typed_number_into_range_and_refuses_what_is_not_one():
+    assert clamp(-1, "the seed", 0, 2**31 - 1, whole=True) == 0
+    assert clamp(1e12, "the seed", 0, 2**31 - 1, whole=True) == 2**31 - 1
+    assert clamp(5, "the latent noise", 0, 2) == 2.0 and clamp(0.3, "the latent noise", 0, 2) == 0.3
+    for value in (None, "abc", float("nan"), True):
+        with pytest.raises(ValueError, match="^the seed must be a number from 0 to 2147483647, not "):
+            clamp(value, "the seed", 0, 2**31 - 1, whole=True)

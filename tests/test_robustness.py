@@ -94,7 +94,14 @@ UPLOADS = {  # name: (file name, bytes maker, expected preview size or the error
     "empty file": ("empty.png", lambda: b"", "not an image"),
     "text renamed .png": ("notes.png", lambda: b"margherita, please\n" * 20, "not an image"),
     "truncated JPEG": ("cut.jpg", lambda: _jpeg(_pizza(400))[:3000], "unreadable image"),
-    "1x1 image": ("dot.png", lambda: _png_bytes(Image.new("RGB", (1, 1), (200, 40, 30))), (1, 1)),
+    # A dot or a strip got a confident guess; now refused with what a photo needs.
+    "1x1 image": ("dot.png", lambda: _png_bytes(Image.new("RGB", (1, 1), (200, 40, 30))),
+                  "1x1 pixels is too small to be a photo of a pizza \\(at least 32 pixels a side\\)"),
+    "40000x10 image": ("line.png", lambda: _png_bytes(Image.new("RGB", (40_000, 10), (200, 40, 30))),
+                       "40000x10 pixels is too small"),
+    "4000x100 strip": ("strip.png", lambda: _png_bytes(Image.new("RGB", (4000, 100), (200, 40, 30))),
+                       "4000x100 is a strip, not a photo of a pizza \\(one side 40 times the other; at most 4 times\\)"),
+    "32x128 (the smallest, the narrowest)": ("small.png", lambda: _png_bytes(_pizza(128).crop((0, 0, 32, 128))), (32, 128)),
     # 144 MP of grey in 420 KB (343 pixels per byte) cost ~1 GB and 3.4-5 s; now refused from the header in ~20 ms.
     "12000x12000 PNG": ("bomb.png", _huge_png, "too large to decode safely .* a decompression bomb"),
     "12000x12000 JPEG": ("huge.jpg", lambda: _jpeg(Image.new("RGB", (12_000, 12_000), (190, 90, 40)), quality=30),
@@ -198,13 +205,31 @@ def test_hostile_recipes_get_a_short_message_at_once(case, client, app_server):
 
 @pytest.mark.parametrize("data, message", [  # row 17: NaN noise drew black pizzas, a NaN seed raised a raw error
     ('[["ham"], [], NaN, 0, 1, "cvaegan"]', "the latent noise must be a finite number between 0 and 10, not nan"),
-    ('[["ham"], [], Infinity, 0, 1, "cvaegan"]', "Value inf is greater than maximum value 2"),  # gradio's slider check
+    ('[["ham"], [], Infinity, 0, 1, "cvaegan"]', "the latent noise must be a finite number between 0 and 10, not inf"),
     ('[["ham"], [], 1.0, NaN, 1, "cvaegan"]', "the seed must be a whole number, not nan"),
     ('[["ham"], [], 1.0, 0, NaN, "cvaegan"]', "the number of pizzas must be a whole number, not nan"),
 ])
 def test_non_finite_numbers_are_refused_with_a_message(data, message, app_server):
     events = _raw_call(app_server, "generate", f'{{"data": {data}}}')
     assert "event: error" in events and message in events, events
+
+
+@pytest.mark.parametrize("api, data, message", [  # gradio's own checks wrote a 26-line traceback per request
+    ("generate", '[["ham"], [], "abc", 0, 1, "gan"]', "the latent noise must be a number, not 'abc'"),
+    ("generate", '[["ham"], [], 1.0, -1, 1, "gan"]', "the seed must be between 0 and"),
+    ("generate", '[["ham"], [], 1.0, "x", 1, "gan"]', "the seed must be a whole number, not 'x'"),
+    ("generate", '[["ham"], [], 1.0, 0, 1, "no such model"]', "unknown model 'no such model'"),
+    ("generate", '[["ham"], [], 1.0, 0, 1, ["gan"]]', "unknown model ['gan']"),
+    ("menu", '["gan", 0, "abc"]', "the latent noise must be a number, not 'abc'"),
+    ("interpolate", '["Margherita", "Nowhere", "gan", 0, 8]', "cannot interpolate: pick two pizzas of the menu"),
+    ("interpolate", '["Margherita", "Hawaiian", "gan", 0, 99]', "the number of steps must be between 2 and 12"),
+])
+def test_a_refused_value_gets_a_clear_message_and_one_log_line(api, data, message, app_server):
+    logged = len(app_server.log.read_text())
+    events = _raw_call(app_server, api, f'{{"data": {data}}}')
+    assert "event: error" in events and message in events and "Could not preprocess" not in events, events
+    log = app_server.log.read_text()[logged:]
+    assert "Traceback" not in log and log.count(f"refused /{api}: ") == 1 and log.count("\n") == 1, log
 
 
 def test_restyle_reads_its_photo_with_the_same_safe_reader_and_no_server_path(client, app_server, tmp_path):
