@@ -268,3 +268,18 @@ def test_a_kept_menu_answers_at_once_while_clients_flood_the_queue(client, app_s
         [future.result() for future in flood]
     assert "event: complete" in events and events.count("Tomato sauce") == 1, events[:300]
     assert busy and waited < 1.0, waited
+
+
+def test_the_readme_and_help_agree():
+    """Every example of ``python -m train --help`` is in the README as given, and every option of
+    ``python app.py --help`` in its usage line."""
+    import train.__main__ as train_cli
+    from app import parse_args
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    examples = [line.split("#")[0].strip() for line in train_cli.__doc__.splitlines()
+                if line.strip().startswith(("python -m train", "torchrun")) and not line.rstrip().endswith("\\")]
+    assert len(examples) >= 4 and all(example in readme for example in examples), examples
+    usage = next(line for line in readme.splitlines() if line.startswith("`python app.py ["))
+    options = [option for option in parse_args.__code__.co_consts if isinstance(option, str) and option.startswith("--")]
+    assert options and all(option in usage for option in options), (options, usage)
