@@ -67,6 +67,8 @@ CSS = """
                    object-fit: contain; }
 .pizza-sheet .image-container, .pizza-sheet .image-frame { width: 100% !important; height: auto !important; }
 .crisp img { image-rendering: pixelated; }
+/* An open ingredient list stays short, so that it never covers the buttons below it. */
+.ingredient-picker ul.option-list { max-height: min(15rem, 35vh) !important; }
 .status:empty { display: none; }
 .status { color: var(--error-text-color); font-weight: 600; }
 @media (max-width: 640px) {
@@ -75,13 +77,36 @@ CSS = """
 }
 """
 
-# A slider redraws when let go; Enter in its number box lets go too (gradio sends "release" on blur).
+# Keys, in the page. Enter in a slider's number box lets go of the slider (gradio sends "release" on
+# blur), which redraws. Enter in an ingredient picker takes the match the list shows first (the
+# highlighted one), once the list has caught up with the typing; only text that matches nothing is
+# added as typed, for the recipe check to name with suggestions.
 JS = """
 () => document.addEventListener("keydown", event => {
   const box = event.target;
-  if (event.key === "Enter" && box.matches && box.matches("input[type=number][aria-label^='number input for']")) {
+  if (event.key !== "Enter" || !box.matches || event.passThrough) return;
+  if (box.matches("input[type=number][aria-label^='number input for']")) {
     box.blur();
+    return;
   }
+  if (!box.matches("input[role=combobox]") || !box.closest(".ingredient-picker") || !box.value.trim()) return;
+  event.preventDefault();
+  event.stopImmediatePropagation();
+  requestAnimationFrame(() => setTimeout(() => {
+    const list = document.getElementById(box.getAttribute("aria-controls"));
+    const options = list ? [...list.querySelectorAll("li[role=option]")] : [];
+    const option = options.find(o => o.classList.contains("active")) || options[0];
+    if (!option) {
+      const again = new KeyboardEvent("keydown", {key: "Enter", bubbles: true, cancelable: true});
+      again.passThrough = true;
+      box.dispatchEvent(again);
+    } else if (option.getAttribute("aria-selected") !== "true") {
+      option.dispatchEvent(new MouseEvent("mousedown", {bubbles: true, cancelable: true}));
+    } else {  // already picked: nothing to add
+      box.value = "";
+      box.dispatchEvent(new Event("input", {bubbles: true}));
+    }
+  }, 0));
 }, true)
 """
 
@@ -122,6 +147,14 @@ def resolve_typed(values: Optional[list]) -> list:
             value = next(iter(DEFAULT_VOCABULARY.matches(value, close=False)), value)
         resolved.append(value)
     return list(dict.fromkeys(resolved))  # a typed duplicate of a chip is one chip
+
+
+def picked_as_shown(values: Any) -> Any:
+    """A picker's value as the page means it: text typed and entered becomes what it names
+    (``resolve_typed``), so that no raw chip ever reaches a model; anything else is left for the checks."""
+    if isinstance(values, list) and all(isinstance(value, str) for value in values):
+        return resolve_typed(values)
+    return values
 
 
 def resolve_on_leave(values: Optional[list]):
@@ -184,15 +217,17 @@ def showing(fn: Callable, inputs: Sequence, outputs: int, limits: Sequence[Limit
 
 
 def wire(trigger, fn: Callable, inputs: list, outputs: list, status, api_name: str, limits: Sequence[Limit] = (),
-         on_error: Optional[dict[int, Any]] = None, **kwargs) -> tuple[Callable, list]:
+         on_error: Optional[dict[int, Any]] = None, page_fn: Optional[Callable] = None,
+         **kwargs) -> tuple[Callable, list]:
     """``trigger`` runs ``fn`` in the page (errors in ``status``, out-of-range numbers clamped); a hidden
     twin serves ``/api_name``, refusing what is out of range. Neither lets gradio preprocess: ``fn``
     checks every value (pipeline.check_*), so a bad one gets a message and one log line, never a
-    traceback. Returns the page's function and outputs, for more triggers."""
+    traceback. ``page_fn``, when given, is what the page runs instead of ``fn``. Returns the page's
+    function and outputs, for more triggers."""
     kwargs.setdefault("concurrency_id", "model")
     kwargs["preprocess"] = False
     gr.Button(visible=False).click(refusing(fn, api_name), inputs, outputs, api_name=api_name, **kwargs)  # owns the name
-    page = showing(fn, inputs, len(outputs), limits, on_error, f"/{api_name} (page)")
+    page = showing(page_fn or fn, inputs, len(outputs), limits, on_error, f"/{api_name} (page)")
     page_outputs = [*outputs, *(limit[0] for limit in limits), status]
     trigger(page, inputs, page_outputs, api_visibility="private", **kwargs)
     return page, page_outputs
@@ -233,10 +268,11 @@ def create_tab(shelf: dict[str, PizzaModel], choices: list[tuple[str, str]]) -> 
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             picked = gr.Dropdown(INGREDIENT_CHOICES, value=DEFAULT_RECIPE, multiselect=True, allow_custom_value=True,
-                                 label="Ingredients", elem_id="ingredients",
+                                 label="Ingredients", elem_id="ingredients", elem_classes="ingredient-picker",
                                  info="Type an English or Russian name; at most 9 portions.")
             doubled = gr.Dropdown(INGREDIENT_CHOICES, value=[], multiselect=True, allow_custom_value=True,
-                                  label="Double portion of", elem_id="doubled")
+                                  label="Double portion of", elem_id="doubled",
+                                  elem_classes="ingredient-picker")
             noise = gr.Slider(0, NOISE_MAX, value=1, step=0.05, label="Variety (latent noise)", elem_id="noise",
                               info="0: the model's typical pizza for the recipe, so every pizza is the same; "
                                    "1: as varied as in training; higher strays further.")
@@ -261,7 +297,11 @@ def create_tab(shelf: dict[str, PizzaModel], choices: list[tuple[str, str]]) -> 
     inputs = [picked, doubled, noise, seed, count, model]
     limits = [(noise, "the latent noise", 0, NOISE_MAX, False), (seed, "the seed", 0, SEED_MAX, True),
               (count, "the number of pizzas", 1, MAX_PIZZAS, True)]
-    page, outputs = wire(button.click, create, inputs, [gallery], status, "generate", limits=limits)
+    def create_in_page(picked, doubled, *rest):
+        return create(picked_as_shown(picked), picked_as_shown(doubled), *rest)
+
+    page, outputs = wire(button.click, create, inputs, [gallery], status, "generate", limits=limits,
+                         page_fn=create_in_page)
     # The slider redraws once, when let go (or a typed value is entered), not at every step of a drag.
     redraw = dict(api_visibility="private", concurrency_id="model", preprocess=False)
     noise.release(page, inputs, outputs, trigger_mode="always_last", **redraw)
@@ -319,9 +359,11 @@ def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
             confidence = gr.Label(label="What the classifier sees (probability per ingredient; 50% and up is "
                                   "guessed)", num_top_classes=9, elem_id="confidence")
             source = gr.Dropdown(INGREDIENT_CHOICES, multiselect=True, allow_custom_value=True,
-                                 label="Its recipe (guessed: check it)", elem_id="source")
+                                 label="Its recipe (guessed: check it)", elem_id="source",
+                                 elem_classes="ingredient-picker")
             target = gr.Dropdown(INGREDIENT_CHOICES, multiselect=True, allow_custom_value=True,
-                                 label="Target recipe", elem_id="target")
+                                 label="Target recipe", elem_id="target",
+                                 elem_classes="ingredient-picker")
             names = [name for _, name in encoders]
             model = gr.Dropdown(encoders, value=PHOTO_MODEL if PHOTO_MODEL in names else names[0] if names else None,
                                 label="Model", info="A real photo reads best with the photo model.")
@@ -346,8 +388,12 @@ def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
          on_error={3: None})
     # gradio neither decodes the photo nor follows a data: URL; `uploaded` and pipeline.read_photo
     # check everything, numbers included (pipeline.check_seed, check_noise).
+    def restyle_in_page(photo, crop, source, target, *rest):
+        return restyle(photo, crop, picked_as_shown(source), picked_as_shown(target), *rest)
+
     wire(button.click, restyle, [photo, crop, source, target, model, noise, seed], outputs, status, "restyle",
-         limits=[(noise, "the latent noise", 0, NOISE_MAX, False), (seed, "the seed", 0, SEED_MAX, True)])
+         limits=[(noise, "the latent noise", 0, NOISE_MAX, False), (seed, "the seed", 0, SEED_MAX, True)],
+         page_fn=restyle_in_page)
 
 
 def menu_tab(shelf: dict[str, PizzaModel], choices: list[tuple[str, str]]) -> None:

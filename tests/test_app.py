@@ -11,7 +11,7 @@ import gradio as gr
 import pytest
 from PIL import Image
 
-from app import LABELS, model_choices, resolve_on_leave, resolve_typed, showing, trim_cache
+from app import LABELS, model_choices, picked_as_shown, resolve_on_leave, resolve_typed, showing, trim_cache
 from conftest import ARTIFACTS
 from pizza_models import pipeline
 from pizza_models.data import read_manifest
@@ -178,6 +178,13 @@ def test_trim_cache_deletes_the_oldest_files_over_the_cap(tmp_path):
                                          ("peperoni", "peperoni")])
 def test_typed_text_becomes_the_first_ingredient_the_search_shows(typed, chip):
     assert resolve_typed(["mozzarella", typed]) == ["mozzarella", chip]  # no match: left for the error to name
+
+
+def test_the_page_draws_typed_text_as_what_it_names():
+    """A chip of typed text never reaches a model from the page: it is read as the search's first
+    match (the API stays strict: tests/test_robustness.py)."""
+    assert picked_as_shown(["tomato", "грибы", "OLIVE", "xyz"]) == ["tomato_sauce", "mushrooms", "olives", "xyz"]
+    assert picked_as_shown([1, "ham"]) == [1, "ham"] and picked_as_shown(None) is None  # for the checks to refuse
 
 
 def test_leaving_a_picker_of_known_ingredients_changes_nothing():

@@ -94,6 +94,43 @@ def test_enter_takes_the_highlighted_match_and_russian_names_are_suggested(page)
                                                               "Pepperoni · пепперони"])
 
 
+def test_enter_takes_the_first_match_at_once_and_no_raw_chip_reaches_a_model(page):
+    """Enter straight after typing (the list not yet caught up) took the typed text as a chip, and
+    Generate said "unknown ingredient 'tomato'"; now Enter takes the first match, and a name the list
+    does not show (an everyday one) is drawn as what it names."""
+    page.locator("#ingredients .remove-all").click()
+    box = page.locator("#ingredients input[role=combobox]")
+    for typed in ("tomato", "пепперони"):
+        box.click()
+        box.fill(typed)
+        box.press("Enter")  # at once
+    expect(page.locator("#ingredients .token")).to_have_text(["Tomato sauce · томатный соус (sauce)",
+                                                              "Pepperoni · пепперони"])
+    box.fill("грибы")
+    box.press("Enter")
+    first = page.locator("#pizzas img").get_attribute("src")
+    page.locator("#generate").click()
+    expect(page.locator("#pizzas img")).not_to_have_attribute("src", first)
+    expect(page.locator("#create-status")).to_have_text("")
+    expect(page.locator("#ingredients .token").last).to_have_text("Mushrooms · шампиньоны")
+
+
+def test_an_open_ingredient_list_never_covers_generate(page):
+    page.evaluate("window.scrollTo(0, document.querySelector('#ingredients').getBoundingClientRect().top"
+                  " + window.scrollY - 10)")
+    for picker in ("#ingredients", "#doubled"):
+        box = page.locator(f"{picker} input[role=combobox]")
+        box.click()
+        box.fill("a")
+        options = page.locator(f"{picker} ul[role=listbox]")
+        expect(options).to_be_visible()
+        listed, button = options.bounding_box(), page.locator("#generate").bounding_box()
+        assert listed["y"] + listed["height"] <= button["y"], (picker, listed, button)
+        page.keyboard.press("Escape")
+        box.fill("")
+        box.blur()
+
+
 def test_an_error_keeps_the_pizzas_and_its_message_until_the_next_action(page):
     first = page.locator("#pizzas img").first.get_attribute("src")
     type_and_enter(page, "#ingredients", "xyz")
