@@ -35,12 +35,12 @@ from pizza_models.recipe import (
 
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
 LABELS = {  # folder -> what the model is, in plain words; menus list them in this order
-    "layered": "Layered: a learned base, then each ingredient as its own pieces (follows the recipe best)",
-    "gan": "Sharp sketcher: crisp pizzas, the pieces placed anew for every seed",
-    "cvaegan": "Photo reader with the sharp sketcher's drawing: restyles photos",
-    "cvae": "Soft painter: blurry pizzas whose colours follow the recipe",
-    "photo": "Photo model: learned from the 20 real photos; reads a photo best",
-    "dodo20-cvaegan": "The original article's model, redone on the 20 real photos (small: 32 px)",
+    "layered": "Layered: each ingredient drawn as its own pieces (best)",
+    "gan": "Sharp sketcher: crisp pizzas, pieces move with the seed",
+    "cvaegan": "Photo reader + the sharp sketcher: restyles photos",
+    "cvae": "Soft painter: blurry, colours follow the recipe",
+    "photo": "Photo model: learned from the 20 real photos",
+    "dodo20-cvaegan": "The original article's model, on the 20 real photos (32 px)",
 }
 PHOTO_MODEL = "photo"  # the Restyle tab's default: the model trained on real photos
 KIND_ORDER = (SAUCE, CHEESE, TOPPING, DRIZZLE)
@@ -71,6 +71,20 @@ CSS = """
 .ingredient-picker ul.option-list { max-height: min(15rem, 35vh) !important; }
 .status:empty { display: none; }
 .status { color: var(--error-text-color); font-weight: 600; }
+/* The sheet starts below its label and toolbar, which covered its corners. */
+.pizza-sheet .image-container { padding-top: 2.25rem; }
+/* Menu pictures: below the gallery's label, each caption whole and under its pizza, not over it. */
+.menu-grid .grid-container { padding-top: 2.5rem !important; }
+.menu-grid .thumbnail-item { display: flex !important; flex-direction: column; height: auto !important;
+                             aspect-ratio: auto !important; overflow: visible !important; }
+.menu-grid .thumbnail-item img { width: 100% !important; height: auto !important; aspect-ratio: 1; }
+.menu-grid .caption-label { position: static !important; max-width: none !important; white-space: normal !important;
+                            overflow: visible !important; text-overflow: clip !important; background: none !important;
+                            border: none !important; padding: 2px 0 0 !important; margin: 0 !important;
+                            font-size: 11px; line-height: 1.2; text-align: center; }
+/* A long model name ends in "..." before the dropdown's arrow instead of running under it. */
+input[role=combobox] { text-overflow: ellipsis; }
+.secondary-wrap:has(.icon-wrap) input[role=combobox] { padding-right: 1.75rem; }
 @media (max-width: 640px) {
   #create-results { order: -1; }  /* on a phone the pizzas come first, the controls below */
   .menu-grid .grid-container { grid-template-columns: repeat(4, minmax(0, 1fr)) !important; }
@@ -109,6 +123,24 @@ JS = """
   }, 0));
 }, true)
 """
+
+
+
+
+def scroll_to(selector: str, status: str) -> str:
+    """JavaScript run when an event's pictures have arrived: on a narrow screen (results and controls
+    stacked) bring ``selector`` into view, again once its new pictures have loaded and taken their
+    size, unless the ``status`` line has a message to read."""
+    return f"""() => {{
+  if (window.innerWidth >= 1024 || document.querySelector({status!r})?.textContent.trim()) return;
+  const show = () => document.querySelector({selector!r})?.scrollIntoView({{block: "start"}});
+  setTimeout(() => {{
+    show();
+    document.querySelectorAll({selector!r} + " img").forEach(img => {{
+      if (!img.complete) img.addEventListener("load", show, {{once: true}});
+    }});
+  }}, 0);
+}}"""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -223,14 +255,14 @@ def wire(trigger, fn: Callable, inputs: list, outputs: list, status, api_name: s
     twin serves ``/api_name``, refusing what is out of range. Neither lets gradio preprocess: ``fn``
     checks every value (pipeline.check_*), so a bad one gets a message and one log line, never a
     traceback. ``page_fn``, when given, is what the page runs instead of ``fn``. Returns the page's
-    function and outputs, for more triggers."""
+    function, outputs and event, for more triggers."""
     kwargs.setdefault("concurrency_id", "model")
     kwargs["preprocess"] = False
     gr.Button(visible=False).click(refusing(fn, api_name), inputs, outputs, api_name=api_name, **kwargs)  # owns the name
     page = showing(page_fn or fn, inputs, len(outputs), limits, on_error, f"/{api_name} (page)")
     page_outputs = [*outputs, *(limit[0] for limit in limits), status]
-    trigger(page, inputs, page_outputs, api_visibility="private", **kwargs)
-    return page, page_outputs
+    event = trigger(page, inputs, page_outputs, api_visibility="private", **kwargs)
+    return page, page_outputs, event
 
 
 def uploaded(payload: Any) -> tuple[str, str]:
@@ -300,8 +332,9 @@ def create_tab(shelf: dict[str, PizzaModel], choices: list[tuple[str, str]]) -> 
     def create_in_page(picked, doubled, *rest):
         return create(picked_as_shown(picked), picked_as_shown(doubled), *rest)
 
-    page, outputs = wire(button.click, create, inputs, [gallery], status, "generate", limits=limits,
-                         page_fn=create_in_page)
+    page, outputs, drawn = wire(button.click, create, inputs, [gallery], status, "generate", limits=limits,
+                                page_fn=create_in_page)
+    drawn.then(None, js=scroll_to("#pizzas", "#create-status"), api_visibility="private")
     # The slider redraws once, when let go (or a typed value is entered), not at every step of a drag.
     redraw = dict(api_visibility="private", concurrency_id="model", preprocess=False)
     noise.release(page, inputs, outputs, trigger_mode="always_last", **redraw)
@@ -375,7 +408,7 @@ def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
     gr.Markdown(f"All four at {SHOWN_SIDE} px, each model pixel a square. **Input**: your photo as cropped. "
                 "**Model view**: what the encoder reads, at the model's size. **Reconstruction**: decoded with its "
                 "own recipe. **Restyled**: decoded with the target recipe.")
-    with gr.Row(elem_classes="crisp"):
+    with gr.Row(elem_classes="crisp", elem_id="restyle-results"):
         shown = dict(format="png", height=SHOWN_SIDE, width=SHOWN_SIDE, interactive=False, min_width=160)
         outputs = [gr.Image(label="Input", elem_id="input-view", **shown),
                    gr.Image(label="Model view", elem_id="model-view", **shown),
@@ -391,9 +424,10 @@ def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
     def restyle_in_page(photo, crop, source, target, *rest):
         return restyle(photo, crop, picked_as_shown(source), picked_as_shown(target), *rest)
 
-    wire(button.click, restyle, [photo, crop, source, target, model, noise, seed], outputs, status, "restyle",
-         limits=[(noise, "the latent noise", 0, NOISE_MAX, False), (seed, "the seed", 0, SEED_MAX, True)],
-         page_fn=restyle_in_page)
+    *_, restyled = wire(button.click, restyle, [photo, crop, source, target, model, noise, seed], outputs, status,
+                        "restyle", page_fn=restyle_in_page,
+                        limits=[(noise, "the latent noise", 0, NOISE_MAX, False), (seed, "the seed", 0, SEED_MAX, True)])
+    restyled.then(None, js=scroll_to("#restyle-results", "#restyle-status"), api_visibility="private")
 
 
 def menu_tab(shelf: dict[str, PizzaModel], choices: list[tuple[str, str]]) -> None:

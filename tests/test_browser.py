@@ -65,6 +65,25 @@ def assert_every_pizza_visible(page, gallery: str, count: int) -> None:
     assert hidden <= 1, f"{gallery}: {hidden} px of pictures behind a scrollbar"
 
 
+def assert_captions_whole_and_below_their_pizzas(page, gallery: str) -> None:
+    """Each caption shown whole (not "Tom...") under its pizza, not over it; the first row below the
+    gallery's label."""
+    problems = page.eval_on_selector(gallery, """g => {
+        const label = g.querySelector("label").getBoundingClientRect();
+        return [...g.querySelectorAll(".thumbnail-item")].flatMap(item => {
+            const img = item.querySelector("img").getBoundingClientRect();
+            const caption = item.querySelector(".caption-label");
+            const box = caption.getBoundingClientRect();
+            const out = [];
+            if (caption.scrollWidth > caption.clientWidth + 1) out.push(caption.textContent + ": cut");
+            if (box.top < img.bottom - 1) out.push(caption.textContent + ": over its pizza");
+            if (img.top < label.bottom - 1) out.push(caption.textContent + ": under the label");
+            return out;
+        });
+    }""")
+    assert not problems, problems
+
+
 def assert_sheet_visible(page, count: int, min_pizza_px: int) -> None:
     """The Create tab's one sheet of ``count`` pizzas: inside the page's width, enlarged so that each
     pizza is at least ``min_pizza_px`` wide on screen, model pixels drawn as crisp squares."""
@@ -222,8 +241,17 @@ def test_every_tab_shows_all_its_pizzas(browser, app_server, size, tmp_path):
     page.locator("#generate").click()
     expect(page.locator("#pizzas img")).not_to_have_attribute("src", first)
     assert_sheet_visible(page, 16, min_pizza_px=80 if width < 640 else 120)
-    assert page.locator("#pizzas img").first.bounding_box()["y"] < height  # results above the fold
+    top = page.locator("#pizzas img").first.bounding_box()["y"]
+    # In view after Generate: beside the controls on a desktop; on a phone the page scrolls up to them.
+    assert (0 if width < 640 else -height / 2) <= top < height, top
+    title = page.locator("#pizzas label").first.bounding_box()
+    assert top >= title["y"] + title["height"] - 1, (top, title)  # the label does not cover the sheet
     page.screenshot(path=ARTIFACTS / f"create-{label}.png", full_page=True)
+    assert page.eval_on_selector("#create-model", """model => {  // a long name ends before the arrow
+        const box = model.querySelector("input"), arrow = model.querySelector(".icon-wrap");
+        const text_end = box.getBoundingClientRect().right - parseFloat(getComputedStyle(box).paddingRight);
+        return text_end <= arrow.getBoundingClientRect().left + 1 && getComputedStyle(box).textOverflow === "ellipsis";
+    }""")
 
     photo = tmp_path / "pepperoni.png"
     Kitchen().render("tomato_sauce; pepperoni; mozzarella", seed=3, size=300).save(photo)
@@ -243,11 +271,14 @@ def test_every_tab_shows_all_its_pizzas(browser, app_server, size, tmp_path):
     })""", arg=outputs)
     sides = {round(page.locator(f"{o} img").bounding_box()["width"]) for o in outputs}
     assert len(sides) == 1, f"restyle pictures at different scales: {sides}"
+    top = page.locator("#restyled img").bounding_box()["y"]
+    assert (0 if width < 640 else -height / 2) <= top < height, top  # the result in view after Restyle
     page.screenshot(path=ARTIFACTS / f"restyle-{label}.png", full_page=True)
 
     page.get_by_role("tab", name="Menu").click()
     page.locator("#menu-button").click()
     assert_every_pizza_visible(page, "#menu", 28)
+    assert_captions_whole_and_below_their_pizzas(page, "#menu")
     page.locator("#interpolate").click()
     assert_every_pizza_visible(page, "#strip", 8)
     page.screenshot(path=ARTIFACTS / f"menu-{label}.png", full_page=True)
