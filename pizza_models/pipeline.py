@@ -178,7 +178,13 @@ def interpolate(
     noise: float = 1.0,
 ) -> list[Image.Image]:
     """``steps`` pizzas morphing from recipe ``start`` to ``end``: one latent, recipe codes blended
-    linearly (a double portion passes through one and a half)."""
+    linearly (a double portion passes through one and a half).
+
+    A model may draw the same picture for neighbouring blends: the layered one draws every topping
+    of either recipe as soon as it is asked for at all, so its blends were the start, then one
+    pizza with both recipes' toppings six times, then the end. Then the strip fades from each
+    distinct picture to the next instead (``fade_repeats``): every frame differs from its neighbours.
+    """
     if steps < 2:
         raise ValueError(f"an interpolation needs at least 2 steps, not {steps}")
     seed, noise = check_seed(seed), check_noise(noise)
@@ -189,7 +195,33 @@ def interpolate(
     z = _latents(model, 1, seed, noise).expand(steps, -1).to(codes.device)
     with _fast(model):
         images = model.draw(z, codes)
-    return [to_pil(x) for x in images]
+    return [to_pil(x) for x in fade_repeats(images.float())]
+
+
+def fade_repeats(frames: torch.Tensor) -> torch.Tensor:
+    """A strip of pictures (N, ...) whose runs of identical neighbours become fades: each run is one
+    key picture at the run's middle (the first and last runs at the strip's ends), and every frame
+    is the linear blend of the key pictures on either side of it. A strip with no repeats, or of one
+    picture throughout, comes back as it is."""
+    runs, start = [], 0
+    for i in range(1, len(frames) + 1):
+        if i == len(frames) or not torch.equal(frames[i], frames[start]):
+            runs.append((start, i - 1))
+            start = i
+    if len(runs) in (1, len(frames)):
+        return frames
+    keys = [(first + last) / 2 for first, last in runs]
+    keys[0], keys[-1] = 0.0, float(len(frames) - 1)
+    pictures = [frames[first] for first, _ in runs]
+    faded = []
+    for i in range(len(frames)):
+        k = max(j for j, position in enumerate(keys) if position <= i)
+        if k == len(keys) - 1:
+            faded.append(pictures[k])
+            continue
+        w = (i - keys[k]) / (keys[k + 1] - keys[k])
+        faded.append((1 - w) * pictures[k] + w * pictures[k + 1])
+    return torch.stack(faded)
 
 
 MENUS_KEPT = 8  # menu grids kept per model (28 small pictures each, ~100 KB)

@@ -16,11 +16,11 @@ from pizza_models.gan import GANConfig, Generator
 from pizza_models.hub import CheckpointError, save_checkpoint
 from pizza_models.kitchen import Kitchen
 from pizza_models.pipeline import (
-    clamp, crop_to_disc, distinct_drawers, generate, guess_recipe, ingredient_probabilities, interpolate, load,
+    clamp, crop_to_disc, distinct_drawers, fade_repeats, generate, guess_recipe, ingredient_probabilities, interpolate, load,
     load_shelf, load_shelves, read_photo, restyle,
     sheet, single_ingredient_menu,
 )
-from pizza_models.recipe import Recipe, counts, parse_recipe
+from pizza_models.recipe import MENU, Recipe, counts, parse_recipe
 
 JUDGE = Path(__file__).resolve().parents[1] / "checkpoints" / "judge"
 PEPPERONI = "tomato_sauce; pepperoni; mozzarella"
@@ -191,3 +191,21 @@ def test_clamp_brings_a_typed_number_into_range_and_refuses_what_is_not_one():
     for value in (None, "abc", float("nan"), True):
         with pytest.raises(ValueError, match="^the seed must be a number from 0 to 2147483647, not "):
             clamp(value, "the seed", 0, 2**31 - 1, whole=True)
+
+
+def test_fade_repeats_turns_runs_of_one_picture_into_fades():
+    a, u, b = torch.zeros(3, 2, 2), torch.ones(3, 2, 2), torch.full((3, 2, 2), 4.0)
+    faded = fade_repeats(torch.stack([a, u, u, u, b]))
+    assert [float(frame.mean()) for frame in faded] == [0.0, 0.5, 1.0, 2.5, 4.0]  # u at the run's middle
+    distinct = torch.stack([a, u, b])
+    assert torch.equal(fade_repeats(distinct), distinct) and torch.equal(fade_repeats(torch.stack([u] * 4)),
+                                                                         torch.stack([u] * 4))
+
+
+def test_the_layered_models_strip_changes_at_every_step():
+    """Its blends were the start, six identical pizzas with both recipes' toppings, then the end."""
+    model = load(Path(__file__).resolve().parents[1] / "checkpoints" / "layered")
+    frames = [np.asarray(f, dtype=np.float32) for f in interpolate(model, MENU["Margherita"], MENU["Hawaiian"], 8)]
+    steps = [float(np.abs(frames[i + 1] - frames[i]).mean()) for i in range(7)]
+    assert min(steps) > 1.0, steps
+    assert np.abs(frames[0] - np.asarray(generate(model, [MENU["Margherita"]], seed=0)[0], np.float32)).max() <= 1
