@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -202,9 +203,37 @@ def menu_example(recipe: str) -> list[list[str]]:
     return [sorted(set(ids), key=ids.index), sorted({i for i in ids if ids.count(i) > 1})]
 
 
-def _log_refusal(where: str, error: Exception) -> None:
+def _log_refusal(where: str, error: BaseException, first_line: bool = False) -> None:
     """One line in the server's log per refused request: what was refused and why, no traceback."""
-    print(f"refused {where}: {' '.join(str(error).split())[:300]}", file=sys.stderr, flush=True)
+    text = str(error).strip().splitlines()[0] if first_line and str(error).strip() else str(error)
+    print(f"refused {where}: {' '.join(text.split())[:300]}", file=sys.stderr, flush=True)
+
+
+class _OneLineRefusals:
+    """gradio's ``traceback`` module as its queue and routes see it: a request gradio refuses before
+    the app sees it (a file that was not uploaded, missing values, a malformed file payload) is one
+    line in the log, not a 26-line traceback; an error raised in the app's own code keeps its traceback."""
+
+    OURS = (str(Path(__file__).resolve()), str(Path(pipeline.__file__).resolve().parent))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(traceback, name)
+
+    def print_exc(self, *args, **kwargs) -> None:
+        error = sys.exc_info()[1]
+        frames = traceback.extract_tb(error.__traceback__) if error is not None else []
+        if error is None or any(frame.filename.startswith(self.OURS) for frame in frames):
+            traceback.print_exc(*args, **kwargs)
+        else:
+            _log_refusal("request", error, first_line=True)
+
+
+def quiet_refusals() -> None:
+    """Install ``_OneLineRefusals`` where gradio prints its tracebacks."""
+    import gradio.queueing
+    import gradio.routes
+
+    gradio.queueing.traceback = gradio.routes.traceback = _OneLineRefusals()
 
 
 def refusing(fn: Callable, api_name: str = "request") -> Callable:
@@ -565,6 +594,7 @@ def main(argv=None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     _keep_trimming(_cache_dir(), CACHE_BYTES)
+    quiet_refusals()
     app.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=True, quiet=True,
                footer_links=["api"], max_file_size="50mb", state_session_capacity=STATE_SESSIONS, css=CSS, js=JS,
                prevent_thread_lock=True)

@@ -290,3 +290,21 @@ def test_the_readme_and_help_agree():
     usage = next(line for line in readme.splitlines() if line.startswith("`python app.py ["))
     options = [option for option in parse_args.__code__.co_consts if isinstance(option, str) and option.startswith("--")]
     assert options and all(option in usage for option in options), (options, usage)
+
+
+def test_only_requests_gradio_refuses_lose_their_traceback(capsys):
+    """gradio's tracebacks: one line for a request it refused before the app saw it; a full traceback
+    for an error raised in the app's own code (a bug to read)."""
+    from app import _OneLineRefusals, drawer
+
+    refusals = _OneLineRefusals()
+    try:
+        drawer({}, "gan")  # raises in app.py
+    except ValueError:
+        refusals.print_exc()
+    assert "Traceback" in capsys.readouterr().err
+    try:
+        raise ValueError("missing values\nWanted inputs: ...")
+    except ValueError:
+        refusals.print_exc()
+    assert capsys.readouterr().err == "refused request: missing values\n"

@@ -232,6 +232,19 @@ def test_a_refused_value_gets_a_clear_message_and_one_log_line(api, data, messag
     assert "Traceback" not in log and log.count(f"refused /{api}: ") == 1 and log.count("\n") == 1, log
 
 
+@pytest.mark.parametrize("api, data, message", [  # refused by gradio itself, before the app sees them
+    ("generate", '[["ham"], [], 1.0]', "didn't receive enough input values"),
+    ("read_photo", '[{"path": "/etc/hostname", "meta": {"_type": "gradio.FileData"}}, true]', "not uploaded by a user"),
+    ("read_photo", '["abc", true]', "validation error for FileData"),
+])
+def test_a_request_gradio_refuses_is_one_log_line(api, data, message, app_server):
+    logged = len(app_server.log.read_text())
+    events = _raw_call(app_server, api, f'{{"data": {data}}}')
+    assert "event: error" in events and message in events, events
+    log = app_server.log.read_text()[logged:]
+    assert "Traceback" not in log and log.startswith("refused request: ") and log.count("\n") == 1, log
+
+
 def test_restyle_reads_its_photo_with_the_same_safe_reader_and_no_server_path(client, app_server, tmp_path):
     """Row 20: a bad file sent straight to /restyle gets read_photo's message, naming the file only."""
     (tmp_path / "notes.png").write_text("margherita, please")
