@@ -1,0 +1,123 @@
+"""The measures on real photos (``pizza_models.photo_measures``) for the photos themselves (the ceiling),
+the clip-art kitchen (the floor) and any checkpoints, as a table and a JSON.
+
+    python scripts/photo_measures.py checkpoints/layered --out runs/photo_measures.json
+
+Per row: the share of flat 3x3 patches (``flat``, of 8 pizzas per photo recipe; the photos' own for
+the ceiling), the real-or-generated test (``rog_auc``, ``rog_acc``; for the ceiling a lossless
+copy of the photos: what the test scores when nothing tells them apart), CAS on the held-out photos
+of each fold (``cas_macro``, ``cas_micro``, and ``cas_chance``: the macro-F1 of the same answers dealt
+to the photos at random; for the ceiling the classifier trained on the fold's
+real training photos), and the photo judge's reading of the row's 28 single-ingredient pizzas
+(``singles``, recognised of 28) and of the held-out recipes (``held_out``, macro-F1). The judge is
+trained once on ``--judge`` pizzas and validated on all the photos (``judge_on_photos``, the ceiling
+row's reading). ``--quick`` runs tiny budgets (a smoke test, not a measurement). Timings are wall
+seconds; run it on one core (``taskset -c 0``, ``OMP_NUM_THREADS=1``) to compare them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from pizza_models import photo_measures as P
+from pizza_models.pipeline import load
+
+DODO20 = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "dodo20"
+JUDGE_DRAWS = {"kitchen": P.kitchen_draw}  # name -> (size) -> Draw: the pizzas the photo judge learns from
+QUICK = {"two_sample": P.TwoSampleBudget(n_images=96, image_size=32, steps=40, test_views=4),
+         "cas": replace(P.PHOTO_CAS_BUDGET, n_images=256, image_size=32, steps=80),
+         "judge": replace(P.PHOTO_JUDGE_BUDGET, n_images=512, image_size=32, steps=100, channels=8)}
+COLUMNS = ("flat", "rog_auc", "rog_acc", "cas_macro", "cas_chance", "cas_micro", "singles", "held_out")
+
+
+def timed(timings: dict, key: str, f, *args, **kwargs):
+    start = time.perf_counter()
+    out = f(*args, **kwargs)
+    timings[key] = round(time.perf_counter() - start, 1)
+    print(f"  {key}: {timings[key]} s", flush=True)
+    return out
+
+
+def measure_draw(name: str, draw: P.Draw, photos, recipes, judge, args, budgets) -> dict:
+    """Every measure of one drawing row; ``draw`` does not depend on the fold (trained without the photos)."""
+    print(name, flush=True)
+    t: dict = {}
+    flat = timed(t, "flat", lambda: P.flat_patch_share(draw([r for r in recipes for _ in range(8)], args.seed)))
+    rog = timed(t, "real_or_generated", P.real_or_generated, photos, recipes, draw, args.folds, args.size,
+                budgets["two_sample"], args.seed)
+    cas = timed(t, "cas", P.cas_on_photos, lambda train: draw, photos, recipes, args.folds, budgets["cas"], args.seed,
+                args.size)
+    menu = timed(t, "judge_reads", P.read_menu, judge, draw, seed=args.seed)
+    return {"flat_patch_share": flat, "real_or_generated": rog, "cas_on_photos": cas, "photo_judge": menu, "seconds": t}
+
+
+def row(result: dict) -> dict:
+    """The table's cells of one row (None where a measure does not apply)."""
+    menu = result.get("photo_judge") or {}
+    return {"flat": result["flat_patch_share"], "rog_auc": result["real_or_generated"]["auc"],
+            "rog_acc": result["real_or_generated"]["accuracy"], "cas_macro": result["cas_on_photos"]["macro_f1"],
+            "cas_chance": result["cas_on_photos"]["chance_macro_f1"],
+            "cas_micro": result["cas_on_photos"]["micro_f1"],
+            "singles": menu.get("single_ingredient", {}).get("recognised"),
+            "held_out": menu.get("held_out_recipes", {}).get("macro_f1")}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoints", type=Path, nargs="*", help="checkpoint folders to measure beside the ceiling and floor")
+    p.add_argument("--photos", type=Path, default=DODO20, help="a folder with recipes.csv, or a manifest CSV")
+    p.add_argument("--out", type=Path, default=Path("runs/photo_measures.json"))
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--size", type=int, default=64, help="side the photos and pizzas are compared at")
+    p.add_argument("--seed", type=int, default=0, help="folds, draws and views (the budgets keep their own seeds)")
+    p.add_argument("--judge", choices=sorted(JUDGE_DRAWS), default="kitchen", help="what the photo judge learns from")
+    p.add_argument("--quick", action="store_true", help="tiny budgets: a smoke test of the script, not a measurement")
+    args = p.parse_args()
+    budgets = QUICK if args.quick else {"two_sample": P.TWO_SAMPLE_BUDGET, "cas": P.PHOTO_CAS_BUDGET,
+                                        "judge": P.PHOTO_JUDGE_BUDGET}
+    photos, recipes = P.load_photos(args.photos, args.size)
+    started = time.perf_counter()
+
+    t: dict = {}
+    print(f"photo judge (trained on {args.judge})", flush=True)
+    judge, validation = timed(t, "judge_training", P.train_photo_judge, JUDGE_DRAWS[args.judge](args.size), photos, recipes,
+                              budget=budgets["judge"], seed=args.seed, size=args.size)
+
+    print("photos (ceiling)", flush=True)
+    copies = P.photo_copy_draw(photos, recipes)
+    results = {"photos": {
+        "flat_patch_share": timed(t, "flat", P.flat_patch_share, photos),
+        "real_or_generated": timed(t, "real_or_generated", P.real_or_generated, photos, recipes, copies, args.folds,
+                                   args.size, budgets["two_sample"], args.seed),
+        "cas_on_photos": timed(t, "cas", P.cas_real_baseline, photos, recipes, args.folds, budgets["cas"], args.seed),
+        "photo_judge": None, "seconds": t}}
+    results["kitchen"] = measure_draw("kitchen (floor)", P.kitchen_draw(args.size), photos, recipes, judge, args, budgets)
+    for folder in args.checkpoints:
+        model = load(folder)
+        results[folder.name] = measure_draw(str(folder), P.model_draw(model, args.size), photos, recipes, judge, args, budgets)
+
+    table = {name: row(result) for name, result in results.items()}
+    report = {"rows": table, "judge_on_photos": validation, "results": results, "judge": args.judge,
+              "photos": str(args.photos), "n_photos": len(photos), "folds": args.folds, "size": args.size,
+              "seed": args.seed, "quick": args.quick, "torch_threads": torch.get_num_threads(),
+              "seconds": round(time.perf_counter() - started, 1)}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=1))
+
+    print(f"\nphoto judge ({args.judge}) on the {len(photos)} photos: macro-F1 {validation['macro_f1']:.3f}, "
+          f"(chance {validation['chance_macro_f1']:.3f}), micro-F1 {validation['micro_f1']:.3f}")
+    print("| row | " + " | ".join(COLUMNS) + " |\n|---" * 1 + "|---" * len(COLUMNS) + "|")
+    for name, cells in table.items():
+        print(f"| {name} | " + " | ".join("-" if cells[c] is None else f"{cells[c]:.3f}" if isinstance(cells[c], float)
+                                          else str(cells[c]) for c in COLUMNS) + " |")
+    print(f"\nwrote {args.out} ({report['seconds']:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
