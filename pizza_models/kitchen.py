@@ -144,17 +144,8 @@ class Kitchen:
         geometry = Geometry(cx, cy, radius, inner, rotation)
 
         n = size * self.supersample
-        img = self._base(recipe, canvas, rng, cx, cy, radius, inner)
-        if n != size:
-            img = img.resize((n, n), Image.BILINEAR)
-        draw = ImageDraw.Draw(img)
-        cx, cy, radius, inner = cx * n, cy * n, radius * n, inner * n
-        if rng.random() < 0.4:  # slice cuts, as many menu photos show
-            k = int(rng.choice([6, 8]))
-            for a in rotation + np.arange(k // 2) * math.pi / (k // 2):
-                dx, dy = math.cos(a) * radius * 0.97, math.sin(a) * radius * 0.97
-                draw.line([cx - dx, cy - dy, cx + dx, cy + dy], fill=(214, 160, 104), width=max(1, n // 160))
-        base = np.asarray(img.reduce(self.supersample) if n != size else img, np.float32)
+        base = self._cut(self._base(recipe, canvas, rng, cx, cy, radius, inner), rng, n, geometry)
+        cx, cy, inner = cx * n, cy * n, inner * n
 
         layers, pieces, strokes = [], {}, {}
         toppings = sorted((i for i in recipe.ingredients if i in TOPPINGS), key=lambda i: TOPPINGS[i].layer)
@@ -221,6 +212,21 @@ class Kitchen:
         img += (crust + (top - crust) * in_top - img) * in_pizza
         return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
 
+    def _cut(self, img: Image.Image, rng: np.random.Generator, n: int, geometry: "Geometry") -> np.ndarray:
+        """The (S, S, 3) float base: the picture with slice cuts, as many menu photos show, drawn at
+        ``n`` px and shrunk back."""
+        size = img.width
+        if n != size:
+            img = img.resize((n, n), Image.BILINEAR)
+        if rng.random() < 0.4:
+            draw = ImageDraw.Draw(img)
+            cx, cy, radius = geometry.cx * n, geometry.cy * n, geometry.radius * n
+            k = int(rng.choice([6, 8]))
+            for a in geometry.rotation + np.arange(k // 2) * math.pi / (k // 2):
+                dx, dy = math.cos(a) * radius * 0.97, math.sin(a) * radius * 0.97
+                draw.line([cx - dx, cy - dy, cx + dx, cy + dy], fill=(214, 160, 104), width=max(1, n // 160))
+        return np.asarray(img.reduce(self.supersample) if n != size else img, np.float32)
+
     def _scatter(self, draw, ingredient_id, portions, crowd, seed, n, cx, cy, inner, rotation) -> Pieces:
         """The pieces of one topping, placed uniformly over the sauce in polar coordinates."""
         spec = TOPPINGS[ingredient_id]
@@ -234,15 +240,22 @@ class Kitchen:
         xy = np.stack([cx + rho * np.cos(phi), cy + rho * np.sin(phi)], axis=1)
         angle = rng.uniform(0, 2 * math.pi, count)
         shade = rng.normal(1, 0.05, (count, 1))
+        variant = self._paint_pieces(draw, ingredient_id, xy, size, angle, shade, rng, n)
+        return Pieces(xy / n, size / n, angle, shade[:, 0], variant)
+
+    def _paint_pieces(self, draw, ingredient_id, xy, size, angle, shade, rng, n) -> Optional[np.ndarray]:
+        """Draw one topping's pieces (centres xy (k, 2), half-widths size (k,) in canvas pixels, angles,
+        shades (k, 1)) on the layer; returns which sprite each piece is, where pieces come from a bank."""
+        spec = TOPPINGS[ingredient_id]
         fill = [tuple(c) for c in np.clip(_rgb(spec.colour) * shade, 0, 255).astype(int).tolist()]
         detail = [tuple(c) for c in np.clip(_rgb(spec.detail) * shade, 0, 255).astype(int).tolist()]
         SHAPES[spec.shape](draw, xy, size, angle, rng, fill, detail, max(1, n // 96))
-        return Pieces(xy / n, size / n, angle, shade[:, 0])
+        return None
 
     def _drizzle(self, draw, ingredient_id, portions, seed, n, cx, cy, inner, rotation) -> "Stroke":
         """A zig-zag line over the top; condensed milk is drizzled thin and white over its own base."""
         rng = np.random.default_rng([seed, 1 + self.vocabulary.index(ingredient_id)])
-        colour = DRIZZLES.get(ingredient_id, (255, 253, 246))
+        colour = self._drizzle_colour(ingredient_id)
         passes = int(rng.integers(9, 13)) * (2 if portions > 1 else 1)
         v = np.linspace(-0.9, 0.9, passes) * inner + rng.normal(0, 0.01 * inner, passes)
         u = np.sqrt(np.maximum(inner * inner * 0.92 - v * v, 0)) * np.where(np.arange(passes) % 2, 1, -1)
@@ -252,6 +265,9 @@ class Kitchen:
         width = max(1, round(n * (0.013 if ingredient_id == "condensed_milk" else 0.024)))
         draw.line(pts, fill=colour, width=width, joint="curve")
         return Stroke(a, passes)
+
+    def _drizzle_colour(self, ingredient_id: str) -> tuple[int, int, int]:
+        return DRIZZLES.get(ingredient_id, (255, 253, 246))
 
     @staticmethod
     def _layer_canvas(n: int):
@@ -300,6 +316,7 @@ class Pieces:
     size: np.ndarray  # (n,) half-widths
     angle: np.ndarray  # (n,) radians
     shade: np.ndarray  # (n,) brightness factor of the piece's colours
+    variant: Optional[np.ndarray] = None  # (n,) which sprite of the topping's bank each piece is (painted kitchen)
 
 
 @dataclass(frozen=True)

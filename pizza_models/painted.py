@@ -1,0 +1,255 @@
+"""The painted kitchen: the kitchen's recipes, layouts and layers, painted with the 20 menu photos.
+
+``PaintedKitchen`` is a ``Kitchen`` (same ``render``, ``render_layers``, the same pizza for the same
+seed, the same geometry, piece places, sizes, angles and drizzle paths) that paints with real
+pixels instead of flat colours:
+
+- the base (crust ring, sauce, cheese with its browning) is one of the photos with its toppings
+  refilled from its own surface, turned, mirrored and scaled onto the pizza's geometry, its colour
+  jittered a little; a photo with the recipe's sauce and cheese is preferred;
+- every topping piece is a real piece cut from a photo (``PhotoBank``), turned, scaled to the
+  piece's size, its colour shaded slightly, laid with a soft edge and a contact shadow; each piece
+  records which sprite of its topping's bank it is (``Pieces.variant``). A topping the photos gave
+  no clean piece of is drawn as the clip-art kitchen draws it;
+- drizzles are the kitchen's strokes in the colour of the photos' drizzles.
+
+The bank is built from the photos by ``scripts/photo_layers.py`` and ships with the package
+(``pizza_models/photo_bank``, about 0.5 MB). ``PhotoBank.subset`` keeps only what some photos
+gave, so that a model can be built from some photos and judged on the others.
+"""
+
+from __future__ import annotations
+
+import colorsys
+import functools
+import json
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+from PIL import Image
+
+from pizza_models.kitchen import DRIZZLES, SAUCES, TOPPINGS, Geometry, Kitchen
+from pizza_models.recipe import DEFAULT_VOCABULARY, Vocabulary
+
+BANK = Path(__file__).with_name("photo_bank")
+BANK_SIDE = 108  # the photos' side in the bank (they are 107-110 px)
+CELL = 24  # a piece sprite's side in the bank, in photo pixels
+LAYERS = tuple(TOPPINGS) + tuple(DRIZZLES) + ("condensed_milk",)  # layer k of a photo's map is LAYERS[k - 1]
+SHADOW = (58, 36, 22)  # contact shadow colour under a piece
+TURNS = 16  # a piece's angle is rounded to 22.5 degrees: turned sprites are cached
+
+
+def layer_palette() -> np.ndarray:
+    """(1 + L, 3) float colours to show a photo's layer map: black base, one hue per layer."""
+    hues = [colorsys.hsv_to_rgb((k * 0.381966) % 1, 0.9, 1.0) for k in range(len(LAYERS))]
+    return np.array([(0, 0, 0)] + hues, np.float32) * 255
+
+
+@dataclass(frozen=True)
+class PhotoBank:
+    """What the photos give the painted kitchen, all at ``BANK_SIDE`` px.
+
+    ``bases`` (N, S, S, 3) uint8 the photos with their toppings refilled; ``geometry`` (N, 3) their
+    centre and radius in px; ``sauces``/``cheese`` what each photo's base is; ``pieces`` maps a topping
+    to its sprites (K, CELL, CELL, 4) uint8 and ``piece_photo`` to the photo each came from;
+    ``drizzles`` the mean colour of each drizzle; ``shows`` (N, S, S) uint8 the layer each photo pixel
+    shows (0 base, k: ``LAYERS[k - 1]``); ``names`` the photos' file stems."""
+
+    bases: np.ndarray
+    geometry: np.ndarray
+    inner: float
+    sauces: tuple
+    cheese: tuple
+    pieces: dict
+    piece_photo: dict
+    drizzles: dict
+    shows: np.ndarray
+    names: tuple
+    photos: tuple = ()  # the photo indices this bank keeps (all by default)
+
+    def __post_init__(self) -> None:
+        if not self.photos:
+            object.__setattr__(self, "photos", tuple(range(len(self.bases))))
+
+    @classmethod
+    def build(cls, bases, geometry, inner, sauces, cheese, pieces, drizzles, shows, names) -> "PhotoBank":
+        """From the photo tools' output; ``pieces`` maps a topping to [(photo index, (CELL, CELL, 4) RGBA)]."""
+        return cls(np.asarray(bases, np.uint8), np.asarray(geometry, np.float32), float(inner),
+                   tuple(tuple(s) for s in sauces), tuple(bool(c) for c in cheese),
+                   {k: np.stack([r for _, r in v]) for k, v in pieces.items() if v},
+                   {k: np.array([b for b, _ in v]) for k, v in pieces.items() if v},
+                   dict(drizzles), np.asarray(shows, np.uint8), tuple(names))
+
+    # ------------------------------------------------------------------ files
+
+    def save(self, folder: str | Path) -> None:
+        """bases.png and shows.png (photos side by side), pieces.png (one row per topping), bank.json."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.concatenate(list(self.bases), 1)).save(folder / "bases.png", optimize=True)
+        Image.fromarray(np.concatenate(list(self.shows), 1), "L").save(folder / "shows.png", optimize=True)
+        rows = max(len(v) for v in self.pieces.values())
+        atlas = np.zeros((len(self.pieces) * CELL, rows * CELL, 4), np.uint8)
+        for r, sprites in enumerate(self.pieces.values()):
+            for c, sprite in enumerate(sprites):
+                atlas[r * CELL:(r + 1) * CELL, c * CELL:(c + 1) * CELL] = sprite
+        Image.fromarray(atlas, "RGBA").save(folder / "pieces.png", optimize=True)
+        meta = dict(side=BANK_SIDE, cell=CELL, layers=list(LAYERS), inner=self.inner, names=list(self.names),
+                    geometry=self.geometry.round(3).tolist(), sauces=[list(s) for s in self.sauces], cheese=list(self.cheese),
+                    pieces={k: self.piece_photo[k].tolist() for k in self.pieces}, drizzles=self.drizzles)
+        (folder / "bank.json").write_text(json.dumps(meta, indent=1))
+
+    @classmethod
+    def load(cls, folder: str | Path = BANK) -> "PhotoBank":
+        """The bank saved in ``folder`` (the one shipped with the package by default)."""
+        folder = Path(folder)
+        meta = json.loads((folder / "bank.json").read_text())
+        if meta["side"] != BANK_SIDE or meta["cell"] != CELL or tuple(meta["layers"]) != LAYERS:
+            raise ValueError(f"{folder}: a photo bank of another layout (side, cell or layers differ); rebuild it")
+        n = len(meta["names"])
+        bases = np.asarray(Image.open(folder / "bases.png").convert("RGB")).reshape(BANK_SIDE, n, BANK_SIDE, 3).swapaxes(0, 1)
+        shows = np.asarray(Image.open(folder / "shows.png")).reshape(BANK_SIDE, n, BANK_SIDE).swapaxes(0, 1)
+        atlas = np.asarray(Image.open(folder / "pieces.png").convert("RGBA"))
+        pieces, piece_photo = {}, {}
+        for r, (name, photos) in enumerate(meta["pieces"].items()):
+            pieces[name] = np.stack([atlas[r * CELL:(r + 1) * CELL, c * CELL:(c + 1) * CELL] for c in range(len(photos))])
+            piece_photo[name] = np.array(photos)
+        return cls(np.ascontiguousarray(bases), np.array(meta["geometry"], np.float32), meta["inner"],
+                   tuple(tuple(s) for s in meta["sauces"]), tuple(meta["cheese"]), pieces, piece_photo,
+                   meta["drizzles"], np.ascontiguousarray(shows), tuple(meta["names"]))
+
+    def subset(self, photos: Sequence[int]) -> "PhotoBank":
+        """The bank as if built from these photos only: their bases, their pieces, their drizzles.
+        A topping none of them shows has no pieces (the painted kitchen then draws its clip-art piece)."""
+        keep = sorted(set(int(p) for p in photos))
+        pieces = {k: v[np.isin(self.piece_photo[k], keep)] for k, v in self.pieces.items()}
+        piece_photo = {k: v[np.isin(v, keep)] for k, v in self.piece_photo.items()}
+        drizzles = {k: v for k, v in self.drizzles.items() if (self.shows[keep] == 1 + LAYERS.index(k)).any()}
+        return replace(self, pieces={k: v for k, v in pieces.items() if len(v)},
+                       piece_photo={k: v for k, v in piece_photo.items() if len(v)}, drizzles=drizzles, photos=tuple(keep))
+
+    def piece_sheet(self, scale: int = 3) -> Image.Image:
+        """Every sprite of the bank on a light grey board, one row per topping."""
+        cols = max(len(v) for v in self.pieces.values())
+        board = Image.new("RGBA", (cols * CELL, len(self.pieces) * CELL), (226, 226, 226, 255))
+        for r, sprites in enumerate(self.pieces.values()):
+            for c, sprite in enumerate(sprites):
+                board.alpha_composite(Image.fromarray(sprite, "RGBA"), (c * CELL, r * CELL))
+        return board.convert("RGB").resize((board.width * scale, board.height * scale), Image.NEAREST)
+
+    def base_for(self, sauce: Optional[str], cheese: bool, rng: np.random.Generator) -> int:
+        """A photo whose base suits the recipe: its first sauce and cheese if one has both, else its sauce,
+        else any; picked at random among the suitable ones, the less refilled the likelier."""
+        first = (sauce,) if sauce else ()
+        both = [b for b in self.photos if self.sauces[b][:1] == first and self.cheese[b] == cheese]
+        same = [b for b in self.photos if sauce in self.sauces[b]]
+        suitable = both or same or list(self.photos)
+        # Photos with few toppings had little to refill: their bases are the most real.
+        weight = np.array([(self.shows[b] == 0).mean() for b in suitable]) ** 4
+        return int(rng.choice(suitable, p=weight / weight.sum()))
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_bank() -> PhotoBank:
+    """The bank shipped with the package, loaded once."""
+    return PhotoBank.load(BANK)
+
+
+class PaintedKitchen(Kitchen):
+    """The kitchen painted with real pixels from a ``PhotoBank`` (module docstring)."""
+
+    def __init__(self, vocabulary: Vocabulary = DEFAULT_VOCABULARY, supersample: int = 2, bank: Optional[PhotoBank] = None):
+        super().__init__(vocabulary, supersample)
+        self.bank = bank if bank is not None else shipped_bank()
+        self._sprites: dict = {}
+        self._reaches: dict = {}
+
+    def _base(self, recipe, canvas, rng, cx, cy, radius, inner) -> Image.Image:
+        """A photo's base turned, mirrored and scaled onto (cx, cy, radius), colour jittered; (S, S) RGB."""
+        size, bank = canvas.size, self.bank
+        sauces = [i for i in recipe.ingredients if i in SAUCES]
+        b = bank.base_for(sauces[0] if sauces else None, "mozzarella" in recipe.ingredients, rng)
+        px, py, pr = (float(v) for v in bank.geometry[b])
+        turn, mirror = float(rng.uniform(0, 2 * math.pi)), rng.random() < 0.5
+        # Output pixel (u, v) -> photo pixel: centre, unscale, unturn, unmirror, recentre.
+        s = pr / (radius * size)
+        c, t = math.cos(turn) * s, math.sin(turn) * s
+        m = -1.0 if mirror else 1.0
+        ox, oy = cx * size, cy * size
+        coeffs = (m * c, m * t, px - m * (c * ox + t * oy), -t, c, py - (-t * ox + c * oy))
+        photo = Image.fromarray(bank.bases[b])
+        img = photo.transform((size, size), Image.AFFINE, coeffs, Image.BILINEAR, fillcolor=(255, 255, 255))
+        gain = rng.normal(1, 0.02, 3) * rng.normal(1, 0.03)
+        return Image.fromarray(np.clip(np.asarray(img, np.float32) * gain, 0, 255).astype(np.uint8))
+
+    def _cut(self, img: Image.Image, rng: np.random.Generator, n: int, geometry: Geometry) -> np.ndarray:
+        """The photos show their own slice cuts: none drawn."""
+        return np.asarray(img, np.float32)
+
+    def _drizzle_colour(self, ingredient_id: str) -> tuple[int, int, int]:
+        return tuple(self.bank.drizzles.get(ingredient_id, super()._drizzle_colour(ingredient_id)))
+
+    def _sprite(self, ingredient_id: str, k: int, side: int, turn: int) -> np.ndarray:
+        """Sprite k of a topping scaled to ``side`` px, turned by ``turn`` steps of 360 / TURNS degrees, with
+        its contact shadow: (w, w, 4) float32 premultiplied RGBA in [0, 1], cached."""
+        key = (ingredient_id, k, side, turn)
+        if key not in self._sprites:
+            sprite = Image.fromarray(self.bank.pieces[ingredient_id][k], "RGBA").resize((side, side), Image.BICUBIC)
+            turned = np.asarray(sprite.rotate(turn * 360 / TURNS, Image.BICUBIC, expand=True), np.float32) / 255
+            alpha = turned[..., 3:]
+            off = max(1, round(side * 0.05))  # the shadow falls a little down and right
+            shadow = np.zeros_like(alpha)
+            shadow[off:, off:] = alpha[:-off, :-off] * 0.45
+            a = alpha + shadow * (1 - alpha)
+            rgb = turned[..., :3] * alpha + np.float32(SHADOW) / 255 * shadow * (1 - alpha)
+            self._sprites[key] = np.concatenate([rgb, a], -1)
+        return self._sprites[key]
+
+    def _reach(self, ingredient_id: str, k: int) -> float:
+        """How far sprite k's opaque texels reach from its cell's centre, in bank pixels."""
+        key = (ingredient_id, k)
+        if key not in self._reaches:
+            yy, xx = np.nonzero(self.bank.pieces[ingredient_id][k][..., 3] >= 128)
+            self._reaches[key] = float(np.hypot(xx + 0.5 - CELL / 2, yy + 0.5 - CELL / 2).max()) + 0.5 if len(xx) else CELL / 4
+        return self._reaches[key]
+
+    def _paint_pieces(self, draw, ingredient_id, xy, size, angle, shade, rng, n) -> Optional[np.ndarray]:
+        """Real pieces, scaled so each one's reach is its half-width, with a soft contact shadow; a topping
+        the bank has no piece of is drawn as the clip-art kitchen draws it."""
+        if ingredient_id not in self.bank.pieces:
+            return super()._paint_pieces(draw, ingredient_id, xy, size, angle, shade, rng, n)
+        variant = rng.integers(0, len(self.bank.pieces[ingredient_id]), len(xy))
+        tint = (rng.normal(1, 0.03, (len(xy), 3)) * shade).astype(np.float32)  # (k, 3) a slight recolouring per piece
+        canvas = np.zeros((n, n, 4), np.float32)  # premultiplied
+        reach = np.array([self._reach(ingredient_id, int(k)) for k in variant])
+        sides = np.maximum(2, np.round(CELL * size / reach)).astype(int).tolist()
+        turns = (np.round(-np.degrees(angle) * TURNS / 360) % TURNS).astype(int).tolist()
+        for (x, y), side, turn, k, gain in zip(xy.tolist(), sides, turns, variant.tolist(), tint):
+            piece = self._sprite(ingredient_id, k, side, turn)
+            w = piece.shape[0]
+            x0, y0 = round(x - w / 2), round(y - w / 2)
+            px0, py0, px1, py1 = max(0, -x0), max(0, -y0), min(w, n - x0), min(w, n - y0)
+            if px1 <= px0 or py1 <= py0:
+                continue
+            src = piece[py0:py1, px0:px1]
+            dst = canvas[y0 + py0:y0 + py1, x0 + px0:x0 + px1]
+            dst *= 1 - src[..., 3:]
+            dst += src * np.append(gain, 1)
+        alpha = canvas[..., 3:]
+        straight = np.concatenate([canvas[..., :3] / np.maximum(alpha, 1e-6), alpha], -1)
+        draw._image.paste(Image.fromarray(np.clip(straight * 255 + 0.5, 0, 255).astype(np.uint8), "RGBA"))
+        return variant
+
+    def _premultiplied(self, layer: Image.Image) -> np.ndarray:
+        # Pieces have soft edges and shadows: premultiply before the box filter.
+        k = self.supersample
+        rgba = np.asarray(layer, np.float32)
+        rgba = np.concatenate([rgba[..., :3] * (rgba[..., 3:] / 255), rgba[..., 3:] / 255], -1)
+        s = rgba.shape[0] // k
+        return rgba.reshape(s, k, s, k, 4).mean((1, 3), dtype=np.float32)  # (S, S, 4) premultiplied
+
+
+__all__ = ["BANK", "PaintedKitchen", "PhotoBank", "layer_palette", "shipped_bank"]

@@ -1,0 +1,235 @@
+"""Take the 20 menu photos apart into layers and build the painted kitchen's bank from them.
+
+    python scripts/photo_layers.py [--photos ../shared/datasets/dodo20] [--out pizza_models/photo_bank] \
+        [--sheet docs/painted/photo_layers.png]
+
+1. **Which pixels show which ingredient.** A small fully convolutional pixel classifier (3 layers,
+   a 7 x 7 view) is fitted to all 20 photos at once, with only what the recipes say: on each photo
+   a pixel may only be the base or one of that photo's own toppings and drizzles (the others are
+   masked out), each present layer must cover about the share of the sauce disc that the kitchen's
+   layouts give that recipe (within a factor of 2), each layer's pixels must be close in colour to
+   one another, and every pixel must commit (low entropy). Because the classifier is shared, what
+   looks like pepperoni on a pepperoni pizza has to be explained otherwise on the 13 without it:
+   that contrast, not a hand-set colour table, separates the toppings from the base.
+2. **Pieces.** Each topping's confident pixels are split into connected blobs; blobs of a plausible
+   size (the kitchen's piece sizes, 0.3x to 3x in area) and solid shape are cut out with a soft edge
+   (the blob's mask closed, opened and blurred) and stored as RGBA sprites, the most solid first,
+   at most ``--per-ingredient`` of each.
+3. **Bases.** Each photo with its topping pixels refilled from the same photo turned about its
+   centre (the crust, sauce and cheese at the same distance from the centre, where the turned photo
+   shows base): the photo's own sauce specks, cheese and browning stay.
+4. **Drizzles.** The mean colour of each drizzle's pixels.
+
+Everything written is derived from the photos and small (about 0.5 MB); the photos are not copied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from scipy import ndimage as ndi
+from torch import nn
+
+from pizza_models.data import read_manifest
+from pizza_models.kitchen import DRIZZLES, SAUCES, TOPPINGS, Kitchen
+from pizza_models.painted import BANK_SIDE, CELL, LAYERS, PhotoBank
+
+INNER = 0.84  # sauce disc over the pizza's radius in the photos (the crust ring is the rest)
+
+
+def disc_geometry(image: np.ndarray) -> tuple[float, float, float]:
+    """(cx, cy, radius) in pixels of the pizza in a photo on a white background."""
+    darkness = 765 - image.astype(np.float32).sum(-1)
+    mask = ndi.binary_fill_holes(darkness > 40)
+    labels, n = ndi.label(mask)
+    mask = labels == 1 + int(np.argmax(ndi.sum(mask, labels, range(1, n + 1))))
+    yy, xx = np.nonzero(mask)
+    return float(xx.mean() + 0.5), float(yy.mean() + 0.5), float(math.sqrt(mask.sum() / math.pi))
+
+
+def radius_map(side: int, cx: float, cy: float, radius: float) -> np.ndarray:
+    """(side, side): distance of each pixel centre from (cx, cy) over ``radius``."""
+    yy, xx = np.mgrid[:side, :side]
+    return np.hypot(xx + 0.5 - cx, yy + 0.5 - cy) / radius
+
+
+def kitchen_cover(recipe, seeds: int = 8) -> np.ndarray:
+    """(1 + L,): the share of the sauce disc each layer shows on top, averaged over kitchen layouts."""
+    kitchen, cover = Kitchen(), np.zeros(1 + len(LAYERS))
+    for seed in range(seeds):
+        parts = kitchen.render_layers(recipe, seed, 64)
+        g = parts.geometry
+        inside = radius_map(64, g.cx * 64, g.cy * 64, g.inner * 64) < 1
+        shows = np.zeros((64, 64), int)
+        for name, rgba in parts.layers:
+            shows[rgba[..., 3] >= 0.5] = 1 + LAYERS.index(name)
+        cover += np.bincount(shows[inside], minlength=1 + len(LAYERS)) / inside.sum() / seeds
+    return cover
+
+
+def fit_pixel_classifier(images: np.ndarray, inner: np.ndarray, allowed: np.ndarray, cover: np.ndarray,
+                         steps: int = 500, seed: int = 0) -> np.ndarray:
+    """Which layer each pixel shows, (N, S, S) ints (0: base where unsure), fitted from the recipes alone.
+
+    images (N, S, S, 3) uint8; inner (N, S, S) the sauce discs; allowed (N, 1 + L) which layers each
+    photo may show; cover (N, 1 + L) their expected shares of the disc."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    x_all = torch.tensor(images).permute(0, 3, 1, 2).float() / 127.5 - 1  # (N, 3, S, S) in [-1, 1]
+    m_all = torch.tensor(inner).float()[:, None]  # (N, 1, S, S)
+    allow, target = torch.tensor(allowed), torch.tensor(cover).float()
+    toppings = allow.clone()
+    toppings[:, 0] = False
+    k, side, crop = allow.shape[1], images.shape[1], 64
+    net = nn.Sequential(nn.Conv2d(3, 24, 3, padding=1), nn.SiLU(), nn.Conv2d(24, 24, 3, padding=1), nn.SiLU(),
+                        nn.Conv2d(24, 24, 3, padding=1), nn.SiLU(), nn.Conv2d(24, k, 1))
+    optimizer = torch.optim.Adam(net.parameters(), 3e-3)
+    for step in range(steps):
+        turn, (oy, ox) = step % 4, rng.integers(0, side - crop, 2)
+        x = torch.rot90(x_all, turn, (2, 3))[:, :, oy:oy + crop, ox:ox + crop]
+        m = torch.rot90(m_all, turn, (2, 3))[:, :, oy:oy + crop, ox:ox + crop]
+        if step % 8 >= 4:
+            x, m = x.flip(3), m.flip(3)
+        p = net(x).masked_fill(~allow[:, :, None, None], -1e4).softmax(1)  # (N, K, c, c)
+        w = p * m
+        share = w.sum((2, 3)) / m.sum((2, 3)).clamp(min=1)
+        ratio = torch.log(share + 1e-4) - torch.log(target + 1e-4)
+        cover_loss = (F.relu(ratio - 0.15) ** 2 + F.relu(-ratio - 0.7) ** 2)[toppings].mean()  # 0.5x to 1.15x
+        mean = (w[:, :, None] * x[:, None]).sum((3, 4)) / (w.sum((2, 3))[:, :, None] + 1e-3)  # (N, K, 3)
+        spread = (w[:, :, None] * (x[:, None] - mean[..., None, None]) ** 2).sum((2, 3, 4)) / (m.sum((2, 3)) + 1e-3)
+        entropy = (-(p * torch.log(p + 1e-8)).sum(1, keepdim=True) * m).sum() / m.sum()
+        loss = cover_loss + 3 * spread.sum(1).mean() + 0.1 * entropy
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        p = net(x_all).masked_fill(~allow[:, :, None, None], -1e4).softmax(1)
+    confident = p.max(1).values.numpy() > 0.75
+    return np.where(inner & confident, p.argmax(1).numpy(), 0)
+
+
+def cut_pieces(image: np.ndarray, shows: np.ndarray, layer: int, piece_radius: float) -> list[tuple[float, np.ndarray]]:
+    """Sprites of one topping from one photo: [(solidity, (CELL, CELL, 4) uint8 RGBA)], a piece centred
+    in its cell at the scale of the photo (half-width ``piece_radius`` px expected)."""
+    mask = ndi.binary_opening(ndi.binary_closing(shows == layer), iterations=1)
+    labels, n = ndi.label(mask)
+    area_expected = math.pi * piece_radius**2
+    out = []
+    for i, box in enumerate(ndi.find_objects(labels), start=1):
+        blob = labels[box] == i
+        area = int(blob.sum())
+        h, w = blob.shape
+        if not 0.3 * area_expected <= area <= 3 * area_expected or max(h, w) > CELL - 4:
+            continue
+        solidity = area / (h * w)
+        y0, x0 = box[0].start + h / 2, box[1].start + w / 2  # the blob's box centre
+        oy, ox = int(round(y0 - CELL / 2)), int(round(x0 - CELL / 2))
+        if oy < 0 or ox < 0 or oy + CELL > image.shape[0] or ox + CELL > image.shape[1]:
+            continue
+        # A clean outline: the blob filled, its notches closed and its edge smoothed, then one soft pixel.
+        blob = ndi.binary_closing(ndi.binary_fill_holes(labels[oy:oy + CELL, ox:ox + CELL] == i), iterations=2)
+        alpha = np.clip((ndi.gaussian_filter(blob.astype(np.float32), 1.0) - 0.3) / 0.4, 0, 1)
+        rgba = np.concatenate([image[oy:oy + CELL, ox:ox + CELL], (alpha * 255)[..., None]], -1)
+        out.append((solidity * min(1.0, area / area_expected), rgba.astype(np.uint8)))
+    return out
+
+
+def refill_base(image: np.ndarray, shows: np.ndarray, inner: np.ndarray, seed: int = 0) -> np.ndarray:
+    """The photo with every topping pixel replaced by base from the same photo shifted
+    a few pixels: the sauce and cheese beside it, with their specks, never a blurred fill."""
+    rng = np.random.default_rng(seed)
+    holes = (shows > 0) & inner
+    source = inner & ~holes
+    out, todo = image.copy(), holes.copy()
+    for _ in range(200):
+        if not todo.any():
+            break
+        dy, dx = rng.integers(-14, 15, 2)
+        shifted, usable = (np.roll(a, (dy, dx), (0, 1)) for a in (image, source))
+        take = todo & usable
+        out[take], todo = shifted[take], todo & ~take
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--photos", default="../shared/datasets/dodo20")
+    parser.add_argument("--out", default="pizza_models/photo_bank")
+    parser.add_argument("--sheet", default="docs/painted/photo_layers.png")
+    parser.add_argument("--per-ingredient", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=500, help="steps of the pixel classifier")
+    parser.add_argument("--reuse-layers", action="store_true", help="take the layer maps from the bank in --out")
+    args = parser.parse_args()
+    photos = read_manifest(Path(args.photos) / "recipes.csv")
+    side = BANK_SIDE
+    images, inner, allowed, cover, geometry = [], [], [], [], []
+    for photo in photos:
+        image = np.asarray(Image.open(photo.path).convert("RGB").resize((side, side), Image.BICUBIC))
+        cx, cy, radius = disc_geometry(image)
+        images.append(image)
+        inner.append(radius_map(side, cx, cy, radius) < INNER)
+        allowed.append([True] + [name in photo.recipe.ingredients for name in LAYERS])
+        cover.append(kitchen_cover(photo.recipe))
+        geometry.append((cx, cy, radius))
+    images, inner = np.stack(images), np.stack(inner)
+    if args.reuse_layers:  # the layer maps of an earlier build, to redo the pieces and bases alone
+        shows = PhotoBank.load(args.out).shows
+    else:
+        shows = fit_pixel_classifier(images, inner, np.array(allowed), np.stack(cover), args.steps)
+
+    pieces: dict[str, list] = {}
+    for b, photo in enumerate(photos):
+        for name in photo.recipe.ingredients:
+            if name in TOPPINGS:
+                radius = TOPPINGS[name].size * 2 * INNER * geometry[b][2]
+                for solidity, rgba in cut_pieces(images[b], shows[b], 1 + LAYERS.index(name), radius):
+                    pieces.setdefault(name, []).append((solidity, b, rgba))
+    bank_pieces = {name: sorted(found, key=lambda t: -t[0])[:args.per_ingredient] for name, found in pieces.items()}
+    drizzles = {}
+    for name in list(DRIZZLES) + ["condensed_milk"]:
+        sel = shows == 1 + LAYERS.index(name)
+        if sel.any():
+            drizzles[name] = images[sel].mean(0).round().astype(int).tolist()
+    bases = [refill_base(images[b], shows[b], inner[b], seed=b) for b in range(len(photos))]
+    bank = PhotoBank.build(
+        bases=np.stack(bases), geometry=geometry, inner=INNER,
+        sauces=[[i for i in p.recipe.ingredients if i in SAUCES] for p in photos],
+        cheese=["mozzarella" in p.recipe.ingredients for p in photos],
+        pieces={name: [(b, rgba) for _, b, rgba in found] for name, found in bank_pieces.items()},
+        drizzles=drizzles, shows=shows, names=[p.path.stem for p in photos])
+    bank.save(args.out)
+    for name in LAYERS:
+        found = len(pieces.get(name, []))
+        if name in TOPPINGS:
+            print(f"{name:16s} {found:3d} pieces found, {len(bank_pieces.get(name, [])):d} kept")
+    if args.sheet:
+        contact_sheet(images, shows, bases, bank, photos, args.sheet)
+
+
+def contact_sheet(images, shows, bases, bank, photos, path: str) -> None:
+    """Each photo, its layers coloured over it, and its refilled base; then every piece of the bank."""
+    from pizza_models.painted import layer_palette
+
+    palette = layer_palette()
+    rows = []
+    for b in range(len(photos)):
+        overlay = images[b].astype(np.float32)
+        on = shows[b] > 0
+        overlay[on] = 0.25 * overlay[on] + 0.75 * palette[shows[b][on]]
+        rows.append(np.concatenate([images[b], overlay.astype(np.uint8), bases[b]], 1))
+    grid = [np.concatenate(rows[i:i + 4], 1) for i in range(0, len(rows), 4)]
+    sheet = Image.fromarray(np.concatenate(grid, 0))
+    sheet = sheet.resize((sheet.width * 2, sheet.height * 2), Image.NEAREST)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
+    bank.piece_sheet().save(str(Path(path).with_name("photo_pieces.png")))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""The painted kitchen: the clip-art kitchen's layouts and layers, painted with pieces and bases from the photos."""
+
+import numpy as np
+import pytest
+
+from pizza_models.kitchen import Kitchen
+from pizza_models.painted import LAYERS, PaintedKitchen, PhotoBank, shipped_bank
+
+RECIPE = ["tomato_sauce", "mozzarella", "pepperoni", "olives", "bbq_sauce"]
+
+
+@pytest.fixture(scope="module")
+def painted():
+    return PaintedKitchen()
+
+
+def test_same_seed_same_pizza(painted):
+    a, b = painted.render(RECIPE, 5, 64), painted.render(RECIPE, 5, 64)
+    assert np.array_equal(np.asarray(a), np.asarray(b))
+    assert not np.array_equal(np.asarray(a), np.asarray(painted.render(RECIPE, 6, 64)))
+
+
+def test_render_is_its_layers_put_back_together(painted):
+    layers = painted.render_layers(RECIPE, 3, 64)
+    assert np.array_equal(np.asarray(layers.image()), np.asarray(painted.render(RECIPE, 3, 64)))
+    assert [name for name, _ in layers.layers] == ["pepperoni", "olives", "bbq_sauce"]
+    for _, rgba in layers.layers:  # premultiplied: colour never exceeds alpha
+        assert rgba.shape == (64, 64, 4) and (rgba[..., :3] <= rgba[..., 3:] * 255 + 1e-3).all()
+
+
+def test_layout_is_the_clip_art_kitchens(painted):
+    clip, paint = Kitchen().render_layers(RECIPE, 11, 64), painted.render_layers(RECIPE, 11, 64)
+    assert clip.geometry == paint.geometry
+    for name in ("pepperoni", "olives"):
+        assert np.allclose(clip.pieces[name].xy, paint.pieces[name].xy)
+    assert clip.strokes == paint.strokes
+
+
+def test_pieces_vary_and_come_from_the_bank(painted):
+    pieces = painted.render_layers(RECIPE, 2, 64).pieces["pepperoni"]
+    bank = shipped_bank()
+    assert pieces.variant is not None and len(np.unique(pieces.variant)) > 1
+    assert pieces.variant.max() < len(bank.pieces["pepperoni"])
+
+
+def flat_share(image, tolerance: int = 6) -> float:
+    """Share of 3x3 windows in the pizza's middle whose colours all lie within ``tolerance`` levels."""
+    a = np.asarray(image).astype(int)[12:52, 12:52]
+    windows = np.lib.stride_tricks.sliding_window_view(a, (3, 3), axis=(0, 1))
+    return float(((windows.max((-1, -2)) - windows.min((-1, -2))).max(-1) < tolerance).mean())
+
+
+def test_the_pizza_is_not_clip_art(painted):
+    # Real surfaces and pieces: no flat fills, where the clip-art kitchen's pieces are flat.
+    recipe = ["tomato_sauce", "mozzarella", "pepperoni"]
+    clip = np.mean([flat_share(Kitchen().render(recipe, s, 64)) for s in range(4)])
+    paint = np.mean([flat_share(painted.render(recipe, s, 64)) for s in range(4)])
+    assert clip > 0.02 and paint < 0.2 * clip
+
+
+def test_bank_has_pieces_of_most_toppings():
+    bank = shipped_bank()
+    toppings = [name for name in LAYERS if name not in ("bbq_sauce", "sweet_sour_sauce", "condensed_milk")]
+    assert len(bank.names) == 20 and bank.bases.shape[1:] == (108, 108, 3)
+    assert sum(name in bank.pieces for name in toppings) >= 18
+
+
+def test_bank_round_trip(tmp_path):
+    bank = shipped_bank()
+    bank.save(tmp_path)
+    again = PhotoBank.load(tmp_path)
+    assert np.array_equal(again.bases, bank.bases) and np.array_equal(again.shows, bank.shows)
+    assert again.pieces.keys() == bank.pieces.keys()
+    assert all(np.array_equal(again.pieces[k], bank.pieces[k]) for k in bank.pieces)
+
+
+def test_a_subset_bank_uses_only_its_photos():
+    bank = shipped_bank()
+    keep = [0, 15]  # the two pepperoni pizzas
+    subset = bank.subset(keep)
+    assert set(subset.pieces) <= {"pepperoni"}
+    kitchen = PaintedKitchen(bank=subset)
+    assert kitchen.render_layers(["tomato_sauce", "mozzarella", "pepperoni"], 0, 64).pieces["pepperoni"].variant is not None
+    # a topping the subset has no piece of: the clip-art kitchen's piece, exactly
+    olives = kitchen.render_layers(["tomato_sauce", "mozzarella", "olives"], 0, 64)
+    clip = Kitchen().render_layers(["tomato_sauce", "mozzarella", "olives"], 0, 64)
+    assert olives.pieces["olives"].variant is None
+    assert np.allclose(olives.layers[0][1], clip.layers[0][1], atol=0.6)  # colour levels; PIL rounds its box filter
+    rng = np.random.default_rng(0)
+    assert {subset.base_for("tomato_sauce", True, rng) for _ in range(20)} <= set(keep)
