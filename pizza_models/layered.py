@@ -57,11 +57,14 @@ class LayeredConfig(RecipeConditioned):
     base_latent_side: int = 8  # the base latent is a (base_channels, side, side) map
     channels: int = 32
     templates: int = 4
+    variants: int = 1  # sprites per topping: pieces that differ, picked at learned frequencies
 
     def __post_init__(self) -> None:
         self._check_recipe_fields()
         object.__setattr__(self, "pieces", tuple(self.pieces))
         object.__setattr__(self, "strokes", tuple(self.strokes))
+        if self.variants < 1:
+            raise ValueError(f"variants must be >= 1, got {self.variants}")
         if self.encoding != "counts":
             raise ValueError("a layered model reads ingredient counts (encoding 'counts')")
         unknown = [i for i in self.pieces + self.strokes if i not in self.ingredients]
@@ -78,9 +81,14 @@ class LayeredConfig(RecipeConditioned):
         return self.pieces + self.strokes
 
     @property
+    def piece_noise(self) -> int:
+        """Noise values per piece: PIECE_NOISE, and one that picks its sprite where there are several."""
+        return PIECE_NOISE + (self.variants > 1)
+
+    @property
     def latent_dim(self) -> int:
         base = 4 + self.base_channels * self.base_latent_side**2 + self.image_size**2  # geometry, base map, grain
-        return base + len(self.pieces) * (2 + PIECE_NOISE * self.max_pieces) + len(self.strokes) * (1 + self.templates)
+        return base + len(self.pieces) * (2 + self.piece_noise * self.max_pieces) + len(self.strokes) * (1 + self.templates)
 
 
 class Latent(NamedTuple):
@@ -89,7 +97,7 @@ class Latent(NamedTuple):
     geometry: torch.Tensor  # (B, 4)
     base: torch.Tensor  # (B, C, k, k), k = base_latent_side
     spread: torch.Tensor  # (B, P, 2): spiral turn, count
-    pieces: torch.Tensor  # (B, P, max_pieces, 5)
+    pieces: torch.Tensor  # (B, P, max_pieces, piece_noise)
     strokes: torch.Tensor  # (B, S, 1 + templates): turn, template choice
     grain: torch.Tensor  # (B, 1, H, W): the base's pixel-scale texture
 
@@ -99,10 +107,10 @@ def split_latent(z: torch.Tensor, config: LayeredConfig) -> Latent:
     b, p, s, m = z.shape[0], len(config.pieces), len(config.strokes), config.max_pieces
     side = config.image_size
     k = config.base_latent_side
-    sizes = [4, config.base_channels * k * k, p * 2, p * m * PIECE_NOISE, s * (1 + config.templates), side * side]
+    sizes = [4, config.base_channels * k * k, p * 2, p * m * config.piece_noise, s * (1 + config.templates), side * side]
     geometry, base, spread, pieces, strokes, grain = z.split(sizes, dim=1)
     return Latent(geometry, base.reshape(b, config.base_channels, k, k), spread.reshape(b, p, 2),
-                  pieces.reshape(b, p, m, PIECE_NOISE), strokes.reshape(b, s, 1 + config.templates),
+                  pieces.reshape(b, p, m, config.piece_noise), strokes.reshape(b, s, 1 + config.templates),
                   grain.reshape(b, 1, side, side))
 
 
@@ -132,6 +140,17 @@ class Layout(nn.Module):
         self.shade_log_std = nn.Parameter(torch.full((max(p, 1),), -3.0))
         self.reach = nn.Parameter(torch.full((max(p, 1),), 1.5))  # sigmoid -> reach over the inner radius
         self.template_logits = nn.Parameter(torch.zeros(max(s, 1), 2, config.templates))
+        if config.variants > 1:  # how often each topping's sprites are used
+            self.variant_logits = nn.Parameter(torch.zeros(max(p, 1), config.variants))
+
+    def variant(self, topping: torch.Tensor, noise: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        """Which sprite pieces (N,) of toppings ``topping`` (N,) are: inverse-CDF sampling at the learned
+        frequencies from the normal ``noise`` (N,), offset by the golden ratio per piece index ``k`` (N,) so
+        that at noise 0 a topping's pieces still cycle through its sprites."""
+        u = torch.special.ndtr(noise.float()) + 0.6180339887 * k.float()
+        cdf = self.variant_logits[topping].float().softmax(-1).cumsum(-1)  # (N, V)
+        pick = (cdf < (u - u.floor())[:, None]).sum(-1)
+        return pick.clamp(max=cdf.shape[-1] - 1)
 
     def geometry(self, z: torch.Tensor) -> torch.Tensor:
         """(B, 4) normal noise -> (cx, cy, radius, inner) as fractions of the image side."""
@@ -162,7 +181,8 @@ class LayeredPizza(PizzaModel):
         self.decomposer = Decomposer(config)
         self.layout = Layout(config)
         # Logits of RGBA; pictures start transparent, so an untrained part covers nothing.
-        self.sprites = nn.Parameter(torch.zeros(max(len(config.pieces), 1), 4, s, s).index_fill_(1, torch.tensor([3]), -3.0))
+        self.sprites = nn.Parameter(  # (P * variants, 4, s, s): topping t's sprites are rows t * variants ...
+            torch.zeros(max(len(config.pieces), 1) * config.variants, 4, s, s).index_fill_(1, torch.tensor([3]), -3.0))
         side = config.image_size
         self.templates = nn.Parameter(
             torch.zeros(max(len(config.strokes), 1), 2, config.templates, 4, side, side).index_fill_(3, torch.tensor([3]), -5.0))
@@ -246,23 +266,29 @@ class LayeredPizza(PizzaModel):
         shade = 1 + layout.shade_log_std[:p, None].exp() * noise[..., 4]
         canvas = (torch.arange(b, device=codes.device)[:, None] * p + torch.arange(p, device=codes.device)).unsqueeze(-1).expand(b, p, m)
         pick = lambda t: t[present]  # noqa: E731
-        return pick(centre), pick(size), pick(angle), pick(shade), pick(canvas), pick(topping.unsqueeze(-1).expand(b, p, m))
+        topping = pick(topping.unsqueeze(-1).expand(b, p, m))
+        if config.variants > 1:
+            sprite = topping * config.variants + layout.variant(topping, pick(noise[..., 5]), pick(k.expand(b, p, m)))
+        else:
+            sprite = topping
+        return pick(centre), pick(size), pick(angle), pick(shade), pick(canvas), sprite
 
     @torch.autocast("cpu", enabled=False)
     @torch.autocast("cuda", enabled=False)
-    def render_pieces(self, centre, size, angle, shade, canvas, topping, n_canvases: int) -> torch.Tensor:
-        """(n_canvases, 4, S, S): pieces (fractions of the side) laid with this model's sprites."""
+    def render_pieces(self, centre, size, angle, shade, canvas, sprite, n_canvases: int) -> torch.Tensor:
+        """(n_canvases, 4, S, S): pieces (fractions of the side) laid with this model's sprites (N,)
+        (topping * variants + variant)."""
         side = self.config.image_size
         centre, size, angle, shade = centre.float(), size.float(), angle.float(), shade.float()
-        sprites = self.sprite_rgba()[topping]  # (N, 4, s, s)
+        sprites = self.sprite_rgba()[sprite]  # (N, 4, s, s)
         sprites = torch.cat([sprites[:, :3] * shade[:, None, None, None], sprites[:, 3:]], 1).clamp(0, 1)
         return splat(sprites, centre * side, (size * side).clamp(min=0.3), angle, canvas, n_canvases, side)
 
     def present_pieces(self, latent: Latent, codes: torch.Tensor, geometry: torch.Tensor):
         """The piece layers the recipes have: (K, 4, S, S) premultiplied, and each one's pizza and slot (K,)."""
-        centre, size, angle, shade, canvas, topping = self.piece_layout(latent, codes, geometry)
+        centre, size, angle, shade, canvas, sprite = self.piece_layout(latent, codes, geometry)
         canvases, index = canvas.unique(return_inverse=True)  # (K,): pizza * P + topping, ascending
-        layers = self.render_pieces(centre, size, angle, shade, index, topping, n_canvases=len(canvases))
+        layers = self.render_pieces(centre, size, angle, shade, index, sprite, n_canvases=len(canvases))
         p = len(self.config.pieces)
         return layers, canvases // p, canvases % p
 

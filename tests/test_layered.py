@@ -123,7 +123,7 @@ def test_kitchen_data_gives_every_part(setup):
     x, c, parts = data.collate([data[i] for i in range(6)])
     assert x.shape == (6, 3, 32, 32) and c.shape == (6, len(DEFAULT_VOCABULARY))
     assert parts["base"].shape == (6, 3, 32, 32) and parts["visible"].shape == (6, 32, 32)
-    assert len(parts["piece_layers"]) == len(parts["piece_slot"]) and parts["pieces"].shape[1] == 5
+    assert len(parts["piece_layers"]) == len(parts["piece_slot"]) and parts["pieces"].shape[1] == 6  # x, y, size, angle, shade, variant
     assert parts["piece_layer"].max() < len(parts["piece_layers"])
 
 
@@ -141,3 +141,42 @@ def test_draw_lays_exactly_the_layers_draw_parts_gives(model):
     c = codes(PEPPERONI, "tomato_sauce, basil, bbq_sauce, bbq_sauce", "ranch_sauce")
     base, layers = model.draw_parts(z, c)
     assert torch.allclose(model.draw(z, c), lay(base, layers) * 2 - 1, atol=1e-5)
+
+
+VARIED = LayeredConfig(image_size=32, pieces=PIECES, strokes=("bbq_sauce",), channels=8, sprite_size=8, max_pieces=32, variants=3)
+
+
+def test_sprite_variants_make_pieces_differ():
+    torch.manual_seed(0)
+    m = LayeredPizza(VARIED).eval()
+    with torch.no_grad():  # three visibly different pepperoni sprites: red, green, blue
+        m.sprites[:, 3] = 3.0
+        m.sprites[:, :3] = -3.0
+        t = PIECES.index("pepperoni") * 3
+        for v in range(3):
+            m.sprites[t + v, v] = 3.0
+        m.layout.count[-1].bias[0] = 2.5  # about 12 pieces
+    z = torch.zeros(1, VARIED.latent_dim)  # noise 0: the pieces still cycle through the sprites
+    _, layers = m.draw_parts(z, codes("tomato_sauce, pepperoni"))
+    rgb = layers[0, VARIED.layers.index("pepperoni"), :3].sum((1, 2))
+    assert (rgb > 1).all(), rgb  # red, green and blue pieces all laid
+
+
+def test_variant_frequencies_are_learned_and_sampled():
+    m = LayeredPizza(VARIED)
+    with torch.no_grad():
+        m.layout.variant_logits.zero_()
+        m.layout.variant_logits[0, 2] = 20.0  # topping 0 always uses its third sprite
+    noise = torch.randn(500, generator=torch.Generator().manual_seed(0))
+    k = torch.arange(500)
+    assert (m.layout.variant(torch.zeros(500, dtype=torch.long), noise, k) == 2).all()
+    picks = m.layout.variant(torch.ones(500, dtype=torch.long), noise, k)
+    assert set(picks.tolist()) == {0, 1, 2}
+
+
+def test_variants_survive_a_save_load_round_trip(tmp_path):
+    m = LayeredPizza(VARIED)
+    save_checkpoint(m, tmp_path)
+    again = load(tmp_path)
+    assert again.config.variants == 3 and again.sprites.shape == m.sprites.shape
+    assert torch.equal(again.layout.variant_logits, m.layout.variant_logits)

@@ -58,6 +58,9 @@ class Hyper:
     upsample: str = _knob("nearest", "the modern generator's / decoder's x2 resize before each up-block's convolutions",
                           ("nearest", "bilinear"))
     arch: str = _knob("vgg", "classifier architecture", ("vgg", "resnet"))
+    kitchen: str = _knob("clipart", "layered: the kitchen its pizzas come from, clip-art or painted with the menu photos",
+                         ("clipart", "painted"))
+    variants: int = _knob(1, "layered: sprites per topping (pieces that differ; the painted kitchen has up to 8 real ones)")
 
 
 ARTICLE = dict(image_size=32, networks="article", loss="bce", reconstruction="signed_bce", betas=(0.9, 0.999))

@@ -29,6 +29,7 @@ from pizza_models import losses
 from pizza_models.data import kitchen_recipes
 from pizza_models.kitchen import Kitchen
 from pizza_models.layered import LayeredConfig, LayeredPizza
+from pizza_models.painted import PaintedKitchen
 from pizza_models.recipe import Vocabulary, encode
 
 from .families import Hyper, Setup, ema_model, exporter, register
@@ -60,9 +61,10 @@ class LayeredKitchen(Dataset):
     pieces and layers vary in number from pizza to pizza.
     """
 
-    def __init__(self, config: LayeredConfig, n: int, seed: int = 0, progress: bool = True):
+    def __init__(self, config: LayeredConfig, n: int, seed: int = 0, progress: bool = True, kitchen: Kitchen = None):
         self.config = config
-        kitchen, size, vocabulary = Kitchen(config.vocabulary), config.image_size, config.vocabulary
+        kitchen = kitchen or Kitchen(config.vocabulary)
+        size, vocabulary = config.image_size, config.vocabulary
         self.recipes = kitchen_recipes(n, seed, vocabulary)
         slots = {i: k for k, i in enumerate(config.layers)}
         self.items = []
@@ -74,8 +76,9 @@ class LayeredKitchen(Dataset):
             visible = np.zeros((size, size), np.uint8)  # 0: base; 1 + slot: the top layer covering the pixel
             for slot, rgba in layers:
                 visible[rgba[..., 3] >= 128] = 1 + slot
-            pieces = {slots[name]: np.stack([p.xy[:, 0], p.xy[:, 1], p.size, p.angle, p.shade], 1).astype(np.float32)
-                      for name, p in parts.pieces.items()}
+            pieces = {slots[name]: np.stack([p.xy[:, 0], p.xy[:, 1], p.size, p.angle, p.shade,
+                                             np.zeros_like(p.size) if p.variant is None else p.variant % config.variants], 1)
+                      .astype(np.float32) for name, p in parts.pieces.items()}
             self.items.append(dict(
                 image=np.asarray(parts.image()), base=np.clip(np.round(parts.base), 0, 255).astype(np.uint8),
                 counts=encode(recipe, "counts", vocabulary), geometry=np.array([g.cx, g.cy, g.radius, g.inner], np.float32),
@@ -122,7 +125,7 @@ class LayeredKitchen(Dataset):
         empty = torch.zeros(0, 4, side, side)
         piece_meta = torch.tensor(piece_meta, dtype=torch.float32).reshape(-1, 4)
         stroke_meta = torch.tensor(stroke_meta, dtype=torch.float32).reshape(-1, 5)
-        pieces = torch.from_numpy(np.concatenate(pieces)) if pieces else torch.zeros(0, 5)
+        pieces = torch.from_numpy(np.concatenate(pieces)) if pieces else torch.zeros(0, 6)
         parts = {
             "base": images([item["base"] for item in items]),
             "geometry": torch.from_numpy(np.stack([item["geometry"] for item in items])),
@@ -140,13 +143,18 @@ class LayeredKitchen(Dataset):
         return x, torch.stack([item["counts"] for item in items]), parts
 
 
+def training_kitchen(hp: Hyper, vocabulary: Vocabulary) -> Kitchen:
+    """The kitchen the run learns from: clip-art, or painted with the menu photos."""
+    return PaintedKitchen(vocabulary) if hp.kitchen == "painted" else Kitchen(vocabulary)
+
+
 def layered_config(hp: Hyper, vocabulary: Vocabulary, seed: int = 0) -> LayeredConfig:
     """The model's shape, with the drawing order read off 400 kitchen pizzas."""
     kitchen = Kitchen(vocabulary)
     samples = [kitchen.render_layers(r, i, 32) for i, r in enumerate(kitchen_recipes(400, seed + 7, vocabulary))]
     pieces, strokes = drawing_order(samples)
     return LayeredConfig(image_size=hp.image_size, ingredients=vocabulary.ids, pieces=pieces, strokes=strokes,
-                         channels=hp.channels, sprite_size=max(8, hp.image_size // 4))
+                         channels=hp.channels, sprite_size=max(8, hp.image_size // 4), variants=hp.variants)
 
 
 def high_pass_energy(x: torch.Tensor, cell: int = 8) -> torch.Tensor:
@@ -156,7 +164,7 @@ def high_pass_energy(x: torch.Tensor, cell: int = 8) -> torch.Tensor:
 
 
 @register("layered", data=lambda hp, vocabulary, n, seed, progress, setup: LayeredKitchen(
-    setup.export().config, n, seed, progress))
+    setup.export().config, n, seed, progress, training_kitchen(hp, vocabulary)))
 def build_layered(hp: Hyper, vocabulary: Vocabulary) -> Setup:
     model = LayeredPizza(layered_config(hp, vocabulary))
     nets = {"model": model}
@@ -179,11 +187,17 @@ def layered_step(nets, optimizers, x, code, parts, hp: Hyper, ema=None) -> dict[
     inner = geometry[:, 3]
 
     # Sprites, from the true layout of every piece.
-    p = parts["pieces"]  # (N, 5): x, y, size, angle, shade (fractions of the side)
+    p = parts["pieces"]  # (N, 6): x, y, size, angle, shade (fractions of the side), variant
     layer_of = parts["piece_layer"]
     n_layers = len(parts["piece_layers"])
-    drawn = model.render_pieces(p[:, :2], p[:, 2], p[:, 3], p[:, 4], layer_of, parts["piece_slot"][layer_of], n_layers)
+    variants = model.config.variants
+    sprite = parts["piece_slot"][layer_of] * variants + p[:, 5].long()
+    drawn = model.render_pieces(p[:, :2], p[:, 2], p[:, 3], p[:, 4], layer_of, sprite, n_layers)
     sprite_loss = F.l1_loss(drawn, parts["piece_layers"])
+    if variants > 1 and len(p):  # the sprites' frequencies: maximum likelihood
+        variant_loss = F.cross_entropy(layout.variant_logits[parts["piece_slot"][layer_of]], p[:, 5].long())
+    else:
+        variant_loss = x.new_zeros(())
 
     # Strokes: each drawn with its own template at the true direction.
     if len(parts["stroke_layers"]):
@@ -225,7 +239,7 @@ def layered_step(nets, optimizers, x, code, parts, hp: Hyper, ema=None) -> dict[
         rho2 = ((p[:, :2] - centre) ** 2).sum(1) / piece_inner**2
         layout_loss = layout_loss + F.mse_loss(torch.sigmoid(layout.reach[piece_slot]) ** 2, 2 * rho2) * 10
 
-    loss = (10 * sprite_loss + 10 * stroke_loss + template_loss + 10 * base_loss + grain_loss + hp.kl_weight * kl
+    loss = (10 * sprite_loss + 10 * stroke_loss + template_loss + variant_loss + 10 * base_loss + grain_loss + hp.kl_weight * kl
             + visible_loss + geometry_loss + 0.1 * layout_loss)
     update(optimizers["model"], loss)
     if ema is not None:
@@ -237,4 +251,4 @@ def layered_step(nets, optimizers, x, code, parts, hp: Hyper, ema=None) -> dict[
     }
 
 
-__all__ = ["LayeredKitchen", "build_layered", "drawing_order", "layered_config", "layered_step"]
+__all__ = ["LayeredKitchen", "build_layered", "drawing_order", "layered_config", "layered_step", "training_kitchen"]
