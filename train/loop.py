@@ -50,6 +50,9 @@ def pick_device(name: str) -> torch.device:
 
 def batches(data: Dataset, batch_size: int, rank: int, world_size: int, seed: int, workers: int) -> Iterator:
     """Endless shuffled batches; under DDP each rank sees its own shard of every epoch."""
+    if len(data) < batch_size * world_size:  # every batch would be dropped: an endless loop of nothing
+        raise ValueError(f"{len(data)} training pizzas cannot fill one batch of {batch_size} per process; "
+                         f"use more data or a smaller --batch-size")
     epoch = 0
     while True:
         if world_size > 1:
