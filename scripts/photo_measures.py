@@ -84,12 +84,13 @@ def main() -> None:
     photos, recipes = P.load_photos(args.photos, args.size)
     started = time.perf_counter()
 
-    t: dict = {}
+    judge_seconds: dict = {}
     print(f"photo judge (trained on {args.judge})", flush=True)
-    judge, validation = timed(t, "judge_training", P.train_photo_judge, JUDGE_DRAWS[args.judge](args.size), photos, recipes,
+    judge, validation = timed(judge_seconds, "judge_training", P.train_photo_judge, JUDGE_DRAWS[args.judge](args.size), photos, recipes,
                               budget=budgets["judge"], seed=args.seed, size=args.size)
 
     print("photos (ceiling)", flush=True)
+    t: dict = {}
     copies = P.photo_copy_draw(photos, recipes)
     results = {"photos": {
         "flat_patch_share": timed(t, "flat", P.flat_patch_share, photos),
@@ -103,7 +104,7 @@ def main() -> None:
         results[folder.name] = measure_draw(str(folder), P.model_draw(model, args.size), photos, recipes, judge, args, budgets)
 
     table = {name: row(result) for name, result in results.items()}
-    report = {"rows": table, "judge_on_photos": validation, "results": results, "judge": args.judge,
+    report = {"rows": table, "judge_on_photos": validation, "results": results, "judge": args.judge, **judge_seconds,
               "photos": str(args.photos), "n_photos": len(photos), "folds": args.folds, "size": args.size,
               "seed": args.seed, "quick": args.quick, "torch_threads": torch.get_num_threads(),
               "seconds": round(time.perf_counter() - started, 1)}

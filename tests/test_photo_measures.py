@@ -4,6 +4,12 @@ ceiling and clip-art or noise near its floor, so that each can be seen to fail.
 The fast tests use tiny budgets (seconds each); the ``e2e`` ones run the shipped budgets.
 """
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -215,6 +221,20 @@ def test_shipped_cas_budget(photos, one_thread):
     clip_art = P.cas_on_photos(lambda train: kitchen, images, recipes)
     skill = {name: r["macro_f1"] - r["chance_macro_f1"] for name, r in (("noise", noise), ("kitchen", clip_art))}
     assert abs(skill["noise"]) < 0.05 and skill["kitchen"] > skill["noise"] + 0.05, skill
+
+
+@pytest.mark.e2e
+def test_photo_measures_script_quick(photos, tmp_path):
+    """The command line with tiny budgets: a row per source, every cell filled where it applies."""
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "measures.json"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    subprocess.run([sys.executable, "scripts/photo_measures.py", "checkpoints/layered", "--quick", "--out", str(out),
+                    "--photos", str(DODO20)], cwd=root, env=env, check=True, capture_output=True, timeout=600)
+    rows = json.loads(out.read_text())["rows"]
+    assert list(rows) == ["photos", "kitchen", "layered"]
+    assert rows["photos"]["singles"] is None and all(v is not None for v in rows["layered"].values())
+    assert rows["photos"]["flat"] < rows["kitchen"]["flat"]
 
 
 def test_constant_reader_bound_matches_metrics(photos):
