@@ -12,9 +12,10 @@
    looks like pepperoni on a pepperoni pizza has to be explained otherwise on the 13 without it:
    that contrast, not a hand-set colour table, separates the toppings from the base.
 2. **Pieces.** Each topping's confident pixels are split into connected blobs; blobs of a plausible
-   size (the kitchen's piece sizes, 0.3x to 3x in area) and solid shape are cut out with a soft edge
-   (the blob's mask closed, opened and blurred) and stored as RGBA sprites, the most solid first,
-   at most ``--per-ingredient`` of each.
+   size (the kitchen's piece sizes, 0.3x to 3x in area) whose mean colour is nearer that topping's
+   kitchen colour than any other topping of the photo's recipe (a sanity gate: the classifier alone
+   swaps look-alike toppings) are cut out with a clean soft edge and
+   stored as RGBA sprites, the most solid first, at most ``--per-ingredient`` of each.
 3. **Bases.** Each photo with its topping pixels refilled from the same photo turned about its
    centre (the crust, sauce and cheese at the same distance from the centre, where the turned photo
    shows base): the photo's own sauce specks, cheese and browning stay.
@@ -114,9 +115,28 @@ def fit_pixel_classifier(images: np.ndarray, inner: np.ndarray, allowed: np.ndar
     return np.where(inner & confident, p.argmax(1).numpy(), 0)
 
 
-def cut_pieces(image: np.ndarray, shows: np.ndarray, layer: int, piece_radius: float) -> list[tuple[float, np.ndarray]]:
+def lab(rgb: np.ndarray) -> np.ndarray:
+    """CIE Lab (D65) of sRGB colours (..., 3) in [0, 255]."""
+    c = np.asarray(rgb, np.float64) / 255
+    c = np.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
+    xyz = c @ np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]).T
+    f = np.cbrt(np.maximum(xyz / [0.9505, 1.0, 1.089], 0.008856 ** 3))
+    f = np.where(xyz / [0.9505, 1.0, 1.089] > 0.008856, f, 7.787 * xyz / [0.9505, 1.0, 1.089] + 16 / 116)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1)
+
+
+def nearest_topping(colour: np.ndarray, candidates: list[str]) -> str:
+    """Which of ``candidates`` a piece of mean ``colour`` looks like, by the kitchen's colour of each
+    topping (Lab distance): a sanity gate on the classifier's labels."""
+    refs = np.array([TOPPINGS[c].colour for c in candidates], np.float64)
+    return candidates[int(np.argmin(np.linalg.norm(lab(refs) - lab(colour), axis=-1)))]
+
+
+def cut_pieces(image: np.ndarray, shows: np.ndarray, layer: int, piece_radius: float,
+               gate=None) -> list[tuple[float, np.ndarray]]:
     """Sprites of one topping from one photo: [(solidity, (CELL, CELL, 4) uint8 RGBA)], a piece centred
-    in its cell at the scale of the photo (half-width ``piece_radius`` px expected)."""
+    in its cell at the scale of the photo (half-width ``piece_radius`` px expected). ``gate(colour)``
+    says whether a blob of that mean colour may be this topping."""
     mask = ndi.binary_opening(ndi.binary_closing(shows == layer), iterations=1)
     labels, n = ndi.label(mask)
     area_expected = math.pi * piece_radius**2
@@ -126,6 +146,8 @@ def cut_pieces(image: np.ndarray, shows: np.ndarray, layer: int, piece_radius: f
         area = int(blob.sum())
         h, w = blob.shape
         if not 0.3 * area_expected <= area <= 3 * area_expected or max(h, w) > CELL - 4:
+            continue
+        if gate is not None and not gate(image[box][blob].mean(0)):
             continue
         solidity = area / (h * w)
         y0, x0 = box[0].start + h / 2, box[1].start + w / 2  # the blob's box centre
@@ -185,17 +207,21 @@ def main() -> None:
 
     pieces: dict[str, list] = {}
     for b, photo in enumerate(photos):
-        for name in photo.recipe.ingredients:
-            if name in TOPPINGS:
-                radius = TOPPINGS[name].size * 2 * INNER * geometry[b][2]
-                for solidity, rgba in cut_pieces(images[b], shows[b], 1 + LAYERS.index(name), radius):
-                    pieces.setdefault(name, []).append((solidity, b, rgba))
+        toppings = [name for name in photo.recipe.ingredients if name in TOPPINGS]
+        for name in toppings:
+            radius = TOPPINGS[name].size * 2 * INNER * geometry[b][2]
+            gate = lambda colour, name=name: nearest_topping(colour, toppings) == name  # noqa: E731
+            for solidity, rgba in cut_pieces(images[b], shows[b], 1 + LAYERS.index(name), radius, gate):
+                pieces.setdefault(name, []).append((solidity, b, rgba))
     bank_pieces = {name: sorted(found, key=lambda t: -t[0])[:args.per_ingredient] for name, found in pieces.items()}
     drizzles = {}
     for name in list(DRIZZLES) + ["condensed_milk"]:
         sel = shows == 1 + LAYERS.index(name)
-        if sel.any():
-            drizzles[name] = images[sel].mean(0).round().astype(int).tolist()
+        if sel.any():  # the pixels of the layer nearest the kitchen's colour of the drizzle: the stroke, not its bed
+            colours = images[sel].astype(np.float64)
+            near = np.linalg.norm(lab(colours) - lab(np.array(Kitchen()._drizzle_colour(name), np.float64)), axis=-1)
+            if np.quantile(near, 0.25) < 25:  # else the layer holds no pixel of that drizzle: the kitchen's colour stays
+                drizzles[name] = colours[near <= np.quantile(near, 0.25)].mean(0).round().astype(int).tolist()
     bases = [refill_base(images[b], shows[b], inner[b], seed=b) for b in range(len(photos))]
     bank = PhotoBank.build(
         bases=np.stack(bases), geometry=geometry, inner=INNER,

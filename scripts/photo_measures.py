@@ -26,10 +26,17 @@ from pathlib import Path
 import torch
 
 from pizza_models import photo_measures as P
+from pizza_models.painted import PaintedKitchen, shipped_bank
 from pizza_models.pipeline import load
 
 DODO20 = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "dodo20"
-JUDGE_DRAWS = {"kitchen": P.kitchen_draw}  # name -> (size) -> Draw: the pizzas the photo judge learns from
+def painted_draw(size: int, photos=None) -> P.Draw:
+    """The painted kitchen's pizzas, its bank cut down to ``photos`` (indices) when given."""
+    bank = shipped_bank() if photos is None else shipped_bank().subset(photos)
+    return P.kitchen_draw(size, kitchen=PaintedKitchen(bank=bank))
+
+
+JUDGE_DRAWS = {"kitchen": P.kitchen_draw, "painted": painted_draw}  # name -> (size) -> Draw: what the photo judge learns from
 QUICK = {"two_sample": P.TwoSampleBudget(n_images=96, image_size=32, steps=40, test_views=4),
          "cas": replace(P.PHOTO_CAS_BUDGET, n_images=256, image_size=32, steps=80),
          "judge": replace(P.PHOTO_JUDGE_BUDGET, n_images=512, image_size=32, steps=100, channels=8)}
@@ -44,15 +51,16 @@ def timed(timings: dict, key: str, f, *args, **kwargs):
     return out
 
 
-def measure_draw(name: str, draw: P.Draw, photos, recipes, judge, args, budgets) -> dict:
-    """Every measure of one drawing row; ``draw`` does not depend on the fold (trained without the photos)."""
+def measure_draw(name: str, draw: P.Draw, photos, recipes, judge, args, budgets, fold_draw=None) -> dict:
+    """Every measure of one drawing row. CAS trains on ``fold_draw(training photos)`` where given (a draw
+    built from the fold's training photos alone), else on ``draw`` for every fold."""
     print(name, flush=True)
     t: dict = {}
     flat = timed(t, "flat", lambda: P.flat_patch_share(draw([r for r in recipes for _ in range(8)], args.seed)))
     rog = timed(t, "real_or_generated", P.real_or_generated, photos, recipes, draw, args.folds, args.size,
                 budgets["two_sample"], args.seed)
-    cas = timed(t, "cas", P.cas_on_photos, lambda train: draw, photos, recipes, args.folds, budgets["cas"], args.seed,
-                args.size)
+    cas = timed(t, "cas", P.cas_on_photos, fold_draw or (lambda train: draw), photos, recipes, args.folds, budgets["cas"],
+                args.seed, args.size)
     menu = timed(t, "judge_reads", P.read_menu, judge, draw, seed=args.seed)
     return {"flat_patch_share": flat, "real_or_generated": rog, "cas_on_photos": cas, "photo_judge": menu, "seconds": t}
 
@@ -78,6 +86,10 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0, help="folds, draws and views (the budgets keep their own seeds)")
     p.add_argument("--judge", choices=sorted(JUDGE_DRAWS), default="kitchen", help="what the photo judge learns from")
     p.add_argument("--quick", action="store_true", help="tiny budgets: a smoke test of the script, not a measurement")
+    p.add_argument("--rows", nargs="+", choices=("photos", "kitchen", "painted"), default=["photos", "kitchen", "painted"],
+                   help="which reference rows to measure besides the checkpoints (painted: the painted kitchen, its CAS "
+                        "from banks of each fold's training photos)")
+    p.add_argument("--add", action="store_true", help="keep the rows of an existing --out and add these to them")
     args = p.parse_args()
     budgets = QUICK if args.quick else {"two_sample": P.TWO_SAMPLE_BUDGET, "cas": P.PHOTO_CAS_BUDGET,
                                         "judge": P.PHOTO_JUDGE_BUDGET}
@@ -89,16 +101,22 @@ def main() -> None:
     judge, validation = timed(judge_seconds, "judge_training", P.train_photo_judge, JUDGE_DRAWS[args.judge](args.size), photos, recipes,
                               budget=budgets["judge"], seed=args.seed, size=args.size)
 
-    print("photos (ceiling)", flush=True)
-    t: dict = {}
-    copies = P.photo_copy_draw(photos, recipes)
-    results = {"photos": {
-        "flat_patch_share": timed(t, "flat", P.flat_patch_share, photos),
-        "real_or_generated": timed(t, "real_or_generated", P.real_or_generated, photos, recipes, copies, args.folds,
-                                   args.size, budgets["two_sample"], args.seed),
-        "cas_on_photos": timed(t, "cas", P.cas_real_baseline, photos, recipes, args.folds, budgets["cas"], args.seed),
-        "photo_judge": None, "seconds": t}}
-    results["kitchen"] = measure_draw("kitchen (floor)", P.kitchen_draw(args.size), photos, recipes, judge, args, budgets)
+    results = json.loads(args.out.read_text())["results"] if args.add and args.out.exists() else {}
+    if "photos" in args.rows:
+        print("photos (ceiling)", flush=True)
+        t: dict = {}
+        copies = P.photo_copy_draw(photos, recipes)
+        results["photos"] = {
+            "flat_patch_share": timed(t, "flat", P.flat_patch_share, photos),
+            "real_or_generated": timed(t, "real_or_generated", P.real_or_generated, photos, recipes, copies, args.folds,
+                                       args.size, budgets["two_sample"], args.seed),
+            "cas_on_photos": timed(t, "cas", P.cas_real_baseline, photos, recipes, args.folds, budgets["cas"], args.seed),
+            "photo_judge": None, "seconds": t}
+    if "kitchen" in args.rows:
+        results["kitchen"] = measure_draw("kitchen (floor)", P.kitchen_draw(args.size), photos, recipes, judge, args, budgets)
+    if "painted" in args.rows:
+        results["painted kitchen"] = measure_draw("painted kitchen", painted_draw(args.size), photos, recipes, judge, args,
+                                                  budgets, fold_draw=lambda train: painted_draw(args.size, train))
     for folder in args.checkpoints:
         model = load(folder)
         results[folder.name] = measure_draw(str(folder), P.model_draw(model, args.size), photos, recipes, judge, args, budgets)

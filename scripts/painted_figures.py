@@ -1,0 +1,76 @@
+"""Figures of the photo-painted model beside the menu photos.
+
+    python scripts/painted_figures.py checkpoints/painted docs/painted \
+        [--photos ../shared/datasets/dodo20/recipes.csv] [--clipart checkpoints/layered]
+
+- ``menu.png``: for each of the 20 menu recipes, side by side at 64 px: the real photo, the clip-art
+  layered model's pizza, the painted kitchen's render and the painted model's pizza (shown at 2x);
+- ``singles.png``: the painted model's 28 single-ingredient pizzas in vocabulary order, rows of seven;
+- ``samples.png``: four pizzas per menu recipe, to show that pieces and bases vary.
+"""
+
+import argparse
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageDraw
+
+from pizza_models.data import read_manifest
+from pizza_models.painted import PaintedKitchen
+from pizza_models.pipeline import generate, load, sheet, single_ingredient_menu
+
+SIZE = 64
+
+
+def photo(path: Path) -> Image.Image:
+    return Image.open(path).convert("RGB").resize((SIZE, SIZE), Image.LANCZOS)
+
+
+def draw_one(model, recipe, seed: int) -> Image.Image:
+    return generate(model, [recipe], n=1, seed=seed, noise=1.0)[0].resize((SIZE, SIZE), Image.NEAREST)
+
+
+def labelled_grid(rows: list[list[Image.Image]], header: list[str], scale: int = 2) -> Image.Image:
+    """Rows of equal tiles under a header line of column names, each tile ``scale`` times enlarged."""
+    tile, gap, top = SIZE * scale, 4, 18
+    columns = len(header)
+    pairs = (len(rows) + 1) // 2  # two recipes side by side per line
+    width = 2 * columns * (tile + gap) + gap * 3
+    board = Image.new("RGB", (width, top + pairs * (tile + gap)), "white")
+    pen = ImageDraw.Draw(board)
+    for half in range(2):
+        for c, name in enumerate(header):
+            pen.text((half * (columns * (tile + gap) + gap * 3) + c * (tile + gap) + 4, 3), name, fill=(40, 40, 40))
+    for i, row in enumerate(rows):
+        x0 = (i % 2) * (columns * (tile + gap) + gap * 3)
+        y = top + (i // 2) * (tile + gap)
+        for c, image in enumerate(row):
+            board.paste(image.resize((tile, tile), Image.NEAREST), (x0 + c * (tile + gap), y))
+    return board
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--photos", type=Path, default=Path("../shared/datasets/dodo20/recipes.csv"))
+    parser.add_argument("--clipart", type=Path, default=Path("checkpoints/layered"))
+    args = parser.parse_args()
+    torch.set_grad_enabled(False)
+    model, clipart, kitchen = load(args.model).eval(), load(args.clipart).eval(), PaintedKitchen()
+    photos = read_manifest(args.photos)
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = [[photo(p.path), draw_one(clipart, p.recipe, i), kitchen.render(p.recipe, i, SIZE), draw_one(model, p.recipe, i)]
+            for i, p in enumerate(photos)]
+    labelled_grid(rows, ["photo", "clip-art model", "painted kitchen", "painted model"]).save(args.out / "menu.png")
+    singles = single_ingredient_menu(model, seed=0, noise=1.0)
+    board = sheet([image for image, _ in singles], columns=7)  # vocabulary order, rows of seven
+    board.resize((board.width * 2, board.height * 2), Image.NEAREST).save(args.out / "singles.png")
+    samples = [[photo(p.path)] + generate(model, [p.recipe], n=4, seed=7, noise=1.0) for p in photos]
+    labelled_grid([[im.resize((SIZE, SIZE), Image.NEAREST) for im in row] for row in samples],
+                  ["photo", "seed 7", "", "", ""]).save(args.out / "samples.png")
+    print(f"wrote {args.out / 'menu.png'}, singles.png, samples.png")
+
+
+if __name__ == "__main__":
+    main()
