@@ -180,3 +180,11 @@ def test_variants_survive_a_save_load_round_trip(tmp_path):
     again = load(tmp_path)
     assert again.config.variants == 3 and again.sprites.shape == m.sprites.shape
     assert torch.equal(again.layout.variant_logits, m.layout.variant_logits)
+
+
+def test_grain_energy_of_a_flat_picture_has_a_finite_gradient():
+    from train.layered import high_pass_energy
+
+    flat = torch.full((1, 3, 16, 16), 1.0, requires_grad=True)  # a photo's white background: no high-pass energy
+    high_pass_energy(flat).sum().backward()
+    assert torch.isfinite(flat.grad).all()

@@ -160,7 +160,8 @@ def layered_config(hp: Hyper, vocabulary: Vocabulary, seed: int = 0) -> LayeredC
 def high_pass_energy(x: torch.Tensor, cell: int = 8) -> torch.Tensor:
     """(B, C, H / cell, W / cell): root-mean-square, cell by cell, of what a 3x3 box blur removes
     from pictures x (B, C, H, W); cell by cell, so that grain goes where the picture has it."""
-    return F.avg_pool2d((x - F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)).pow(2), cell).sqrt()
+    energy = F.avg_pool2d((x - F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)).pow(2), cell)
+    return (energy + 1e-8).sqrt()  # a flat cell (a photo's white background) has energy 0, where sqrt's slope is infinite
 
 
 @register("layered", data=lambda hp, vocabulary, n, seed, progress, setup: LayeredKitchen(
