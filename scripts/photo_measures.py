@@ -86,7 +86,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0, help="folds, draws and views (the budgets keep their own seeds)")
     p.add_argument("--judge", choices=sorted(JUDGE_DRAWS), default="kitchen", help="what the photo judge learns from")
     p.add_argument("--quick", action="store_true", help="tiny budgets: a smoke test of the script, not a measurement")
-    p.add_argument("--rows", nargs="+", choices=("photos", "kitchen", "painted"), default=["photos", "kitchen", "painted"],
+    p.add_argument("--rows", nargs="*", choices=("photos", "kitchen", "painted"), default=["photos", "kitchen", "painted"],
                    help="which reference rows to measure besides the checkpoints (painted: the painted kitchen, its CAS "
                         "from banks of each fold's training photos)")
     p.add_argument("--add", action="store_true", help="keep the rows of an existing --out and add these to them")
