@@ -214,23 +214,14 @@ def test_shipped_two_sample_budget(photos, one_thread):
 
 
 @pytest.mark.e2e
-def test_shipped_cas_budget(photos, one_thread):
-    images, recipes = photos
-    kitchen = P.kitchen_draw(64)
-    noise = P.cas_on_photos(lambda train: noise_draw, images, recipes)
-    clip_art = P.cas_on_photos(lambda train: kitchen, images, recipes)
-    skill = {name: r["macro_f1"] - r["chance_macro_f1"] for name, r in (("noise", noise), ("kitchen", clip_art))}
-    assert abs(skill["noise"]) < 0.05 and skill["kitchen"] > skill["noise"] + 0.05, skill
-
-
-@pytest.mark.e2e
 def test_photo_measures_script_quick(photos, tmp_path):
     """The command line with tiny budgets: a row per source, every cell filled where it applies."""
     root = Path(__file__).resolve().parents[1]
     out = tmp_path / "measures.json"
     env = dict(os.environ, OMP_NUM_THREADS="1")
     subprocess.run([sys.executable, "scripts/photo_measures.py", "checkpoints/layered", "--quick", "--out", str(out),
-                    "--photos", str(DODO20)], cwd=root, env=env, check=True, capture_output=True, timeout=600)
+                    "--photos", str(DODO20), "--rows", "photos", "kitchen"], cwd=root, env=env, check=True,
+                   capture_output=True, timeout=600)
     rows = json.loads(out.read_text())["rows"]
     assert list(rows) == ["photos", "kitchen", "layered"]
     assert rows["photos"]["singles"] is None and all(v is not None for v in rows["layered"].values())
