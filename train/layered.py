@@ -179,6 +179,20 @@ def build_layered(hp: Hyper, vocabulary: Vocabulary) -> Setup:
     return Setup(nets, {"model": optimizer}, layered_step, exporter(model, ema), ema)
 
 
+def sprite_losses(model: LayeredPizza, parts: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """L1 of every piece layer redrawn with the model's sprites from its true layout, and the negative
+    log-likelihood of which sprite each piece is (0 with one sprite per topping)."""
+    p = parts["pieces"]  # (N, 6): x, y, size, angle, shade (fractions of the side), variant
+    layer_of, slot = parts["piece_layer"], parts["piece_slot"]
+    variants = model.config.variants
+    sprite = slot[layer_of] * variants + p[:, 5].long()
+    drawn = model.render_pieces(p[:, :2], p[:, 2], p[:, 3], p[:, 4], layer_of, sprite, len(parts["piece_layers"]))
+    sprite_loss = F.l1_loss(drawn, parts["piece_layers"])
+    if variants == 1 or not len(p):
+        return sprite_loss, sprite_loss.new_zeros(())
+    return sprite_loss, F.cross_entropy(model.layout.variant_logits[slot[layer_of]], p[:, 5].long())
+
+
 def layered_step(nets, optimizers, x, code, parts, hp: Hyper, ema=None) -> dict[str, float]:
     """One step on every part of the layered model (see the module docstring)."""
     model = unwrap(nets["model"])
@@ -187,18 +201,8 @@ def layered_step(nets, optimizers, x, code, parts, hp: Hyper, ema=None) -> dict[
     geometry = parts["geometry"]  # (B, 4): cx, cy, radius, inner
     inner = geometry[:, 3]
 
-    # Sprites, from the true layout of every piece.
-    p = parts["pieces"]  # (N, 6): x, y, size, angle, shade (fractions of the side), variant
-    layer_of = parts["piece_layer"]
-    n_layers = len(parts["piece_layers"])
-    variants = model.config.variants
-    sprite = parts["piece_slot"][layer_of] * variants + p[:, 5].long()
-    drawn = model.render_pieces(p[:, :2], p[:, 2], p[:, 3], p[:, 4], layer_of, sprite, n_layers)
-    sprite_loss = F.l1_loss(drawn, parts["piece_layers"])
-    if variants > 1 and len(p):  # the sprites' frequencies: maximum likelihood
-        variant_loss = F.cross_entropy(layout.variant_logits[parts["piece_slot"][layer_of]], p[:, 5].long())
-    else:
-        variant_loss = x.new_zeros(())
+    sprite_loss, variant_loss = sprite_losses(model, parts)
+    p, layer_of, n_layers = parts["pieces"], parts["piece_layer"], len(parts["piece_layers"])  # p: (N, 6) as there
 
     # Strokes: each drawn with its own template at the true direction.
     if len(parts["stroke_layers"]):
@@ -245,11 +249,10 @@ def layered_step(nets, optimizers, x, code, parts, hp: Hyper, ema=None) -> dict[
     update(optimizers["model"], loss)
     if ema is not None:
         ema.update_parameters(model)
-    return {
-        "loss": loss.item(), "sprites": sprite_loss.item(), "strokes": stroke_loss.item(), "base": base_loss.item(),
-        "grain": grain_loss.item(), "kl": kl.item(), "visible": visible_loss.item(), "geometry": geometry_loss.item(),
-        "layout": layout_loss.item(),
-    }
+    return {name: value.item() for name, value in dict(
+        loss=loss, sprites=sprite_loss, strokes=stroke_loss, base=base_loss, grain=grain_loss, kl=kl,
+        visible=visible_loss, geometry=geometry_loss, layout=layout_loss).items()}
 
 
-__all__ = ["LayeredKitchen", "build_layered", "drawing_order", "layered_config", "layered_step", "training_kitchen"]
+__all__ = ["LayeredKitchen", "build_layered", "drawing_order", "layered_config", "layered_step", "sprite_losses",
+           "training_kitchen"]
