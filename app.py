@@ -37,7 +37,6 @@ from pizza_models.recipe import (
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
 LABELS = {  # folder -> what the model is, in plain words; menus list them in this order
     "layered": "Layered: each ingredient drawn as its own pieces (best)",
-    "painted": "Photo-painted layered: bases and pieces learned from the menu photos",
     "gan": "Sharp sketcher: crisp pizzas, pieces move with the seed",
     "cvaegan": "Photo reader + the sharp sketcher: restyles photos",
     "cvae": "Soft painter: blurry, colours follow the recipe",

@@ -247,7 +247,7 @@ def test_each_picture_maker_is_listed_once_in_plain_words(app_server, client):
     config = json.loads(urllib.request.urlopen(app_server.url + "config", timeout=30).read())
     menus = {c["props"]["elem_id"]: [name for _, name in c["props"]["choices"]] for c in config["components"]
              if c.get("props", {}).get("elem_id") in ("create-model", "menu-model")}
-    assert menus["create-model"] == menus["menu-model"] == ["layered", "painted", "gan", "cvae", "photo", "dodo20-cvaegan"]
+    assert menus["create-model"] == menus["menu-model"] == ["layered", "gan", "cvae", "photo", "dodo20-cvaegan"]
     assert pixels(generate(client, model="cvaegan", count=2)) == pixels(generate(client, model="gan", count=2))
     for label in LABELS.values():
         assert not any(word in label for word in ("GAN", "VAE", "latent", "decoder", "encoder")), label

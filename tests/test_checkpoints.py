@@ -10,7 +10,7 @@ import torch
 from pizza_models.pipeline import load
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
-SHIPPED = {"layered": "layered", "painted": "layered",
+SHIPPED = {"layered": "layered",
            "cvaegan": "cvae", "gan": "gan", "cvae": "cvae", "dodo20-cvaegan": "cvae", "photo": "cvae",
            "judge": "classifier", "judge2": "classifier"}
 
