@@ -105,6 +105,3 @@ def pytest_collection_modifyitems(items) -> None:
     for item in items:
         if item.path.name in E2E_MODULES or E2E_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.e2e)
-    # The browser tests run first: after the app tests have used the shared app server, four of them
-    # fail (order-dependent page state, not yet found); alone or first they pass.
-    items.sort(key=lambda item: item.path.name != "test_browser.py")
