@@ -31,7 +31,7 @@ from typing import Optional, Sequence
 import numpy as np
 from PIL import Image
 
-from pizza_models.kitchen import DRIZZLES, SAUCES, TOPPINGS, Geometry, Kitchen
+from pizza_models.kitchen import DRIZZLES, SAUCES, TOPPINGS, Geometry, Kitchen, Light, PizzaLayers
 from pizza_models.recipe import DEFAULT_VOCABULARY, Vocabulary
 
 BANK = Path(__file__).with_name("photo_bank")
@@ -152,6 +152,12 @@ class PhotoBank:
         return int(rng.choice(suitable, p=weight / weight.sum()))
 
 
+def _on_pizza(size: int, cx: float, cy: float, radius: float) -> np.ndarray:
+    """(S, S, 1) float32: 1 on the pizza (centre and radius in px), 0 on the background, soft over 2 px."""
+    yy, xx = np.mgrid[:size, :size].astype(np.float32) + 0.5
+    return np.clip((radius + 1.5 - np.hypot(xx - cx, yy - cy)) / 2, 0, 1)[..., None]
+
+
 @functools.lru_cache(maxsize=1)
 def shipped_bank() -> PhotoBank:
     """The bank shipped with the package, loaded once."""
@@ -180,10 +186,24 @@ class PaintedKitchen(Kitchen):
         m = -1.0 if mirror else 1.0
         ox, oy = cx * size, cy * size
         coeffs = (m * c, m * t, px - m * (c * ox + t * oy), -t, c, py - (-t * ox + c * oy))
+        # Sampled at 4x and box-filtered down: the photo shrinks about 1.7x, and bilinear sampling alone
+        # would alias its texture into a grain the photos do not have.
+        up = 4
+        fine = tuple(v * f for v, f in zip(coeffs, (1 / up, 1 / up, 1, 1 / up, 1 / up, 1)))  # PIL maps pixel centres
         photo = Image.fromarray(bank.bases[b])
-        img = photo.transform((size, size), Image.AFFINE, coeffs, Image.BILINEAR, fillcolor=(255, 255, 255))
+        img = photo.transform((size * up, size * up), Image.AFFINE, fine, Image.BILINEAR, fillcolor=(255, 255, 255))
+        img = np.asarray(img.reduce(up), np.float32)  # (S, S, 3)
+        # The colour jitter touches the pizza only: the photos lie on pure white.
         gain = rng.normal(1, 0.02, 3) * rng.normal(1, 0.03)
-        return Image.fromarray(np.clip(np.asarray(img, np.float32) * gain, 0, 255).astype(np.uint8))
+        on = _on_pizza(size, ox, oy, radius * size)
+        return Image.fromarray(np.clip(img * (1 + (gain - 1) * on), 0, 255).astype(np.uint8))
+
+    def render_layers(self, recipe, seed: int, size: int = 64) -> PizzaLayers:
+        """As ``Kitchen.render_layers``, with the light on the pizza only (the photos' background is pure white)."""
+        parts = super().render_layers(recipe, seed, size)
+        g = parts.geometry
+        on = _on_pizza(size, g.cx * size, g.cy * size, g.radius * size)
+        return replace(parts, light=Light(1 + (parts.light.gain - 1) * on, parts.light.saturation))
 
     def _cut(self, img: Image.Image, rng: np.random.Generator, n: int, geometry: Geometry) -> np.ndarray:
         """The photos show their own slice cuts: none drawn."""

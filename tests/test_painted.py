@@ -88,3 +88,10 @@ def test_a_subset_bank_uses_only_its_photos():
     assert np.allclose(olives.layers[0][1], clip.layers[0][1], atol=0.6)  # colour levels; PIL rounds its box filter
     rng = np.random.default_rng(0)
     assert {subset.base_for("tomato_sauce", True, rng) for _ in range(20)} <= set(keep)
+
+
+def test_the_background_is_pure_white_as_in_the_photos(painted):
+    # The photos lie on pure white; the light and colour jitter touch the pizza only.
+    for seed in range(4):
+        image = np.asarray(painted.render(RECIPE, seed, 64))
+        assert (image[:2, :2] == 255).all() and (image[-2:, -2:] == 255).all()
