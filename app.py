@@ -1,11 +1,13 @@
-"""Neural Pizzaiolo in the browser: pick ingredients and get a pizza, restyle your own photo.
+"""Neural Pizzaiolo in the browser: pick ingredients and get a pizza, watch it being made, restyle your own photo.
 
     python app.py                 # http://127.0.0.1:7860, offline, weights from checkpoints/
     python app.py --port 8080 --share
 
-Wiring only: every picture comes from ``pizza_models.pipeline``. Each action is wired twice: a
-public endpoint for API clients (``/generate``...), which raises its errors, and the button or
-slider in the page, which shows them in a line under the button and keeps the last pictures.
+Wiring only: every picture comes from ``pizza_models`` (``pipeline``, ``cook``, ``export``), what
+the form and its links mean from ``pizza_models.order``. Each action is wired twice: a public
+endpoint for API clients (``/generate``...), which raises its errors, and the button or slider in
+the page, which shows them in a line under the button and keeps the last pictures. The page's own
+script and look are app.js and app.css.
 """
 
 import os
@@ -16,309 +18,76 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import argparse
-import functools
 import random
 import sys
-import tempfile
-import threading
-import time
-import traceback
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable
 
 import gradio as gr
 
 from pizza_models import pipeline
+from pizza_models.cook import has_layers, making, no_layers
+from pizza_models.events import link_opener, quiet_refusals, resolve_on_leave, wire
+from pizza_models.export import take_away, take_away_making
+from pizza_models.filecache import cache_dir, forget_upload, keep_trimming, uploaded
 from pizza_models.hub import CheckpointError, PizzaModel
-from pizza_models.recipe import (
-    CHEESE, DEFAULT_VOCABULARY, DRIZZLE, INGREDIENTS, MENU, SAUCE, TOPPING, parse_recipe, recipe_names,
+from pizza_models.order import (
+    INGREDIENT_CHOICES, SHEET_COLUMNS, Order, menu_example, picked_as_shown, pizza_at, portions, read_query,
 )
+from pizza_models.recipe import DEFAULT_VOCABULARY, MENU, recipe_names
+from pizza_models.shelf import drawer, model_choices
 
-CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
-LABELS = {  # folder -> what the model is, in plain words; menus list them in this order
-    "layered": "Layered: each ingredient drawn as its own pieces (best)",
-    "gan": "Sharp sketcher: crisp pizzas, pieces move with the seed",
-    "cvaegan": "Photo reader + the sharp sketcher: restyles photos",
-    "cvae": "Soft painter: blurry, colours follow the recipe",
-    "photo": "Photo model: learned from the 20 real photos",
-    "dodo20-cvaegan": "The original article's model, on the 20 real photos (32 px)",
-}
+HERE = Path(__file__).resolve().parent
+CHECKPOINTS = HERE / "checkpoints"
 PHOTO_MODEL = "photo"  # the Restyle tab's default: the model trained on real photos
-KIND_ORDER = (SAUCE, CHEESE, TOPPING, DRIZZLE)
-# Grouped by role (sauces first); the label carries the Russian menu name so typing either finds it.
-INGREDIENT_CHOICES = [(f"{i.name} · {i.name_ru.lower()}" + (f" ({i.kind})" if i.kind != TOPPING else ""), i.id)
-                      for i in sorted(INGREDIENTS, key=lambda i: (KIND_ORDER.index(i.kind), i.name))]
 DEFAULT_RECIPE = ["tomato_sauce", "mozzarella", "pepperoni"]
 MAX_PIZZAS = 16
-SHEET_COLUMNS = 4  # pizzas per row of the Create tab's sheet
 SHOWN_SIDE = 256  # restyle pictures are shown at this size, model pixels as crisp squares
 SEED_MAX = 2**31 - 1
 NOISE_MAX = 2.0  # the sliders' range; an API client may send up to pipeline.MAX_NOISE
 STATE_SESSIONS = 256  # sessions gradio keeps (about 110 KB each): ~28 MB at most, not ~1 GB
 CACHE_BYTES = 1 << 30  # uploads and pictures kept on disk at most; the oldest go first
 CACHE_AGE_S = 300  # nothing in the cache outlives this
-CSS = """
-/* Every pizza visible: galleries grow with their pictures, columns shrink to the screen. */
-.pizza-grid .grid-wrap { height: auto !important; max-height: none !important; min-height: 0 !important;
-                         overflow: visible !important; }
-.pizza-grid .grid-container { grid-template-columns: repeat(var(--grid-cols), minmax(0, 1fr)) !important;
-                              grid-template-rows: none !important; grid-auto-rows: auto !important; }
-.pizza-grid img { image-rendering: pixelated; }
-.pizza-sheet img { image-rendering: pixelated; width: 100% !important; height: auto !important; max-height: 80vh;
-                   object-fit: contain; }
-.pizza-sheet .image-container, .pizza-sheet .image-frame { width: 100% !important; height: auto !important; }
-.crisp img { image-rendering: pixelated; }
-/* An open ingredient list stays short, so that it never covers the buttons below it. */
-.ingredient-picker ul.option-list { max-height: min(15rem, 35vh) !important; }
-.status:empty { display: none; }
-.status { color: var(--error-text-color); font-weight: 600; }
-/* The sheet starts below its label and toolbar, which covered its corners. */
-.pizza-sheet .image-container { padding-top: 2.25rem; }
-/* Menu pictures: below the gallery's label, each caption whole and under its pizza, not over it. */
-.menu-grid .grid-container { padding-top: 2.5rem !important; }
-.menu-grid .thumbnail-item { display: flex !important; flex-direction: column; height: auto !important;
-                             aspect-ratio: auto !important; overflow: visible !important; }
-.menu-grid .thumbnail-item img { width: 100% !important; height: auto !important; aspect-ratio: 1; }
-.menu-grid .caption-label { position: static !important; max-width: none !important; white-space: normal !important;
-                            overflow: visible !important; text-overflow: clip !important; background: none !important;
-                            border: none !important; padding: 2px 0 0 !important; margin: 0 !important;
-                            font-size: 11px; line-height: 1.2; text-align: center; }
-/* A long model name ends in "..." before the dropdown's arrow instead of running under it. */
-input[role=combobox] { text-overflow: ellipsis; }
-.secondary-wrap:has(.icon-wrap) input[role=combobox] { padding-right: 1.75rem; }
-@media (max-width: 640px) {
-  #create-results { order: -1; }  /* on a phone the pizzas come first, the controls below */
-  .menu-grid .grid-container { grid-template-columns: repeat(4, minmax(0, 1fr)) !important; }
-}
-"""
-
-# Keys, in the page. Enter in a slider's number box lets go of the slider (gradio sends "release" on
-# blur), which redraws. Enter in an ingredient picker takes the match the list shows first (the
-# highlighted one), once the list has caught up with the typing; only text that matches nothing is
-# added as typed, for the recipe check to name with suggestions.
-JS = """
-() => document.addEventListener("keydown", event => {
-  const box = event.target;
-  if (event.key !== "Enter" || !box.matches || event.passThrough) return;
-  if (box.matches("input[type=number][aria-label^='number input for']")) {
-    box.blur();
-    return;
-  }
-  if (!box.matches("input[role=combobox]") || !box.closest(".ingredient-picker") || !box.value.trim()) return;
-  event.preventDefault();
-  event.stopImmediatePropagation();
-  requestAnimationFrame(() => setTimeout(() => {
-    const list = document.getElementById(box.getAttribute("aria-controls"));
-    const options = list ? [...list.querySelectorAll("li[role=option]")] : [];
-    const option = options.find(o => o.classList.contains("active")) || options[0];
-    if (!option) {
-      const again = new KeyboardEvent("keydown", {key: "Enter", bubbles: true, cancelable: true});
-      again.passThrough = true;
-      box.dispatchEvent(again);
-    } else if (option.getAttribute("aria-selected") !== "true") {
-      option.dispatchEvent(new MouseEvent("mousedown", {bubbles: true, cancelable: true}));
-    } else {  // already picked: nothing to add
-      box.value = "";
-      box.dispatchEvent(new Event("input", {bubbles: true}));
-    }
-  }, 0));
-}, true)
-"""
+CSS, JS = (HERE / "app.css").read_text(), (HERE / "app.js").read_text()
+PRIVATE = dict(api_visibility="private")
 
 
-
-
-def scroll_to(selector: str, status: str) -> str:
-    """JavaScript run when an event's pictures have arrived: on a narrow screen (results and controls
-    stacked) bring ``selector`` into view, again once its new pictures have loaded and taken their
-    size, unless the ``status`` line has a message to read."""
-    return f"""() => {{
-  if (window.innerWidth >= 1024 || document.querySelector({status!r})?.textContent.trim()) return;
-  const show = () => document.querySelector({selector!r})?.scrollIntoView({{block: "start"}});
-  setTimeout(() => {{
-    show();
-    document.querySelectorAll({selector!r} + " img").forEach(img => {{
-      if (!img.complete) img.addEventListener("load", show, {{once: true}});
-    }});
-  }}, 0);
-}}"""
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def model_choices(shelf: dict[str, PizzaModel], capability: str) -> list[tuple[str, str]]:
-    """(label, folder) of the models on ``shelf`` that have ``capability`` ("draws", "encodes",
-    "classifies"), labelled ones first in ``LABELS`` order, then the rest by name."""
-    able = [name for name, model in shelf.items() if getattr(model, capability)]
-    ordered = [name for name in LABELS if name in able] + sorted(name for name in able if name not in LABELS)
-    return [(LABELS.get(name, name), name) for name in ordered]
-
-
-def portions(picked: Optional[Sequence[str]], doubled: Optional[Sequence[str]]) -> list[str]:
-    """The recipe of the two pickers: each picked ingredient once, a doubled one twice (typed names
-    such as "HAM" or "ветчина" count as the ingredient they name). Types and sizes are checked first."""
-    picked, doubled = recipe_names(list(picked or [])), recipe_names(list(doubled or []))
-    chosen = {_key(name) for name in picked}
-    return picked + [d for d in doubled for _ in range(1 if _key(d) in chosen else 2)]
-
-
-def _key(name: str) -> str:
-    try:
-        return DEFAULT_VOCABULARY.ingredients[DEFAULT_VOCABULARY.index(name)].id
-    except ValueError:  # unknown: parse_recipe will name it with suggestions
-        return name
-
-
-def resolve_typed(values: Optional[list]) -> list:
-    """A picker's chips with typed text turned into the ingredient the search list shows first for
-    it ("tomato" -> tomato_sauce, "пепперони" -> pepperoni, "HAM" -> ham); text that names nothing
-    stays, for the recipe check to refuse with suggestions."""
-    resolved = []
-    for value in values or []:
-        if isinstance(value, str) and value not in DEFAULT_VOCABULARY.ids and len(value) <= 64:
-            value = next(iter(DEFAULT_VOCABULARY.matches(value, close=False)), value)
-        resolved.append(value)
-    return list(dict.fromkeys(resolved))  # a typed duplicate of a chip is one chip
-
-
-def picked_as_shown(values: Any) -> Any:
-    """A picker's value as the page means it: text typed and entered becomes what it names
-    (``resolve_typed``), so that no raw chip ever reaches a model; anything else is left for the checks."""
-    if isinstance(values, list) and all(isinstance(value, str) for value in values):
-        return resolve_typed(values)
-    return values
-
-
-def resolve_on_leave(values: Optional[list]):
-    """``resolve_typed`` for a picker the user leaves: no update when nothing typed needs resolving, so
-    that an answer arriving after the next pick never takes that pick back."""
-    resolved = resolve_typed(values)
-    return gr.skip() if resolved == list(values or []) else resolved
-
-
-def menu_example(recipe: str) -> list[list[str]]:
-    """A menu recipe as the pickers' values: [picked, doubled]."""
-    ids = parse_recipe(recipe).portions
-    return [sorted(set(ids), key=ids.index), sorted({i for i in ids if ids.count(i) > 1})]
-
-
-def _log_refusal(where: str, error: BaseException, first_line: bool = False) -> None:
-    """One line in the server's log per refused request: what was refused and why, no traceback."""
-    text = str(error).strip().splitlines()[0] if first_line and str(error).strip() else str(error)
-    print(f"refused {where}: {' '.join(text.split())[:300]}", file=sys.stderr, flush=True)
-
-
-class _OneLineRefusals:
-    """gradio's ``traceback`` module as its queue and routes see it: a request gradio refuses before
-    the app sees it (a file that was not uploaded, missing values, a malformed file payload) is one
-    line in the log, not a 26-line traceback; an error raised in the app's own code keeps its traceback."""
-
-    OURS = (str(Path(__file__).resolve()), str(Path(pipeline.__file__).resolve().parent))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(traceback, name)
-
-    def print_exc(self, *args, **kwargs) -> None:
-        error = sys.exc_info()[1]
-        frames = traceback.extract_tb(error.__traceback__) if error is not None else []
-        if error is None or any(frame.filename.startswith(self.OURS) for frame in frames):
-            traceback.print_exc(*args, **kwargs)
-        else:
-            _log_refusal("request", error, first_line=True)
-
-
-def quiet_refusals() -> None:
-    """Install ``_OneLineRefusals`` where gradio prints its tracebacks."""
-    import gradio.queueing
-    import gradio.routes
-
-    gradio.queueing.traceback = gradio.routes.traceback = _OneLineRefusals()
-
-
-def refusing(fn: Callable, api_name: str = "request") -> Callable:
-    """``fn`` with a ``ValueError`` turned into a ``gr.Error`` (a message, never a traceback) and one log line."""
-    @functools.wraps(fn)
-    def wrapped(*args):
-        try:
-            return fn(*args)
-        except ValueError as error:
-            _log_refusal(f"/{api_name}", error)
-            raise gr.Error(str(error), print_exception=False) from None
-    return wrapped
-
-
-Limit = tuple[Any, str, float, float, bool]  # (number field, what it is, lowest, highest, whole)
-
-
-def showing(fn: Callable, inputs: Sequence, outputs: int, limits: Sequence[Limit] = (),
-            on_error: Optional[dict[int, Any]] = None, where: str = "page") -> Callable:
-    """``fn`` for the page. Each field of ``limits`` (one of ``inputs``) is clamped into its range first
-    and shown as clamped (a typed seed of -1 draws with 0). Returns ``fn``'s ``outputs`` values, the
-    clamped fields' values and "" for the status line; on a ``ValueError``, the pictures left as
-    they are (but the outputs named in ``on_error``, set to their value there) and the message in
-    the status line."""
-    at = [(next(i for i, field in enumerate(inputs) if field is limit[0]), *limit[1:]) for limit in limits]
-
-    @functools.wraps(fn)
-    def wrapped(*args):
-        args, shown = list(args), []
-        try:
-            for i, what, low, high, whole in at:
-                value = pipeline.clamp(args[i], what, low, high, whole)
-                shown.append(gr.skip() if value == args[i] else value)
-                args[i] = value
-            result = fn(*args)
-        except ValueError as error:
-            _log_refusal(where, error)
-            kept = [(on_error or {}).get(i, gr.skip()) for i in range(outputs)]
-            return (*kept, *[gr.skip()] * len(at), f"⚠ {error}")
-        return (*(result if outputs > 1 else (result,)), *shown, "")
-    return wrapped
-
-
-def wire(trigger, fn: Callable, inputs: list, outputs: list, status, api_name: str, limits: Sequence[Limit] = (),
-         on_error: Optional[dict[int, Any]] = None, page_fn: Optional[Callable] = None,
-         **kwargs) -> tuple[Callable, list]:
-    """``trigger`` runs ``fn`` in the page (errors in ``status``, out-of-range numbers clamped); a hidden
-    twin serves ``/api_name``, refusing what is out of range. Neither lets gradio preprocess: ``fn``
-    checks every value (pipeline.check_*), so a bad one gets a message and one log line, never a
-    traceback. ``page_fn``, when given, is what the page runs instead of ``fn``. Returns the page's
-    function, outputs and event, for more triggers."""
-    kwargs.setdefault("concurrency_id", "model")
-    kwargs["preprocess"] = False
-    gr.Button(visible=False).click(refusing(fn, api_name), inputs, outputs, api_name=api_name, **kwargs)  # owns the name
-    page = showing(page_fn or fn, inputs, len(outputs), limits, on_error, f"/{api_name} (page)")
-    page_outputs = [*outputs, *(limit[0] for limit in limits), status]
-    event = trigger(page, inputs, page_outputs, api_visibility="private", **kwargs)
-    return page, page_outputs, event
-
-
-def uploaded(payload: Any) -> tuple[str, str]:
-    """(path, display name) of a photo sent to an endpoint: only the file gradio stored (checked to
-    be an upload) is read, never a ``data:`` URL or anything else the request carries."""
-    path = payload.get("path") if isinstance(payload, dict) else payload
-    if not isinstance(path, str) or not path:
-        raise ValueError("upload a photo of a pizza (JPEG, PNG, WebP or GIF)")
-    name = payload.get("orig_name") if isinstance(payload, dict) else None
-    return path, Path(name if isinstance(name, str) and name else path).name[:80]
+def bring_into_view(selector: str, status: str) -> str:
+    """JavaScript run when an event's pictures have arrived: on a narrow screen, ``selector`` scrolls
+    into view unless the ``status`` line has a message to read (app.js)."""
+    return f"() => window.pizzaiolo?.bringIntoView({selector!r}, {status!r})"
 
 
 # --------------------------------------------------------------------------- tabs
 
 
-def drawer(shelf: dict[str, PizzaModel], name: Any) -> PizzaModel:
-    """The model ``name`` on the shelf if it draws (any of them, listed or not: an API client may ask
-    for one the menus list once under another name)."""
-    if not isinstance(name, str) or name not in shelf or not shelf[name].draws:
-        known = ", ".join(n for n, model in shelf.items() if model.draws)
-        raise ValueError(f"unknown model {name!r}; choose one of {known}")
-    return shelf[name]
+def create_form(choices: list[tuple[str, str]]) -> tuple[list, Any, Any, Any]:
+    """The Create tab's controls: the fields [picked, doubled, noise, seed, count, model] (a link's
+    values, in its order), the dice, Generate and the status line under it."""
+    picked = gr.Dropdown(INGREDIENT_CHOICES, value=DEFAULT_RECIPE, multiselect=True, allow_custom_value=True,
+                         label="Ingredients", elem_id="ingredients", elem_classes="ingredient-picker",
+                         info="Type an English or Russian name; at most 9 portions.")
+    doubled = gr.Dropdown(INGREDIENT_CHOICES, value=[], multiselect=True, allow_custom_value=True,
+                          label="Double portion of", elem_id="doubled", elem_classes="ingredient-picker")
+    noise = gr.Slider(0, NOISE_MAX, value=1, step=0.05, label="Variety (latent noise)", elem_id="noise",
+                      info="0: the model's typical pizza for the recipe, so every pizza is the same; "
+                           "1: as varied as in training; higher strays further.")
+    with gr.Row():
+        seed = gr.Number(0, label="Seed", info=f"0 to {SEED_MAX}; the same seed gives the same pizzas",
+                         precision=0, scale=3, elem_id="seed")
+        dice = gr.Button("Random seed", scale=1, min_width=80)
+    count = gr.Slider(1, MAX_PIZZAS, value=4, step=1, label="Pizzas", elem_id="count")
+    model = gr.Dropdown(choices, value=choices[0][1], label="Model", elem_id="create-model")
+    button = gr.Button("Generate", variant="primary", elem_id="generate")
+    status = gr.Markdown("", elem_id="create-status", elem_classes="status")
+    return [picked, doubled, noise, seed, count, model], dice, button, status
 
 
-def create_tab(shelf: dict[str, PizzaModel], choices: list[tuple[str, str]]) -> None:
-    """Create: ingredients, noise, seed and count in; a sheet of pizzas out (rows of four)."""
-    default = choices[0][1]
+def create_tab(shelf: dict[str, PizzaModel], choices: list[tuple[str, str]]) -> tuple[Callable, list]:
+    """Create: ingredients, noise, seed and count in; a sheet of pizzas out (rows of four), with its
+    link and its download, and beside it the making of the pizza clicked. Returns the function that
+    opens a link and its outputs, for the page's load event."""
+    defaults = (DEFAULT_RECIPE, [], 1.0, 0, 4, choices[0][1])
 
     def create(picked, doubled, noise, seed, count, name):
         model = drawer(shelf, name)
@@ -326,55 +95,100 @@ def create_tab(shelf: dict[str, PizzaModel], choices: list[tuple[str, str]]) -> 
         pizzas = pipeline.generate(model, [portions(picked, doubled)], n=count, seed=seed, noise=noise)
         return pipeline.sheet(pizzas, columns=SHEET_COLUMNS)  # one small file; the page enlarges it
 
+    def create_in_page(picked, doubled, noise, seed, count, name):  # the sheet, its link and its download
+        picked, doubled = picked_as_shown(picked), picked_as_shown(doubled)
+        drawn = create(picked, doubled, noise, seed, count, name)
+        order = Order(tuple(picked), tuple(doubled or ()), noise, seed, count, name)
+        return drawn, order.query(), take_away(drawn, order)
+
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
-            picked = gr.Dropdown(INGREDIENT_CHOICES, value=DEFAULT_RECIPE, multiselect=True, allow_custom_value=True,
-                                 label="Ingredients", elem_id="ingredients", elem_classes="ingredient-picker",
-                                 info="Type an English or Russian name; at most 9 portions.")
-            doubled = gr.Dropdown(INGREDIENT_CHOICES, value=[], multiselect=True, allow_custom_value=True,
-                                  label="Double portion of", elem_id="doubled",
-                                  elem_classes="ingredient-picker")
-            noise = gr.Slider(0, NOISE_MAX, value=1, step=0.05, label="Variety (latent noise)", elem_id="noise",
-                              info="0: the model's typical pizza for the recipe, so every pizza is the same; "
-                                   "1: as varied as in training; higher strays further.")
-            with gr.Row():
-                seed = gr.Number(0, label="Seed", info=f"0 to {SEED_MAX}; the same seed gives the same pizzas",
-                                 precision=0, scale=3, elem_id="seed")
-                dice = gr.Button("Random seed", scale=1, min_width=80)
-            count = gr.Slider(1, MAX_PIZZAS, value=4, step=1, label="Pizzas", elem_id="count")
-            model = gr.Dropdown(choices, value=default, label="Model", elem_id="create-model")
-            button = gr.Button("Generate", variant="primary", elem_id="generate")
-            status = gr.Markdown("", elem_id="create-status", elem_classes="status")
+            fields, dice, button, status = create_form(choices)
         with gr.Column(scale=2, min_width=300, elem_id="create-results"):
             # Drawn once at start: the page comes with its first pizzas, no round trip. One sheet of
             # up to 16 pizzas at the model's resolution, enlarged by the browser as crisp squares.
-            first = create(DEFAULT_RECIPE, [], 1.0, 0, 4, default)
-            gallery = gr.Image(first, label="Pizzas", format="png", interactive=False, elem_id="pizzas",
-                               elem_classes="pizza-sheet")
-    examples = gr.Examples([menu_example(recipe) for recipe in MENU.values()], inputs=[picked, doubled],
+            first, first_link, first_file = create_in_page(*defaults)
+            sheet = gr.Image(first, label="Pizzas: click one to see how it is made", format="png", interactive=False,
+                             elem_id="pizzas", elem_classes="pizza-sheet")
+            link = gr.Textbox(first_link, visible="hidden", elem_id="sheet-link")  # the query string of the sheet shown
+            with gr.Row():
+                download = gr.DownloadButton("Download the pizzas (PNG, 4x)", first_file, size="sm", elem_id="sheet-png")
+                copy = gr.Button("Copy link", size="sm", elem_id="copy-link")
+        with gr.Column(scale=1, min_width=280, elem_id="making-panel"):
+            making_panel(shelf, fields, link)
+    examples = gr.Examples([menu_example(recipe) for recipe in MENU.values()], inputs=fields[:2],
                            example_labels=list(MENU), label="From the real menu", examples_per_page=len(MENU))
-    for picker in (picked, doubled):  # Enter adds typed text as is; leaving the box turns it into what it names
-        picker.blur(resolve_on_leave, picker, picker, queue=False, api_visibility="private", show_progress="hidden")
-    inputs = [picked, doubled, noise, seed, count, model]
-    limits = [(noise, "the latent noise", 0, NOISE_MAX, False), (seed, "the seed", 0, SEED_MAX, True),
-              (count, "the number of pizzas", 1, MAX_PIZZAS, True)]
-    def create_in_page(picked, doubled, *rest):
-        return create(picked_as_shown(picked), picked_as_shown(doubled), *rest)
-
-    page, outputs, drawn = wire(button.click, create, inputs, [gallery], status, "generate", limits=limits,
-                                page_fn=create_in_page)
-    drawn.then(None, js=scroll_to("#pizzas", "#create-status"), api_visibility="private")
+    for picker in fields[:2]:  # Enter adds typed text as is; leaving the box turns it into what it names
+        picker.blur(resolve_on_leave, picker, picker, queue=False, show_progress="hidden", **PRIVATE)
+    limits = [(fields[2], "the latent noise", 0, NOISE_MAX, False), (fields[3], "the seed", 0, SEED_MAX, True),
+              (fields[4], "the number of pizzas", 1, MAX_PIZZAS, True)]
+    page, outputs, drawn = wire(button.click, create, fields, [sheet], status, "generate", limits=limits,
+                                page_fn=create_in_page, page_outputs=[link, download])
+    drawn.then(None, js=bring_into_view("#pizzas", "#create-status"), **PRIVATE)
     # The slider redraws once, when let go (or a typed value is entered), not at every step of a drag.
-    redraw = dict(api_visibility="private", concurrency_id="model", preprocess=False)
-    noise.release(page, inputs, outputs, trigger_mode="always_last", **redraw)
-    dice.click(lambda: random.randrange(SEED_MAX), None, seed, queue=False, api_visibility="private").then(
-        page, inputs, outputs, **redraw)
-    examples.load_input_event.then(page, inputs, outputs, **redraw)  # a menu pizza is drawn as it is picked
+    redraw = dict(concurrency_id="model", preprocess=False, **PRIVATE)
+    fields[2].release(page, fields, outputs, trigger_mode="always_last", **redraw)
+    dice.click(lambda: random.randrange(SEED_MAX), None, fields[3], queue=False, **PRIVATE).then(
+        page, fields, outputs, **redraw)
+    examples.load_input_event.then(page, fields, outputs, **redraw)  # a menu pizza is drawn as it is picked
+    # The address follows the sheet shown, so that it can be shared; "Copy link" copies it.
+    link.change(None, link, None, js="(link) => window.pizzaiolo?.remember(link, true)", **PRIVATE)
+    copy.click(None, link, None, js="(link) => window.pizzaiolo?.copyLink(link)", **PRIVATE)
+    listed = [name for _, name in choices]
+    return link_opener(page, listed, defaults, limits), [*fields, sheet, link, download, status]
 
 
-def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
-    """Restyle: a photo in, its guessed recipe (with confidences), and the photo redrawn with another."""
-    encoders = model_choices(shelf, "encodes")
+def making_panel(shelf: dict[str, PizzaModel], fields: list, link) -> None:
+    """How it's made, beside the sheet: the clicked pizza's steps as an animation and a strip of named
+    pictures, with downloads; ``/cook`` (the form's values and a pizza's index) for API clients."""
+
+    def cook(picked, doubled, noise, seed, count, index, name):
+        model = drawer(shelf, name)
+        count = pipeline.check_whole(count, "the number of pizzas", 1, MAX_PIZZAS)
+        index = pipeline.check_whole(index, "the pizza's index", 0, count - 1)
+        steps = making(model, portions(picked, doubled), n=count, index=index, seed=seed, noise=noise, name=name)
+        return [(step.image, step.name) for step in steps], *take_away_making(steps, f"making-pizza{index + 1}-{name}-seed{seed}")
+
+    def cook_in_page(sheet_link, point):  # the pizza clicked on the sheet shown
+        values = read_query(sheet_link if isinstance(sheet_link, str) else "", [None] * 6) or [None] * 6
+        picked, doubled, noise, seed, count, name = values
+        model = drawer(shelf, name)
+        count = pipeline.check_whole(count, "the number of pizzas", 1, MAX_PIZZAS)
+        index = pizza_at(point, count, model.config.image_size)
+        if has_layers(model):
+            strip, gif, webp = cook(picked, doubled, noise, seed, count, index, name)
+            shown, pizza = [gr.Gallery(strip, visible=True), *(gr.DownloadButton(value=f, visible=True) for f in (gif, webp)),
+                            gr.Image(webp, visible=True)], strip[-1][0]
+            note = f"**Pizza {index + 1}**, step by step:"
+        else:  # say so, and still offer the pizza
+            pizza = pipeline.generate(model, [portions(picked, doubled)], n=count, seed=seed, noise=noise)[index]
+            shown, note = [gr.update(value=None, visible=False)] * 4, f"**Pizza {index + 1}**: {no_layers(name)}"
+        order = Order(tuple(picked or ()), tuple(doubled or ()), noise, seed, count, name)
+        return (*shown, gr.DownloadButton(value=take_away(pizza, order, index), visible=True), note)
+
+    note = gr.Markdown("Click a pizza to see how it is made: dough, sauce, cheese, then each topping and drizzle.",
+                       elem_id="cook-note", elem_classes="note")
+    status = gr.Markdown("", elem_id="cook-status", elem_classes="status")
+    animation = gr.Image(label="How it's made", type="filepath", interactive=False, visible=False,
+                         elem_id="making-animation", elem_classes="making-animation")
+    strip = gr.Gallery(label="Step by step", columns=4, height="auto", format="png", preview=False, visible=False,
+                       elem_id="making", elem_classes=["pizza-grid", "menu-grid"])
+    with gr.Row():
+        gif = gr.DownloadButton("GIF", visible=False, size="sm", elem_id="making-gif", min_width=80)
+        webp = gr.DownloadButton("WebP", visible=False, size="sm", elem_id="making-webp", min_width=80)
+        pizza = gr.DownloadButton("This pizza (PNG)", visible=False, size="sm", elem_id="pizza-png", min_width=80)
+    index = gr.Number(0, precision=0, visible=False)  # /cook's pizza; the page sends the point clicked instead
+    point = gr.Textbox(visible=False)
+    trigger = gr.Button("How it's made", visible="hidden", elem_id="cook-trigger")  # clicked by app.js
+    *_, cooked = wire(trigger.click, cook, [*fields[:5], index, fields[5]], [strip, gif, webp], status, "cook",
+                      page_fn=cook_in_page, page_inputs=[link, point], page_outputs=[animation, pizza, note],
+                      js="(link, point) => [link, window.pizzaiolo?.point || point]")
+    cooked.then(None, js=bring_into_view("#making-panel", "#cook-status"), **PRIVATE)
+
+
+def photo_actions(shelf: dict[str, PizzaModel]) -> tuple[Callable, Callable]:
+    """The Restyle tab's two actions: read a photo (and guess its recipe), restyle it."""
+    encoders = [name for _, name in model_choices(shelf, "encodes")]
     classifiers = [name for _, name in model_choices(shelf, "classifies")]
     classifier = shelf["judge"] if "judge" in classifiers else shelf[classifiers[0]] if classifiers else None
 
@@ -385,7 +199,7 @@ def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
         try:
             photo, (width, height) = pipeline.read_photo(path, name=name)
         finally:
-            _forget_upload(path)
+            forget_upload(path)
         if photo.size != (width, height):
             gr.Info(f"Downscaled the {width}x{height} photo to {photo.width}x{photo.height}.")
         guess, confidence = [], {}
@@ -398,7 +212,7 @@ def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
 
     def restyle(photo, crop, source, target, name, noise, seed):
         if name not in shelf or not shelf[name].encodes:
-            raise ValueError(f"restyling needs a model with an encoder: one of {', '.join(n for _, n in encoders)}")
+            raise ValueError(f"restyling needs a model with an encoder: one of {', '.join(encoders)}")
         if not isinstance(crop, bool):  # gradio does not preprocess: every value is checked here
             raise ValueError(f"crop must be true or false, not {crop!r}")
         source, target = recipe_names(source or []), recipe_names(target or [])
@@ -407,7 +221,13 @@ def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
         view = pipeline.crop_to_disc(image) if crop else image
         reconstruction, result = pipeline.restyle(shelf[name], view, source, target, seed=seed, noise=noise)
         return pipeline.enlarge(view, SHOWN_SIDE), pipeline.model_view(shelf[name], view), reconstruction, result
+    return read_photo, restyle
 
+
+def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
+    """Restyle: a photo in, its guessed recipe (with confidences), and the photo redrawn with another."""
+    encoders = model_choices(shelf, "encodes")
+    read_photo, restyle = photo_actions(shelf)
     gr.Markdown("Upload a pizza photo; the classifier proposes its recipe (edit it), pick a target recipe, and the "
                 "model encodes the photo with the first and decodes it with the second.")
     with gr.Row():
@@ -444,7 +264,7 @@ def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
                    gr.Image(label="Reconstruction", elem_id="reconstruction", **shown),
                    gr.Image(label="Restyled", elem_id="restyled", **shown)]
     for picker in (source, target):
-        picker.blur(resolve_on_leave, picker, picker, queue=False, api_visibility="private", show_progress="hidden")
+        picker.blur(resolve_on_leave, picker, picker, queue=False, show_progress="hidden", **PRIVATE)
     # A refused file leaves the upload box (index 3 of the outputs) empty for the next one.
     wire(upload.upload, read_photo, [upload, crop], [photo, source, target, upload, confidence], status, "read_photo",
          on_error={3: None})
@@ -456,7 +276,7 @@ def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
     *_, restyled = wire(button.click, restyle, [photo, crop, source, target, model, noise, seed], outputs, status,
                         "restyle", page_fn=restyle_in_page,
                         limits=[(noise, "the latent noise", 0, NOISE_MAX, False), (seed, "the seed", 0, SEED_MAX, True)])
-    restyled.then(None, js=scroll_to("#restyle-results", "#restyle-status"), api_visibility="private")
+    restyled.then(None, js=bring_into_view("#restyle-results", "#restyle-status"), **PRIVATE)
 
 
 def menu_tab(shelf: dict[str, PizzaModel], choices: list[tuple[str, str]]) -> None:
@@ -512,57 +332,18 @@ def build_app(shelf: dict[str, PizzaModel]) -> gr.Blocks:
         gr.Markdown("# Neural Pizzaiolo\nPick ingredients, get a pizza. Models trained on procedurally "
                     "rendered pizzas; the last one on the 20 real photos of the original experiment.")
         with gr.Tab("Create"):
-            create_tab(shelf, drawers)
+            open_link, link_outputs = create_tab(shelf, drawers)
         with gr.Tab("Restyle"):
             restyle_tab(shelf)
         with gr.Tab("Menu"):
             menu_tab(shelf, drawers)
+        # A link's values drawn as the page opens. Its own queue: a plain visit never waits behind
+        # model calls (pipeline.MODEL_LOCK still runs one model call at a time).
+        app.load(open_link, None, link_outputs, concurrency_id="link", **PRIVATE)
     # One model call at a time: on a small CPU parallel calls only share the cores (and each holds
     # its activations), so a bounded queue keeps latency fair and memory flat under load.
     app.queue(default_concurrency_limit=1, max_size=64)
     return app
-
-
-# --------------------------------------------------------------------------- the upload cache
-
-
-def _cache_dir() -> Path:
-    return Path(os.environ.get("GRADIO_TEMP_DIR", Path(tempfile.gettempdir()) / "gradio")).resolve()
-
-
-def _forget_upload(path: str) -> None:
-    """Delete an uploaded file once read: uploads live in gradio's cache, never anywhere else."""
-    file = Path(path).resolve()
-    if _cache_dir() in file.parents:
-        file.unlink(missing_ok=True)
-
-
-def trim_cache(root: Path, max_bytes: int) -> int:
-    """Delete the oldest files under ``root`` until they take at most ``max_bytes``; the bytes freed."""
-    files = []
-    for file in root.rglob("*"):
-        try:
-            if file.is_file():
-                stat = file.stat()
-                files.append((stat.st_mtime, stat.st_size, file))
-        except OSError:  # deleted meanwhile
-            continue
-    total, freed = sum(size for _, size, _ in files), 0
-    for _, size, file in sorted(files):
-        if total - freed <= max_bytes:
-            break
-        file.unlink(missing_ok=True)
-        freed += size
-    return freed
-
-
-def _keep_trimming(root: Path, max_bytes: int, every_s: float = 5.0) -> None:
-    def loop():
-        while True:
-            time.sleep(every_s)
-            if root.is_dir():
-                trim_cache(root, max_bytes)
-    threading.Thread(target=loop, name="cache-trim", daemon=True).start()
 
 
 # --------------------------------------------------------------------------- command line
@@ -593,8 +374,8 @@ def main(argv=None) -> int:
     except (CheckpointError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    _keep_trimming(_cache_dir(), CACHE_BYTES)
-    quiet_refusals()
+    keep_trimming(cache_dir(), CACHE_BYTES, CACHE_AGE_S)
+    quiet_refusals([__file__])
     app.launch(server_name=args.host, server_port=args.port, share=args.share, show_error=True, quiet=True,
                footer_links=["api"], max_file_size="50mb", state_session_capacity=STATE_SESSIONS, css=CSS, js=JS,
                prevent_thread_lock=True)

@@ -148,8 +148,10 @@ def check_seed(seed: object) -> int:
     return check_whole(seed, "the seed", 0, MAX_SEED)
 
 
-def _latents(model: nn.Module, n: int, seed: int, noise: float) -> torch.Tensor:
-    # Drawn on the CPU from an explicit generator: the same seed gives the same pizzas on any device.
+def latents(model: nn.Module, n: int, seed: int, noise: float) -> torch.Tensor:
+    """The latents (n, latent_dim) of a sheet of ``n`` pizzas, on the CPU: drawn from an explicit
+    generator, the same seed gives the same pizzas on any device. Row i depends on ``n`` (torch's
+    normal sampler fills a tensor's last 16 values apart), so one pizza of a sheet needs the whole draw."""
     return model.sample_latent(n, generator=torch.Generator().manual_seed(seed), scale=noise, device="cpu")
 
 
@@ -166,7 +168,7 @@ def generate(
     seed, noise = check_seed(seed), check_noise(noise)
     parsed = [parse_recipe(r, config.vocabulary) for r in recipes for _ in range(n)]
     codes = torch.stack([encode(r, config.encoding, config.vocabulary) for r in parsed]).to(_device(model))
-    z = _latents(model, len(parsed), seed, noise)
+    z = latents(model, len(parsed), seed, noise)
     with _fast(model):
         images = model.draw(z.to(codes.device), codes)  # (B, 3, H, W) in [-1, 1]
     return [to_pil(x) for x in images]
@@ -192,7 +194,7 @@ def interpolate(
     a, b = (encode(parse_recipe(r, config.vocabulary), config.encoding, config.vocabulary) for r in (start, end))
     t = torch.linspace(0, 1, steps)[:, None]
     codes = ((1 - t) * a + t * b).to(_device(model))  # (steps, cond_dim)
-    z = _latents(model, 1, seed, noise).expand(steps, -1).to(codes.device)
+    z = latents(model, 1, seed, noise).expand(steps, -1).to(codes.device)
     with _fast(model):
         images = model.draw(z, codes)
     return [to_pil(x) for x in fade_repeats(images.float())]

@@ -11,11 +11,14 @@ import gradio as gr
 import pytest
 from PIL import Image
 
-from app import LABELS, model_choices, picked_as_shown, resolve_on_leave, resolve_typed, showing, trim_cache
 from conftest import ARTIFACTS
 from pizza_models import pipeline
 from pizza_models.data import read_manifest
+from pizza_models.events import OneLineRefusals, link_opener, resolve_on_leave, showing
+from pizza_models.filecache import trim_cache
 from pizza_models.kitchen import Kitchen
+from pizza_models.order import picked_as_shown, resolve_typed
+from pizza_models.shelf import LABELS, drawer, model_choices
 
 gradio_client = pytest.importorskip("gradio_client")
 PEPPERONI = ["tomato_sauce", "mozzarella", "pepperoni"]
@@ -95,6 +98,58 @@ def test_interpolation_gives_the_asked_number_of_steps(client):
     assert sizes(client.predict("Margherita", "Hawaiian", "cvaegan", 0, 6, api_name="/interpolate")) == [(64, 64)] * 6
 
 
+def cook(client, index=1, model="layered", count=4, seed=3, picked=PEPPERONI + ["mushrooms"], doubled=()):
+    return client.predict(list(picked), list(doubled), 1.0, seed, count, index, model, api_name="/cook")
+
+
+def test_cook_names_each_step_of_a_sheets_pizza(client):
+    strip, _, _ = cook(client, doubled=["pepperoni"])
+    assert [step["caption"] for step in strip] == ["Dough", "Tomato sauce", "Mozzarella", "Pepperoni (double)", "Mushrooms"]
+
+
+@pytest.mark.parametrize("index", [0, 3])
+def test_cooks_last_step_is_the_pizza_of_the_sheet_pixel_for_pixel(client, index):
+    strip, _, _ = cook(client, index=index)
+    sheet = Image.open(generate(client, picked=PEPPERONI + ["mushrooms"], seed=3, count=4, model="layered"))
+    pizza = sheet.convert("RGB").crop((66 * index, 0, 66 * index + 64, 64))
+    assert Image.open(strip[-1]["image"]).convert("RGB").tobytes() == pizza.tobytes()
+
+
+def test_cooks_animations_show_one_frame_per_step(client):
+    strip, gif, webp = cook(client)
+    assert Path(gif).suffix == ".gif" and Path(webp).suffix == ".webp"
+    assert Image.open(gif).n_frames == Image.open(webp).n_frames == len(strip)
+
+
+def test_cook_of_a_model_without_layers_says_so(client):
+    with pytest.raises(gradio_client.exceptions.AppError, match="the 'gan' model draws each pizza in one go, with no layers"):
+        cook(client, model="gan")
+
+
+def test_a_link_is_drawn_with_the_forms_clamps_and_messages():
+    """A link's values meet the form's checks: numbers clamped and shown so, a value that is no number
+    refused with the message a typed one gets, a model no longer served left out of the menu."""
+    noise, seed, count = object(), object(), object()
+    limits = [(noise, "the latent noise", 0, 2, False), (seed, "the seed", 0, 2**31 - 1, True),
+              (count, "the number of pizzas", 1, 16, True)]
+    page = showing(lambda *values: ("sheet", "link", "file"), ["picked", "doubled", noise, seed, count, "model"], 3, limits)
+    open_link = link_opener(page, ["layered"], (PEPPERONI, [], 1.0, 0, 4, "layered"), limits)
+
+    class Request:
+        query_params = {"recipe": "tomato,ham", "count": "99", "seed": "abc", "model": "retired"}
+
+    picked, doubled, noise, seed, count, model, sheet, *_, status = open_link(Request())
+    assert picked == ["tomato_sauce", "ham"] and doubled == [] and count == 16 and noise == 1.0
+    assert seed == model == sheet == gr.skip() and status == "⚠ the seed must be a number from 0 to 2147483647, not 'abc'"
+
+
+def test_a_plain_visit_changes_nothing():
+    class Request:
+        query_params = {}
+
+    assert link_opener(None, [], (), [])(Request()) == (gr.skip(),) * 10
+
+
 def test_eight_simultaneous_generate_calls_succeed_with_flat_memory(client, app_server):
     generate(client, count=16)  # warm: the first 16-pizza call allocates what later ones reuse
     before = rss_kib(app_server.process.pid, "VmRSS")
@@ -111,7 +166,7 @@ def test_eight_simultaneous_generate_calls_succeed_with_flat_memory(client, app_
 
 def test_the_api_lists_exactly_the_documented_endpoints(client):
     assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == {
-        "/generate", "/read_photo", "/restyle", "/menu", "/interpolate"}
+        "/generate", "/cook", "/read_photo", "/restyle", "/menu", "/interpolate"}
 
 
 def test_the_start_up_line_is_the_apps_own(app_server):
@@ -295,11 +350,9 @@ def test_the_readme_and_help_agree():
 def test_only_requests_gradio_refuses_lose_their_traceback(capsys):
     """gradio's tracebacks: one line for a request it refused before the app saw it; a full traceback
     for an error raised in the app's own code (a bug to read)."""
-    from app import _OneLineRefusals, drawer
-
-    refusals = _OneLineRefusals()
+    refusals = OneLineRefusals(["app.py"])
     try:
-        drawer({}, "gan")  # raises in app.py
+        drawer({}, "gan")  # raises in the app's own code
     except ValueError:
         refusals.print_exc()
     assert "Traceback" in capsys.readouterr().err

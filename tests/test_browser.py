@@ -1,9 +1,13 @@
 """End to end in a real browser: Debian's chromium driven by Playwright against ``python app.py``.
 
-Screenshots land in test-artifacts/: {create,restyle,menu}-{1280x900,390x844}.png and error.png.
+Screenshots land in test-artifacts/: {create,restyle,menu}-{1280x900,390x844}.png, error.png and
+making-1280x900.png.
 """
 
+import io
 import os
+import re
+import urllib.request
 from pathlib import Path
 from typing import Optional
 
@@ -283,3 +287,100 @@ def test_every_tab_shows_all_its_pizzas(browser, app_server, size, tmp_path):
     assert_every_pizza_visible(page, "#strip", 8)
     page.screenshot(path=ARTIFACTS / f"menu-{label}.png", full_page=True)
     page.close()
+
+
+# --------------------------------------------------------------------------- how it's made, links, downloads
+
+MUSHROOMS = "recipe=tomato_sauce,mozzarella,pepperoni,mushrooms&doubles=&noise=1&seed=3&count=4&model=layered"
+
+
+def picture(img) -> Image.Image:
+    """The picture an <img> of the page shows (a locator), as the server sent it."""
+    return Image.open(io.BytesIO(urllib.request.urlopen(img.get_attribute("src")).read())).convert("RGB")
+
+
+def opened(browser, url: str, **context):
+    """A fresh page (its own context: no state from other tests) at ``url``, its first sheet shown."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, **context).new_page()
+    page.set_default_timeout(90_000)
+    page.goto(url)
+    expect(page.locator("#pizzas img")).to_have_count(1)
+    return page
+
+
+def click_pizza(page, index: int, count: int = 4) -> None:
+    """Click the middle of pizza ``index`` of a sheet of ``count`` 64 px pizzas (rows of four, 2 px apart)."""
+    box, across = page.locator("#pizzas img").bounding_box(), min(count, 4)
+    side = box["width"] / (across * 66 - 2) * 66  # shown pixels per pizza and its gap
+    page.mouse.click(box["x"] + side * (index % 4) + side * 32 / 66, box["y"] + side * (index // 4) + side * 32 / 66)
+
+
+def test_a_clicked_pizza_shows_its_making_and_the_gif_has_a_frame_per_step(browser, app_server, tmp_path):
+    page = opened(browser, f"{app_server.url}?{MUSHROOMS}")
+    expect(page.locator("#seed input")).to_have_value("3")  # the link's values, drawn
+    click_pizza(page, 1)
+    steps = ["Dough", "Tomato sauce", "Mozzarella", "Pepperoni", "Mushrooms"]
+    expect(page.locator("#making .caption-label")).to_have_text(steps)
+    expect(page.locator("#cook-note")).to_contain_text("Pizza 2")
+    expect(page.locator("#making-animation img")).to_have_count(1)
+    page.screenshot(path=ARTIFACTS / "making-1280x900.png", full_page=True)
+    with page.expect_download() as download:
+        page.locator("#making-gif").click()
+    gif = tmp_path / download.value.suggested_filename
+    download.value.save_as(gif)
+    assert gif.suffix == ".gif" and Image.open(gif).n_frames == len(steps)
+    last = picture(page.locator("#making img").last)
+    assert last.tobytes() == picture(page.locator("#pizzas img")).crop((66, 0, 130, 64)).tobytes()  # the pizza clicked
+    page.context.close()
+
+
+def test_a_copied_link_opened_in_a_fresh_page_shows_the_same_sheet(browser, app_server):
+    page = opened(browser, app_server.url, permissions=["clipboard-read", "clipboard-write"])
+    page.locator("#seed input").fill("21")
+    page.locator("#count input[type=number]").fill("3")
+    page.locator("#generate").click()
+    expect(page).to_have_url(re.compile(r"seed=21&count=3"))  # the address follows the sheet
+    page.locator("#copy-link").click()
+    expect(page.locator("#copy-link")).to_have_class(re.compile("copied"))
+    link = page.evaluate("navigator.clipboard.readText()")
+    assert link == page.url and link.startswith(app_server.url + "?")
+    fresh = opened(browser, link)
+    expect(fresh.locator("#seed input")).to_have_value("21")
+    fresh.wait_for_function("() => document.querySelector('#pizzas img').naturalWidth === 3 * 66 - 2")
+    assert picture(fresh.locator("#pizzas img")).tobytes() == picture(page.locator("#pizzas img")).tobytes()
+    fresh.context.close()
+    page.context.close()
+
+
+def test_a_stale_link_gets_the_forms_message_and_the_page_keeps_its_pizzas(browser, app_server):
+    page = opened(browser, f"{app_server.url}?recipe=tomato_sauce,peperoni&seed=abc&count=99")
+    expect(page.locator("#create-status")).to_contain_text("the seed must be a number from 0 to 2147483647, not 'abc'")
+    expect(page.locator("#count input[type=number]")).to_have_value("16")  # clamped, as a typed 99 would be
+    expect(page.locator("#pizzas img")).to_have_count(1)
+    page.locator("#seed input").fill("4")
+    page.locator("#generate").click()
+    expect(page.locator("#create-status")).to_contain_text("unknown ingredient 'peperoni'; did you mean 'Pepperoni'")
+    page.context.close()
+
+
+def test_the_sheet_downloads_enlarged_four_times_with_its_recipe(browser, app_server, tmp_path):
+    page = opened(browser, f"{app_server.url}?{MUSHROOMS}")
+    expect(page.locator("#seed input")).to_have_value("3")
+    with page.expect_download() as download:
+        page.locator("#sheet-png").click()
+    path = tmp_path / "sheet.png"
+    download.value.save_as(path)
+    sheet = Image.open(path)
+    assert sheet.size == (4 * 262, 4 * 64) and sheet.text["Recipe"] == "tomato_sauce, mozzarella, pepperoni, mushrooms"
+    assert sheet.convert("RGB").resize((262, 64), Image.Resampling.NEAREST).tobytes() == picture(page.locator("#pizzas img")).tobytes()
+    page.context.close()
+
+
+def test_a_model_without_layers_says_so_and_still_offers_its_pizza(browser, app_server):
+    page = opened(browser, f"{app_server.url}?model=gan&count=2")
+    expect(page.locator("#create-model input")).to_have_value(re.compile("Sharp sketcher"))
+    click_pizza(page, 1, count=2)
+    expect(page.locator("#cook-note")).to_contain_text("Pizza 2: the 'gan' model draws each pizza in one go, with no layers")
+    expect(page.locator("#pizza-png")).to_be_visible()
+    expect(page.locator("#making")).to_be_hidden()
+    page.context.close()

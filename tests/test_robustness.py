@@ -223,6 +223,10 @@ def test_non_finite_numbers_are_refused_with_a_message(data, message, app_server
     ("menu", '["gan", 0, "abc"]', "the latent noise must be a number, not 'abc'"),
     ("interpolate", '["Margherita", "Nowhere", "gan", 0, 8]', "cannot interpolate: pick two pizzas of the menu"),
     ("interpolate", '["Margherita", "Hawaiian", "gan", 0, 99]', "the number of steps must be between 2 and 12"),
+    ("cook", '[["ham"], [], 1.0, 0, 4, 9, "layered"]', "the pizza's index must be between 0 and 3, not 9"),
+    ("cook", '[["ham"], [], 1.0, 0, 4, "2", "layered"]', "the pizza's index must be a whole number, not '2'"),
+    ("cook", '[["ham"], [], 1.0, 0, 99, 0, "layered"]', "the number of pizzas must be between 1 and 16, not 99"),
+    ("cook", '[["ham"], [], 1.0, 0, 4, 0, "gan"]', "the 'gan' model draws each pizza in one go, with no layers"),
 ])
 def test_a_refused_value_gets_a_clear_message_and_one_log_line(api, data, message, app_server):
     events, log = _refused(app_server, api, data, message)
