@@ -177,7 +177,7 @@ def making_panel(shelf: dict[str, PizzaModel], fields: list, link) -> None:
         gif = gr.DownloadButton("GIF", visible=False, size="sm", elem_id="making-gif", min_width=80)
         webp = gr.DownloadButton("WebP", visible=False, size="sm", elem_id="making-webp", min_width=80)
         pizza = gr.DownloadButton("This pizza (PNG)", visible=False, size="sm", elem_id="pizza-png", min_width=80)
-    index = gr.Number(0, precision=0, visible=False)  # /cook's pizza; the page sends the point clicked instead
+    index = gr.Number(0, precision=0, visible=False, label="Pizza on the sheet (from 0)")  # the page sends the point clicked
     point = gr.Textbox(visible=False)
     trigger = gr.Button("How it's made", visible="hidden", elem_id="cook-trigger")  # clicked by app.js
     *_, cooked = wire(trigger.click, cook, [*fields[:5], index, fields[5]], [strip, gif, webp], status, "cook",
