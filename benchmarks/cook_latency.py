@@ -1,6 +1,6 @@
-"""What a click on a pizza costs: ``/cook`` against drawing that pizza, ``python benchmarks/cook_latency.py``.
+"""What a click on a pizza costs: ``/cook`` against drawing that pizza, ``python -m benchmarks.cook_latency``.
 
-Run it on one core (``taskset -c 0 python benchmarks/cook_latency.py``): torch takes one thread, and
+Run it on one core (``taskset -c 0 python -m benchmarks.cook_latency``): torch takes one thread, and
 the app it starts inherits the core. For the shipped layered models, in the same run, on the same
 recipe and seeds:
 
