@@ -1,6 +1,8 @@
-"""Differentiable compositing for the layered family: sprites laid as pieces, layers laid on a base.
+"""How pizzas are put together, for the kitchen and the layered family alike: pieces spread on Vogel's
+spiral, sprites laid as pieces, premultiplied layers laid "over" a base.
 
-All in float32: alpha products underflow in bf16.
+``over`` and ``vogel_angle`` take numpy arrays (the kitchen) and torch tensors (the layered model);
+the rest is differentiable torch, in float32: alpha products underflow in bf16.
 """
 
 import math
@@ -9,10 +11,22 @@ import torch
 import torch.nn.functional as F
 
 SPRITE_EXTENT = 1.25  # a sprite spans +-1.25 piece half-widths, room for rims and curls
+GOLDEN_ANGLE = math.pi * (3 - math.sqrt(5))  # Vogel's divergence angle, about 137.5 degrees
 
 
+def vogel_angle(k):
+    """The angle (radians) of point ``k`` on Vogel's sunflower spiral: ``k`` golden angles, so that
+    successive points never line up (the even spread of a cook's hand). ``k``: numbers, arrays or tensors."""
+    return k * GOLDEN_ANGLE
 
 
+def over(under, colour, alpha):
+    """Porter-Duff "over": premultiplied ``colour`` with ``alpha`` laid on ``under``.
+
+    Any layout whose colour and alpha broadcast against ``under``: (S, S, 3) and (S, S, 1) arrays in
+    the kitchen, (B, 3, S, S) and (B, 1, S, S) tensors in the layered model.
+    """
+    return under * (1 - alpha) + colour
 def coordinate_maps(geometry: torch.Tensor, size: int) -> torch.Tensor:
     """(B, 4, S, S): distance from the centre over the radius and over the inner radius, and x, y
     offsets over the radius, for geometry (B, 4) = (cx, cy, radius, inner) as fractions of the side."""
@@ -63,5 +77,5 @@ def lay(base: torch.Tensor, layers: torch.Tensor) -> torch.Tensor:
     """Lay premultiplied layers (B, L, 4, S, S) over a base (B, 3, S, S), bottom to top."""
     picture = base
     for i in range(layers.shape[1]):
-        picture = picture * (1 - layers[:, i, 3:]) + layers[:, i, :3]
+        picture = over(picture, layers[:, i, :3], layers[:, i, 3:])
     return picture

@@ -24,6 +24,7 @@ from typing import Optional, Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
+from pizza_models.compositing import over, vogel_angle
 from pizza_models.recipe import DEFAULT_VOCABULARY, RecipeLike, Vocabulary, parse_recipe
 from pizza_models.shapes import SHAPES
 
@@ -75,7 +76,7 @@ TOPPINGS = {
     "basil": Topping("leaf", (34, 108, 36), (110, 170, 80), 0.056, 9, 3),
     "oregano": Topping("fleck", (62, 84, 32), (62, 84, 32), 0.01, 120, 3),
 }
-GOLDEN_ANGLE = math.pi * (3 - math.sqrt(5))
+DRIZZLED = frozenset(DRIZZLES) | {"condensed_milk"}  # condensed milk is a sauce and, thin and white, a drizzle
 DRAWABLE = frozenset(SAUCES) | frozenset(TOPPINGS) | frozenset(DRIZZLES) | {"mozzarella"}
 
 class _Canvas:
@@ -117,6 +118,15 @@ class Kitchen:
             raise ValueError(f"supersample must be >= 1, got {supersample}")
         self.vocabulary, self.supersample = vocabulary, supersample
         self._canvases: dict[int, _Canvas] = {}
+        self._order = self.drawing_order()
+
+    def drawing_order(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(pieces, strokes): the vocabulary's ingredients drawn as pieces and as strokes, each bottom to
+        top as ``render_layers`` lays them: toppings by their table's layer (flat, wide pieces under
+        small ones, herbs on top), then in vocabulary order; every drizzle over every topping. A model
+        of the layers takes its order from here."""
+        pieces = sorted((i for i in self.vocabulary.ids if i in TOPPINGS), key=lambda i: TOPPINGS[i].layer)  # stable
+        return tuple(pieces), tuple(i for i in self.vocabulary.ids if i in DRIZZLED)
 
     def render(self, recipe: RecipeLike, seed: int, size: int = 64) -> Image.Image:
         """An RGB ``size`` x ``size`` photo of the recipe; the same (recipe, seed, size) gives the same pixels."""
@@ -148,14 +158,15 @@ class Kitchen:
         cx, cy, inner = cx * n, cy * n, inner * n
 
         layers, pieces, strokes = [], {}, {}
-        toppings = sorted((i for i in recipe.ingredients if i in TOPPINGS), key=lambda i: TOPPINGS[i].layer)
+        piece_order, stroke_order = self._order
+        toppings = [i for i in piece_order if i in recipe.ingredients]
         crowd = max(0.6, 1 - 0.06 * (len(toppings) - 1))  # busy pizzas carry fewer pieces of each
         for ingredient_id in toppings:
             layer, draw = self._layer_canvas(n)
             pieces[ingredient_id] = self._scatter(
                 draw, ingredient_id, recipe.count(ingredient_id), crowd, seed, n, cx, cy, inner, rotation)
             layers.append((ingredient_id, self._premultiplied(layer)))
-        for ingredient_id in (i for i in recipe.ingredients if i in DRIZZLES or i == "condensed_milk"):
+        for ingredient_id in (i for i in stroke_order if i in recipe.ingredients):
             layer, draw = self._layer_canvas(n)
             strokes[ingredient_id] = self._drizzle(
                 draw, ingredient_id, recipe.count(ingredient_id), seed, n, cx, cy, inner, rotation)
@@ -236,7 +247,7 @@ class Kitchen:
         # A jittered sunflower spiral: spread evenly, as a cook spreads a topping, yet never a grid.
         i = rng.permutation(count) + rng.uniform(0.1, 0.9, count)
         rho = np.sqrt(i / count) * (inner - size * 0.8)
-        phi = rotation + rng.uniform(0, 2 * math.pi) + i * GOLDEN_ANGLE + rng.normal(0, 0.25, count)
+        phi = rotation + rng.uniform(0, 2 * math.pi) + vogel_angle(i) + rng.normal(0, 0.25, count)
         xy = np.stack([cx + rho * np.cos(phi), cy + rho * np.sin(phi)], axis=1)
         angle = rng.uniform(0, 2 * math.pi, count)
         shade = rng.normal(1, 0.05, (count, 1))
@@ -354,10 +365,9 @@ class PizzaLayers:
 
     def composite(self, upto: Optional[int] = None) -> np.ndarray:
         """The unlit (S, S, 3) float picture: each layer laid "over" the ones before it, in order."""
-        rgb = self.base.copy()
+        rgb = self.base.copy()  # the caller may change the picture; the base stays whole
         for _, rgba in self.layers[:upto]:
-            rgb *= 1 - rgba[..., 3:]
-            rgb += rgba[..., :3]
+            rgb = over(rgb, rgba[..., :3], rgba[..., 3:])
         return rgb
 
     def image(self) -> Image.Image:

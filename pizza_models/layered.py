@@ -11,7 +11,7 @@ drizzles. Every part is a small learned model:
   per topping; pieces are spread on Vogel's sunflower spiral (the even spread of a cook's hand),
   turned and jittered by the noise;
 - strokes: each drizzle as a few learned RGBA templates in the pizza's own frame (one per way the
-  data draws it, e.g. its number of zig-zag passes), picked by learned frequencies, turned with the noise;
+  data draws it, e.g. its number of zig-zag passes), sampled at their learned frequencies, turned with the noise;
 - decomposer: a small U-Net that reads which layer each pixel of a picture shows, and the base's
   latent, so that restyling adds or removes exactly one layer.
 
@@ -29,13 +29,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .compositing import splat
+from .compositing import over, splat, vogel_angle
 from .layered_nets import BaseDecoder, Decomposer
 from .hub import PizzaModel
 from .layers import latent_noise
 from .recipe import DEFAULT_VOCABULARY, RecipeConditioned
 
-GOLDEN = math.pi * (3 - math.sqrt(5))  # Vogel's divergence angle: successive pieces never line up
 PIECE_NOISE = 5  # per piece: spiral angle jitter, radius jitter, rotation, size, shade
 STROKE_NOISE_EXTRA = 1  # per stroke: rotation, then one value per template
 
@@ -105,17 +104,12 @@ class Latent(NamedTuple):
 def split_latent(z: torch.Tensor, config: LayeredConfig) -> Latent:
     """View a flat latent (B, latent_dim) as its named parts."""
     b, p, s, m = z.shape[0], len(config.pieces), len(config.strokes), config.max_pieces
-    side = config.image_size
-    k = config.base_latent_side
+    side, k = config.image_size, config.base_latent_side
     sizes = [4, config.base_channels * k * k, p * 2, p * m * config.piece_noise, s * (1 + config.templates), side * side]
     geometry, base, spread, pieces, strokes, grain = z.split(sizes, dim=1)
     return Latent(geometry, base.reshape(b, config.base_channels, k, k), spread.reshape(b, p, 2),
                   pieces.reshape(b, p, m, config.piece_noise), strokes.reshape(b, s, 1 + config.templates),
                   grain.reshape(b, 1, side, side))
-
-
-# --------------------------------------------------------------------------------------------
-# Parts
 
 
 class Layout(nn.Module):
@@ -151,6 +145,13 @@ class Layout(nn.Module):
         cdf = self.variant_logits[topping].float().softmax(-1).cumsum(-1)  # (N, V)
         pick = (cdf < (u - u.floor())[:, None]).sum(-1)
         return pick.clamp(max=cdf.shape[-1] - 1)
+
+    def template(self, stroke: torch.Tensor, double: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Which template strokes (N,) of portions ``double`` (N,) are drawn with: the Gumbel-max trick on the
+        learned frequencies, its uniforms from the normal ``noise`` (N, templates), so that under the prior
+        each template comes at its frequency and at noise 0 the most frequent one."""
+        u = torch.special.ndtr(noise.float()).clamp(1e-6, 1 - 1e-6)  # (N, T) uniform under the prior
+        return (self.template_logits[stroke, double].float() - (-u.log()).log()).argmax(-1)
 
     def geometry(self, z: torch.Tensor) -> torch.Tensor:
         """(B, 4) normal noise -> (cx, cy, radius, inner) as fractions of the image side."""
@@ -228,7 +229,7 @@ class LayeredPizza(PizzaModel):
             layers, pizza, slot = (torch.cat(parts) for parts in zip(pieces, strokes))
             for s in slot.unique().tolist():  # ascending: the drawing order
                 on = (slot == s).nonzero(as_tuple=True)[0]
-                picture[pizza[on]] = picture[pizza[on]] * (1 - layers[on, 3:]) + layers[on, :3]
+                picture[pizza[on]] = over(picture[pizza[on]], layers[on, :3], layers[on, 3:])
             return picture * 2 - 1
 
     def draw_parts(self, z: torch.Tensor, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -260,7 +261,7 @@ class LayeredPizza(PizzaModel):
         rho = ((k + u) / count[..., None].clamp(min=1)).clamp(max=1).sqrt() * reach
         # Each topping's spiral starts at its own angle, so that at noise 0 no two toppings stack.
         start = math.pi / math.sqrt(2) * torch.arange(p, device=codes.device, dtype=torch.float32)[None, :, None]
-        phi = math.pi * latent.spread[..., :1] + start + GOLDEN * k + 0.25 * noise[..., 0]
+        phi = math.pi * latent.spread[..., :1] + start + vogel_angle(k) + 0.25 * noise[..., 0]
         centre = torch.stack([geometry[:, 0, None, None] + rho * phi.cos(), geometry[:, 1, None, None] + rho * phi.sin()], -1)
         angle = math.pi * noise[..., 2] + 2.4 * k
         shade = 1 + layout.shade_log_std[:p, None].exp() * noise[..., 4]
@@ -332,7 +333,7 @@ class LayeredPizza(PizzaModel):
             return codes.new_zeros(0, 4, side, side), pizza, stroke
         double = (portions[pizza, stroke] > 1).long()
         noise = latent.strokes[pizza, stroke]  # (N, 1 + templates)
-        template = (torch.log_softmax(self.layout.template_logits[stroke, double], -1) + noise[:, 1:]).argmax(-1)
+        template = self.layout.template(stroke, double, noise[:, 1:])
         angle = math.pi * noise[:, 0]
         layers = self.render_strokes(stroke, double, template, angle, geometry[pizza])
         return layers, pizza, stroke + len(self.config.pieces)
@@ -382,7 +383,7 @@ class LayeredPizza(PizzaModel):
                     if not added[:, i].any():
                         continue
                     above = kept_layers[:, i + 1:].sum(1, keepdim=True)  # the picture's own layers over this one
-                    laid = restyled * (1 - layers[:, i, 3:]) + layers[:, i, :3]
+                    laid = over(restyled, layers[:, i, :3], layers[:, i, 3:])
                     restyled = laid * (1 - above) + restyled * above
             return reconstruction * 2 - 1, restyled * 2 - 1
 
