@@ -23,7 +23,6 @@ from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 from tqdm import tqdm
 
-from .kitchen import Kitchen
 from .menu import sample_recipe
 from .recipe import DEFAULT_VOCABULARY, Recipe, Vocabulary, encode, parse_recipe
 
@@ -65,6 +64,14 @@ def load_image(
     name = name or (str(source) if isinstance(source, (str, Path)) else "upload")
     if isinstance(source, bytes):
         source = io.BytesIO(source)
+    image, uploaded = _decode(source, name, max_side, min_side, max_aspect)
+    return _upright_rgb(image, uploaded, max_side)
+
+
+def _decode(source: Union[str, Path, BinaryIO], name: str, max_side: Optional[int], min_side: int,
+            max_aspect: float) -> tuple[Image.Image, tuple[int, int]]:
+    """``load_image``'s decoding: every size checked from the header first, a large JPEG decoded at
+    reduced scale. Returns the image and the upload's own (width, height); refusals as ValueError."""
     file_bytes = _size_of(source)
     try:
         with warnings.catch_warnings():
@@ -108,6 +115,12 @@ def load_image(
         raise ValueError(f"{name}: too large to decode safely ({error})") from None
     except (OSError, SyntaxError) as error:
         raise ValueError(f"{name}: unreadable image ({error})") from None
+    return image, uploaded
+
+
+def _upright_rgb(image: Image.Image, uploaded: tuple[int, int], max_side: Optional[int]) -> Image.Image:
+    """``load_image``'s conversion of a decoded image: shrunk first (``max_side``, ``MAX_PIXELS``), then
+    turned upright (EXIF), 8-bit RGB with alpha composited on white; ``info["uploaded_size"]`` upright."""
     if max_side and max(image.size) > max_side:  # shrink before any conversion copies the full size
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=3.0)
     if image.width * image.height > MAX_PIXELS:
@@ -319,6 +332,13 @@ def kitchen_recipes(n: int, seed: int, vocabulary: Vocabulary = DEFAULT_VOCABULA
     return [sample_recipe(rng, vocabulary) for _ in range(n)]
 
 
+def _kitchen(vocabulary: Vocabulary):
+    # Imported here, not at the top: reading photos (the app, loading a checkpoint) needs no kitchen.
+    from .kitchen import Kitchen
+
+    return Kitchen(vocabulary)
+
+
 class KitchenDataset(Dataset):
     """``n`` kitchen pizzas rendered once and cached as uint8 (n, 3, size, size); exact labels.
 
@@ -336,7 +356,7 @@ class KitchenDataset(Dataset):
         recipes: Optional[Sequence[Recipe]] = None,
         progress: bool = False,
     ):
-        kitchen = Kitchen(vocabulary)
+        kitchen = _kitchen(vocabulary)
         self.vocabulary, self.encoding = vocabulary, encoding
         self._recipes = list(recipes) if recipes is not None else kitchen_recipes(n, seed, vocabulary)
         indices = range(len(self._recipes))
@@ -374,7 +394,7 @@ class KitchenStream(IterableDataset):
         worker = get_worker_info()
         stream = self.seed * 1009 + (worker.id if worker else 0)
         rng = np.random.default_rng(stream)
-        kitchen = Kitchen(self.vocabulary)
+        kitchen = _kitchen(self.vocabulary)
         while True:
             recipe = sample_recipe(rng, self.vocabulary)
             image = kitchen.render(recipe, int(rng.integers(2**31)), self.image_size)
