@@ -33,16 +33,16 @@ import torch
 
 from pizza_models.data import to_pil
 from pizza_models.hub import read_config
-from pizza_models.hub import families
 from pizza_models.pipeline import generate, load
 from pizza_models.recipe import MENU, encode, parse_recipe
+from pizza_models.registry import model_classes
 
 RECIPE = MENU["Pepperoni"]
 
 
 def plain(folder: Path):
     """The checkpoint as a plain eager float32 model, and its draw function (baseline)."""
-    model = families()[read_config(folder)["family"]].from_pretrained(folder).eval()
+    model = model_classes()[read_config(folder)["family"]].from_pretrained(folder).eval()
     config = model.config
     code = encode(parse_recipe(RECIPE, config.vocabulary), config.encoding, config.vocabulary)
 

@@ -47,12 +47,13 @@ def model_specs(checkpoints: list[str]) -> list[tuple[str, object]]:
     """(label, loader) per model; a loader builds or loads the model, in eval mode, on the CPU."""
     if checkpoints:
         from pizza_models.evaluate import load_checkpoint
-        from pizza_models.hub import families, read_config
+        from pizza_models.hub import read_config
+        from pizza_models.registry import model_classes
 
         specs = []
         for folder in checkpoints:
             family = read_config(folder)["family"]
-            if not families()[family].draws:
+            if not model_classes()[family].draws:
                 raise SystemExit(f"{folder}: a {family!r} checkpoint draws no pizzas; give one of a drawing family")
             specs.append((f"{family} {Path(folder).name}", lambda folder=folder: load_checkpoint(folder)))
         return specs

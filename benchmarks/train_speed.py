@@ -30,10 +30,12 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from pizza_models.accel import autocast, channels_last, use_bf16
 from pizza_models.recipe import DEFAULT_VOCABULARY, MENU, encode
-from train.families import build, hyper, trainables, trainers
+from train.common import Batch
+from train.loop import train_step
+from train.registry import build, hyper, trainers
 
 CPU = torch.device("cpu")
-PRESETS = ("seed", "modern")
+PRESETS = ("article", "modern")
 
 
 # --------------------------------------------------------------------------- the machine's peak
@@ -77,14 +79,19 @@ def peaks(quick: bool) -> dict[str, tuple[str, float]]:
 # --------------------------------------------------------------------------- one configuration
 
 
-def batch_for(setup, hp, seed: int = 0):
-    """A batch as the data loader gives it: images in [-1, 1] and the family's recipe codes."""
+def batch_for(setup, hp, seed: int = 0) -> Batch:
+    """A batch as the data loader gives it: images in [-1, 1] and the family's recipe codes, or, for a
+    family with data of its own (the layered one's layers), a batch of that data."""
+    trainer = trainers()[hp.family]
+    if trainer.data is not None:
+        data = trainer.data(hp, DEFAULT_VOCABULARY, hp.batch_size, seed, False, setup)
+        return Batch(*data.collate([data[i] for i in range(hp.batch_size)]))
     generator = torch.Generator().manual_seed(seed)
     x = torch.rand(hp.batch_size, 3, hp.image_size, hp.image_size, generator=generator) * 2 - 1
     encoding = getattr(setup.export().config, "encoding", "counts")  # as train/__main__.py picks it
     recipes = list(MENU.values())
     code = torch.stack([encode(recipes[i % len(recipes)], encoding, DEFAULT_VOCABULARY) for i in range(hp.batch_size)])
-    return x, code
+    return Batch(x, code)
 
 
 class Step(NamedTuple):
@@ -101,18 +108,13 @@ def make_step(family: str, preset: str, size: int, ours: bool, batch: "int | Non
     torch.manual_seed(0)  # the same weights for both settings
     setup = build(hp, DEFAULT_VOCABULARY)
     bf16 = ours and use_bf16(CPU)
-    x, code = batch_for(setup, hp)
+    batch = batch_for(setup, hp)
     for net in setup.nets.values():
         (channels_last(net) if ours else net).train()
     if ours:
-        x = x.contiguous(memory_format=torch.channels_last)
-    nets = trainables(setup, hp)
-
-    def step():
-        with autocast(CPU, bf16):
-            setup.step(nets, setup.optimizers, x, code, hp, ema=setup.ema)
-
-    return Step(step, hp, bf16, setup)
+        batch = batch._replace(x=batch.x.contiguous(memory_format=torch.channels_last))
+    nets = setup.modules()
+    return Step(lambda: train_step(setup, nets, batch, hp, CPU, bf16), hp, bf16, setup)
 
 
 def step_flops(step) -> int:
@@ -170,7 +172,7 @@ def compile_experiment(size: int, batch, steps: int, warmup: int) -> list[str]:
     G = channels_last(setup.nets["G"]).train()
     bf16 = use_bf16(CPU)
     z = G.sample_latent(hp.batch_size, device=CPU)
-    _, code = batch_for(setup, hp)
+    code = batch_for(setup, hp).code
 
     def forward(model):
         def run():
@@ -223,7 +225,8 @@ def concurrent_experiment(family: str, preset: str, size: int, batch, steps: int
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--families", nargs="+", choices=sorted(trainers()), default=["cvae", "gan", "cvaegan", "classifier"])
+    p.add_argument("--families", nargs="+", choices=sorted(trainers()), default=sorted(trainers()),
+                   help="the families to time (default: every one)")
     p.add_argument("--presets", nargs="+", choices=PRESETS, default=list(PRESETS))
     p.add_argument("--sizes", nargs="+", type=int, default=None, help="image sizes (default 32 64; --quick: 32)")
     p.add_argument("--batch", type=int, default=None, help="batch size for every family (default: each preset's; --quick: 4)")
@@ -265,7 +268,8 @@ def main(argv=None) -> None:
 
     # Rounds: the machine's peak, then every configuration, again and again. AMX/bf16 peaks move
     # with warm-up and clock speed, so one shot can mislead; medians and ranges over rounds do not.
-    configs = [(f, p, s) for f in args.families for p in args.presets for s in args.sizes]
+    # Every family in every preset it has (the layered model has the modern one only).
+    configs = [(f, p, s) for f in args.families for p in args.presets if p in trainers()[f].presets for s in args.sizes]
     rounds: dict[tuple, list[dict]] = {c: [] for c in configs}
     peak_rounds: list[dict] = []
     for r in range(args.rounds):
@@ -296,6 +300,11 @@ def main(argv=None) -> None:
           "FlopCounterMode on one float32 step (forward + backward; optimizer updates not counted). "
           "% of peak: ours' FLOP/s over the conv2d peak of its precision, measured in the same round.\n")
 
+    side_experiments(args, default_threads)
+
+
+def side_experiments(args: argparse.Namespace, default_threads: int) -> None:
+    """Threads, a concurrent job and torch.compile, on one configuration."""
     size = max(args.sizes)
     # The side experiments use the modern GAN where selected: it is the family the app trains longest.
     family = "gan" if "gan" in args.families else args.families[0]

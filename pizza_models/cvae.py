@@ -1,10 +1,10 @@
-"""Conditional VAE: the original experiment's two Keras models ("seed1", "seed2") and a modern one.
+"""Conditional VAE: the original experiment's two Keras models ("article1", "article2") and a modern one.
 
-The seed models are the article's, layer for layer (channels-first), on its 261-value slot code:
+The article's models, layer for layer (channels-first), on its 261-value slot code:
 
-- seed1 joins the recipe after the convolutions: to the flattened image features in the encoder
+- article1 joins the recipe after the convolutions: to the flattened image features in the encoder
   and to z in the decoder;
-- seed2 tiles the recipe code into one extra image plane next to the first convolution's output.
+- article2 tiles the recipe code into one extra image plane next to the first convolution's output.
 
 Both decode through dense layers to a 16 x H/4 x W/4 map and end in a sigmoid. The modern CVAE
 encodes with a strided conv stack and decodes with the modern GAN generator, so that the same
@@ -22,12 +22,14 @@ from .hub import PizzaModel
 from .layers import UPSAMPLING, down_widths, latent_noise, stages
 from .recipe import DEFAULT_VOCABULARY, RecipeConditioned, Vocabulary
 
-ARCHS = ("seed1", "seed2", "modern")
+ARCHS = ("article1", "article2", "modern")
+OLD_ARCHS = {"seed1": "article1", "seed2": "article2"}  # the article's networks' first names, in older configs
 
 
 @dataclass(frozen=True)
 class CVAEConfig(RecipeConditioned):
-    """Shape of a CVAE; its config.json. ``channels`` is the modern width; ``training`` is informational."""
+    """Shape of a CVAE; its config.json. ``family`` is "cvae", or "cvaegan" for a ``CVAEGAN``; ``channels``
+    is the modern width; ``training`` is informational (it named the CVAE-GAN before it had a family)."""
 
     family: str = "cvae"
     arch: str = "modern"
@@ -41,23 +43,24 @@ class CVAEConfig(RecipeConditioned):
 
     def __post_init__(self) -> None:
         self._check_recipe_fields()
+        object.__setattr__(self, "arch", OLD_ARCHS.get(self.arch, self.arch))
         if self.arch not in ARCHS:
             raise ValueError(f"unknown CVAE arch {self.arch!r}; use one of {ARCHS}")
         if self.upsample not in UPSAMPLING:
             raise ValueError(f"unknown upsampling {self.upsample!r}; use one of {UPSAMPLING}")
         if self.arch != "modern" and self.image_size % 4:
-            raise ValueError(f"the seed CVAE needs an image size divisible by 4, got {self.image_size}")
+            raise ValueError(f"the article's CVAE needs an image size divisible by 4, got {self.image_size}")
         if self.arch == "modern":
             stages(self.image_size)
 
     @classmethod
-    def seed(
+    def article(
         cls, method: int = 1, image_size: int = 32, vocabulary: Vocabulary = DEFAULT_VOCABULARY, latent_dim: int = 512,
     ) -> "CVAEConfig":
         """The original experiment's model, method 1 or 2: slot code, a 512-d latent (64 in its smaller run)."""
         if method not in (1, 2):
             raise ValueError(f"the original experiment has methods 1 and 2, not {method}")
-        return cls(arch=f"seed{method}", image_size=image_size, latent_dim=latent_dim, encoding="slot_code",
+        return cls(arch=f"article{method}", image_size=image_size, latent_dim=latent_dim, encoding="slot_code",
                    ingredients=vocabulary.ids)
 
     @classmethod
@@ -76,7 +79,7 @@ def tile_plane(code: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return code.repeat(1, repeats)[:, : height * width].view(-1, 1, height, width)
 
 
-class SeedEncoder(nn.Module):
+class ArticleEncoder(nn.Module):
     """The article's encoder: conv3x3(32)-pool-conv3x3(16)-pool-dense 1024, mean and log-variance heads."""
 
     def __init__(self, method: int, image_size: int, cond_dim: int, latent_dim: int):
@@ -101,7 +104,7 @@ class SeedEncoder(nn.Module):
         return self.mean(h), self.logvar(h)
 
 
-class SeedDecoder(nn.Module):
+class ArticleDecoder(nn.Module):
     """The article's decoder: dense 1024, dense to 16 x H/4 x W/4, conv-up-conv-up-conv, sigmoid."""
 
     def __init__(self, image_size: int, cond_dim: int, latent_dim: int):
@@ -160,8 +163,8 @@ class CVAE(PizzaModel):
                                            config.upsample)
         else:
             method = int(config.arch[-1])
-            self.encoder = SeedEncoder(method, config.image_size, config.cond_dim, config.latent_dim)
-            self.decoder = SeedDecoder(config.image_size, config.cond_dim, config.latent_dim)
+            self.encoder = ArticleEncoder(method, config.image_size, config.cond_dim, config.latent_dim)
+            self.decoder = ArticleDecoder(config.image_size, config.cond_dim, config.latent_dim)
 
     def encode(self, x: torch.Tensor, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (B, 3, H, W) in [-1, 1], cond (B, cond_dim) -> posterior mean and log-variance (B, latent_dim)."""
@@ -170,7 +173,7 @@ class CVAE(PizzaModel):
     def decode(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         """z (B, latent_dim), cond (B, cond_dim) -> image (B, 3, H, W) in [-1, 1]."""
         image = self.decoder(z, cond)
-        return image * 2 - 1 if isinstance(self.decoder, SeedDecoder) else image
+        return image * 2 - 1 if isinstance(self.decoder, ArticleDecoder) else image
 
     def draw(self, z: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """Pizzas (B, 3, H, W) in [-1, 1] from latents (B, latent_dim) and recipe codes (B, cond_dim)."""
@@ -200,3 +203,18 @@ class CVAE(PizzaModel):
         """(n, latent_dim) draws from the standard normal prior, times ``scale``."""
         device = device or next(self.parameters()).device
         return latent_noise(n, self.config.latent_dim, False, generator, scale, device)
+
+
+class CVAEGAN(CVAE):
+    """The CVAE-GAN of Bao et al. 2017: a CVAE whose decoder also learned against a discriminator and
+    an ingredient classifier. The networks are the CVAE's; the family is its own, so that a checkpoint
+    says how it was trained (configs written before, ``family: cvae`` with ``training: cvaegan``,
+    still load as ``CVAE``)."""
+
+    family = "cvaegan"
+
+    def __init__(self, config: CVAEConfig):
+        if config.family != self.family:
+            raise ValueError(f"a CVAE-GAN is built from a config of its family: CVAEConfig(family={self.family!r}, ...), "
+                             f"got {config.family!r}")
+        super().__init__(config)

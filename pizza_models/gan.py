@@ -1,6 +1,6 @@
-"""GAN generators and discriminators: the original article's DCGAN ("seed") and a modern pair.
+"""GAN generators and discriminators: the original article's DCGAN ("article") and a modern pair.
 
-- seed: the article's unconditional DCGAN, 512-d uniform noise in, a dense layer and three
+- article: the article's unconditional DCGAN, 512-d uniform noise in, a dense layer and three
   5x5 transposed convolutions out; its discriminator is a plain conv net.
 - modern: a BigGAN-style residual generator with conditional batch norm driven by the recipe,
   and a spectrally normalised projection discriminator (Miyato & Koyama 2018).
@@ -19,7 +19,8 @@ from .hub import PizzaModel
 from .layers import UPSAMPLING, DBlock, GBlock, down_widths, latent_noise, maybe_sn, stages
 from .recipe import DEFAULT_VOCABULARY, RecipeConditioned, Vocabulary
 
-ARCHS = ("seed", "modern")
+ARCHS = ("article", "modern")
+OLD_ARCHS = {"seed": "article"}  # the article's networks' first name, in configs written before the rename
 EMBED_DIM = 128  # width of the recipe embedding that drives every conditional batch norm
 
 
@@ -40,19 +41,20 @@ class GANConfig(RecipeConditioned):
 
     def __post_init__(self) -> None:
         self._check_recipe_fields()
+        object.__setattr__(self, "arch", OLD_ARCHS.get(self.arch, self.arch))
         if self.arch not in ARCHS:
             raise ValueError(f"unknown GAN arch {self.arch!r}; use one of {ARCHS}")
         if self.upsample not in UPSAMPLING:
             raise ValueError(f"unknown upsampling {self.upsample!r}; use one of {UPSAMPLING}")
-        if self.arch == "seed" and self.image_size % 8:
-            raise ValueError(f"the seed DCGAN needs an image size divisible by 8, got {self.image_size}")
+        if self.arch == "article" and self.image_size % 8:
+            raise ValueError(f"the article's DCGAN needs an image size divisible by 8, got {self.image_size}")
         if self.arch == "modern":
             stages(self.image_size)
 
     @classmethod
-    def seed(cls, image_size: int = 32, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> "GANConfig":
+    def article(cls, image_size: int = 32, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> "GANConfig":
         """The article's DCGAN: unconditional, 512-d uniform noise (slot code kept for the app's forms)."""
-        return cls(arch="seed", image_size=image_size, latent_dim=512, encoding="slot_code",
+        return cls(arch="article", image_size=image_size, latent_dim=512, encoding="slot_code",
                    ingredients=vocabulary.ids, conditional=False)
 
     @classmethod
@@ -66,7 +68,7 @@ class GANConfig(RecipeConditioned):
                    upsample=upsample)
 
 
-class SeedGenerator(nn.Module):
+class ArticleGenerator(nn.Module):
     """The article's DCGAN generator: dense -> 256 x H/8 x W/8 -> three stride-2 5x5 deconvs -> tanh."""
 
     def __init__(self, latent_dim: int, image_size: int):
@@ -124,15 +126,15 @@ class Generator(PizzaModel):
 
     def __init__(self, config: GANConfig):
         super().__init__()
-        if config.arch == "seed":
-            self.net = SeedGenerator(config.latent_dim, config.image_size)
+        if config.arch == "article":
+            self.net = ArticleGenerator(config.latent_dim, config.image_size)
         else:
             self.net = ModernGenerator(config.latent_dim, config.cond_dim, config.image_size, config.g_channels,
                                        config.upsample)
 
     def forward(self, z: torch.Tensor, cond: "torch.Tensor | None" = None) -> torch.Tensor:
         """z (B, latent_dim), cond (B, cond_dim); cond is ignored by unconditional models."""
-        if isinstance(self.net, SeedGenerator):
+        if isinstance(self.net, ArticleGenerator):
             return self.net(z)
         if cond is None or not self.config.conditional:
             # Unconditional: the embedding reduces to its learned bias.
@@ -147,12 +149,12 @@ class Generator(PizzaModel):
         self, n: int, generator: "torch.Generator | None" = None, scale: float = 1.0,
         device: "torch.device | str | None" = None,
     ) -> torch.Tensor:
-        """(n, latent_dim) noise: uniform in [-1, 1] for the seed DCGAN (as the article), normal otherwise."""
+        """(n, latent_dim) noise: uniform in [-1, 1] for the article's DCGAN (as it drew them), normal otherwise."""
         device = device or next(self.parameters()).device
-        return latent_noise(n, self.config.latent_dim, self.config.arch == "seed", generator, scale, device)
+        return latent_noise(n, self.config.latent_dim, self.config.arch == "article", generator, scale, device)
 
 
-class SeedDiscriminator(nn.Module):
+class ArticleDiscriminator(nn.Module):
     """The article's discriminator: three 5x5 conv-LeakyReLU-maxpool stages, dense 2048, dense 1."""
 
     def __init__(self, image_size: int):
@@ -206,13 +208,13 @@ class Discriminator(PizzaModel):
 
     def __init__(self, config: GANConfig):
         super().__init__()
-        if config.arch == "seed":
-            self.net = SeedDiscriminator(config.image_size)
+        if config.arch == "article":
+            self.net = ArticleDiscriminator(config.image_size)
         else:
             self.net = ProjectionDiscriminator(config.cond_dim, config.image_size, config.d_channels, config.conditional)
 
     def forward(self, x: torch.Tensor, cond: "torch.Tensor | None" = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, 3, H, W) in [-1, 1], cond (B, cond_dim); the seed critic ignores cond."""
-        if isinstance(self.net, SeedDiscriminator):
+        """x (B, 3, H, W) in [-1, 1], cond (B, cond_dim); the article's critic ignores cond."""
+        if isinstance(self.net, ArticleDiscriminator):
             return self.net(x)
         return self.net(x, cond)

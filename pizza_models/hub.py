@@ -13,10 +13,8 @@ What this module adds to the mixin:
   mid-save leaves the previous checkpoint whole, and can store weights in float16.
 """
 
-import importlib
 import json
 import os
-import pkgutil
 import shutil
 import tempfile
 from pathlib import Path
@@ -65,14 +63,19 @@ def read_config(model_id: Union[str, Path], **hub_kwargs) -> dict:
     return config
 
 
-_FAMILIES: dict[str, type["PizzaModel"]] = {}  # family name -> model class; each class registers itself
+_MODEL_CLASSES: dict[str, type["PizzaModel"]] = {}  # family name -> model class; each class registers itself
+
+
+def registered() -> dict[str, type["PizzaModel"]]:
+    """The model classes defined so far, by family (``registry.model_classes()`` imports the package's first)."""
+    return dict(_MODEL_CLASSES)
 
 
 class PizzaModel(nn.Module, PyTorchModelHubMixin):
     """Base of every network here: subclasses set ``family`` and take ``config`` (a frozen dataclass).
 
-    A subclass that names a ``family`` registers itself (``families()`` lists them) and says what it
-    can do:
+    A subclass that names a ``family`` registers itself (``registry.model_classes()`` lists them) and
+    says what it can do:
 
     - ``draws``: ``sample_latent(n, generator, scale, device)`` and ``draw(z, codes)`` -> (B, 3, H, W)
       in [-1, 1], from latents and recipe codes (``config.encoding``);
@@ -88,9 +91,9 @@ class PizzaModel(nn.Module, PyTorchModelHubMixin):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.__dict__.get("family"):
-            if _FAMILIES.get(cls.family, cls) is not cls:
-                raise TypeError(f"two model classes claim the family {cls.family!r}: {_FAMILIES[cls.family]} and {cls}")
-            _FAMILIES[cls.family] = cls
+            if _MODEL_CLASSES.get(cls.family, cls) is not cls:
+                raise TypeError(f"two model classes claim the family {cls.family!r}: {_MODEL_CLASSES[cls.family]} and {cls}")
+            _MODEL_CLASSES[cls.family] = cls
 
     @classmethod
     def from_pretrained(cls: type[M], pretrained_model_name_or_path: Union[str, Path], **kwargs) -> M:
@@ -133,21 +136,6 @@ class PizzaModel(nn.Module, PyTorchModelHubMixin):
     def config(self):
         """The frozen dataclass this model was built from."""
         return self._hub_mixin_config
-
-
-def import_all(package_name: str) -> None:
-    """Import every public module of a package once, so that the classes and functions in them
-    register themselves: a new family is one new module and no list to edit."""
-    package = importlib.import_module(package_name)
-    for module in pkgutil.iter_modules(package.__path__):
-        if not module.name.startswith("_"):
-            importlib.import_module(f"{package_name}.{module.name}")
-
-
-def families() -> dict[str, type[PizzaModel]]:
-    """Every model family of the package, by name."""
-    import_all(__package__)
-    return dict(_FAMILIES)
 
 
 def load_weights(model: nn.Module, path: Union[str, Path], strict: bool = True, device: str = "cpu") -> None:
@@ -224,6 +212,6 @@ def atomic_torch_save(obj: dict, path: Union[str, Path]) -> None:
 
 
 __all__ = [
-    "CheckpointError", "PizzaModel", "families", "read_config", "resolve_file", "load_weights",
+    "CheckpointError", "PizzaModel", "registered", "read_config", "resolve_file", "load_weights",
     "save_checkpoint", "atomic_write_bytes", "atomic_torch_save", "CONFIG_NAME", "WEIGHTS_NAME",
 ]

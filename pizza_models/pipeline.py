@@ -23,9 +23,10 @@ from torch import nn
 from .accel import autocast, channels_last, use_bf16
 from .classifier import IngredientClassifier
 from .data import load_image, to_pil, to_tensor
-from .hub import CheckpointError, PizzaModel, families, read_config
+from .hub import CheckpointError, PizzaModel, read_config
 from .menu import single_ingredient_recipe
 from .recipe import MAX_PORTIONS, Recipe, RecipeLike, encode, from_counts, parse_recipe
+from .registry import model_classes
 
 MAX_PHOTO_SIDE = 1024  # uploads are downscaled to this before anything else: models see 32-128 px
 MAX_PHOTO_BYTES = 50 * 1024 * 1024  # the most read from one photo, however it arrives (file or data: URL)
@@ -41,7 +42,7 @@ def load(model_id: Union[str, Path], device: str = "cpu") -> PizzaModel:
     Weights are stored channels-last, the layout the CPU's bf16 convolutions run fastest in
     (``benchmarks/generate_speed.py``); the pictures are the same.
     """
-    family, known = read_config(model_id)["family"], families()
+    family, known = read_config(model_id)["family"], model_classes()
     if family not in known:
         raise CheckpointError(f"{model_id}: a {family!r} checkpoint; loadable families are {', '.join(known)}")
     return channels_last(known[family].from_pretrained(model_id).to(device).eval())

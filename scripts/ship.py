@@ -13,7 +13,7 @@ from pizza_models.evaluate import main as evaluate_main
 from pizza_models.hub import save_checkpoint
 from pizza_models.pipeline import load
 from train import artifacts
-from train.loop import saved_state
+from train.checkpoints import saved_state
 
 SHIPPED = ("samples.png", "losses.png", "losses.csv")  # the progress GIF stays in the run: megabytes
 

@@ -12,9 +12,10 @@ from PIL import Image
 from pizza_models.data import PhotoDataset
 from pizza_models.recipe import DEFAULT_VOCABULARY
 from train.__main__ import main, make_data, parse_args
-from train.families import build, hyper, trainables
-from train.steps import cvaegan_sequential_step
-from train.loop import EarlyStopping
+from train.common import Batch
+from train.cvaegan import cvaegan_sequential_step
+from train.loop import EarlyStopping, train_step
+from train.registry import build, hyper
 
 TINY = ["--size", "32", "--no-progress"]
 
@@ -72,7 +73,7 @@ def test_sequential_cvaegan_step_moves_each_network(monkeypatch):
     for name, optimizer in setup.optimizers.items():
         monkeypatch.setattr(optimizer, "step", lambda *a, _step=optimizer.step, _name=name, **k: (order.append(_name), _step())[1])
     code = torch.zeros(2, setup.nets["vae"].config.cond_dim)
-    stats = setup.step(trainables(setup, hp), setup.optimizers, torch.rand(2, 3, 32, 32) * 2 - 1, code, hp)
+    stats = train_step(setup, setup.modules(), Batch(torch.rand(2, 3, 32, 32) * 2 - 1, code), hp, torch.device("cpu"))
     assert order == ["encoder", "decoder", "C", "D"]
     assert {"encoder_loss", "decoder_loss", "c_loss", "d_loss"} <= set(stats)
     after = {"encoder": setup.nets["vae"].encoder, "decoder": setup.nets["vae"].decoder, "C": setup.nets["C"], "D": setup.nets["D"]}

@@ -1,17 +1,19 @@
 """The shipped checkpoints: each complete, float16, evaluated, loadable; all together under 60 MB."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 import safetensors.torch
 import torch
 
+from pizza_models.cvae import CVAE
 from pizza_models.pipeline import load
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 SHIPPED = {"layered": "layered",
-           "cvaegan": "cvae", "gan": "gan", "cvae": "cvae", "dodo20-cvaegan": "cvae", "photo": "cvae",
+           "cvaegan": "cvaegan", "gan": "gan", "cvae": "cvae", "dodo20-cvaegan": "cvaegan", "photo": "cvaegan",
            "judge": "classifier", "judge2": "classifier"}
 
 
@@ -46,10 +48,18 @@ def test_a_shipped_checkpoint_is_float16_and_loads_strictly_as_its_family(name):
     assert load(CHECKPOINTS / name).family == SHIPPED[name]
 
 
-def test_the_reproduction_of_the_original_experiment_is_the_seed_model_at_32_px():
+def test_the_reproduction_of_the_original_experiment_is_the_articles_model_at_32_px():
     config = json.loads((CHECKPOINTS / "dodo20-cvaegan" / "config.json").read_text())
-    assert config["arch"].startswith("seed") and config["training"] == "cvaegan"  # "seed1": the article's method 1
+    assert config["arch"] == "article1" and config["family"] == "cvaegan"  # the article's method 1, as a CVAE-GAN
     assert config["image_size"] == 32 and config["encoding"] == "slot_code"
+
+
+def test_a_cvaegan_checkpoint_written_before_its_family_had_a_name_loads_as_a_cvae(tmp_path):
+    shutil.copytree(CHECKPOINTS / "dodo20-cvaegan", tmp_path, dirs_exist_ok=True)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "family": "cvae", "arch": "seed1"}))
+    model = load(tmp_path)
+    assert type(model) is CVAE and model.config.arch == "article1" and model.config.training == "cvaegan"
 
 
 def test_the_two_judges_differ_in_architecture_and_the_first_config_predates_the_option():

@@ -11,8 +11,10 @@ import torch
 
 from pizza_models import losses
 from train.__main__ import main
-from train.families import build, hyper, trainables
-from train.steps import cvaegan_step, gan_step, with_wrong_recipes
+from train.common import Batch
+from train.gan import with_wrong_recipes
+from train.loop import train_step
+from train.registry import build, hyper
 from pizza_models.recipe import DEFAULT_VOCABULARY
 
 TINY = ["--size", "32", "--channels", "8", "--kitchen-pizzas", "16", "--batch-size", "4", "--no-progress"]
@@ -101,7 +103,7 @@ def test_mode_seeking_draws_each_recipe_of_the_g_batch_twice():
     seen = []
     setup.nets["G"].register_forward_hook(lambda module, inputs, output: seen.append(inputs[1]))
     code = torch.eye(5, len(DEFAULT_VOCABULARY.ids))  # five different recipes
-    stats = gan_step(setup.nets, setup.optimizers, torch.zeros(5, 3, 32, 32), code, hp)
+    stats = train_step(setup, setup.modules(), Batch(torch.zeros(5, 3, 32, 32), code), hp, torch.device("cpu"))
     drawn = seen[-1]  # the G step's recipes (the first forward drew the D step's fakes)
     assert torch.equal(drawn, torch.cat([code[:2], code[:2], code[4:]]))
     assert stats["mode_seeking"] > 0
@@ -113,7 +115,7 @@ def test_cvaegan_mode_seeking_draws_prior_samples_in_pairs_and_reconstructs_ever
     seen = []
     setup.nets["vae"].decoder.register_forward_hook(lambda module, inputs, output: seen.append(inputs[1]))
     code = torch.eye(5, len(DEFAULT_VOCABULARY.ids))
-    stats = cvaegan_step(trainables(setup, hp), setup.optimizers, torch.zeros(5, 3, 32, 32), code, hp)
+    stats = train_step(setup, setup.modules(), Batch(torch.zeros(5, 3, 32, 32), code), hp, torch.device("cpu"))
     recon_codes, prior_codes = seen[-1].chunk(2)  # one decoder pass: reconstructions, then prior samples
     assert torch.equal(recon_codes, code)
     assert torch.equal(prior_codes, torch.cat([code[:2], code[:2], code[4:]]))

@@ -1,17 +1,22 @@
 """The layered family: shapes, drawing order, absent ingredients, determinism, restyle, training, round trip."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
 
-from pizza_models.hub import families, save_checkpoint
+from pizza_models.hub import save_checkpoint
 from pizza_models.kitchen import Kitchen
 from pizza_models.compositing import lay, splat
 from pizza_models.layered import LayeredConfig, LayeredPizza, split_latent
 from pizza_models.pipeline import generate, load, model_view, restyle
 from pizza_models.recipe import DEFAULT_VOCABULARY, encode, parse_recipe
-from train.families import hyper
-from train.layered import LayeredKitchen, build_layered, drawing_order, layered_step
+from pizza_models.registry import model_classes
+from train.common import Batch
+from train.layered import LayeredKitchen, build_layered
+from train.loop import train_step
+from train.registry import hyper
 
 PIECES = ("ham", "pepperoni", "mushrooms", "olives", "basil")
 TINY = LayeredConfig(image_size=32, pieces=PIECES, strokes=("bbq_sauce",), channels=8, sprite_size=8, max_pieces=32)
@@ -32,7 +37,7 @@ def model() -> LayeredPizza:
 
 
 def test_the_family_registers_itself_and_can_draw_and_restyle():
-    cls = families()["layered"]
+    cls = model_classes()["layered"]
     assert cls is LayeredPizza and cls.draws and cls.encodes
 
 
@@ -64,12 +69,10 @@ def test_layers_are_laid_in_order():
     assert lay(base, torch.stack([green, red], 1))[0, :, 0, 0].tolist() == [1, 0, 0]
 
 
-def test_drawing_order_follows_the_kitchen():
-    kitchen = Kitchen()
-    samples = [kitchen.render_layers(r, i, 32) for i, r in enumerate(
-        ["tomato_sauce, basil, ham", "tomato_sauce, olives, ham, bbq_sauce", "tomato_sauce, basil, olives"])]
-    pieces, strokes = drawing_order(samples)
-    assert pieces == ("ham", "olives", "basil") and strokes == ("bbq_sauce",)
+def test_a_new_model_lays_its_layers_in_the_kitchens_order(setup):
+    _, built = setup
+    config = built.export().config
+    assert (config.pieces, config.strokes) == Kitchen().drawing_order()
 
 
 def test_splat_puts_a_sprite_where_asked():
@@ -96,9 +99,36 @@ def test_restyle_to_the_same_recipe_keeps_the_picture(model):
 
 
 def test_restyle_adds_a_layer(model):
+    """Adding basil (the top piece layer here) lays basil's pieces on the picture: a share of the pixels
+    change, towards basil's colour; with no edit, or a transparent layer, nothing would."""
+    blue = copy.deepcopy(model)
+    with torch.no_grad():
+        basil = TINY.pieces.index("basil")
+        blue.sprites[basil, :3] = torch.tensor([-6.0, -6.0, 6.0])[:, None, None]  # basil's pieces: blue
+        blue.layout.count[-1].bias[0] = 2.5  # about 12 pieces
+        blue.layout.size[basil] = torch.tensor([-1.5, -5.0])  # each about a fifth of the inner radius
+        blue.decomposer.to_geometry.weight.zero_()  # it reads the kitchen's disc: centred, radius 0.46, inner 0.41
+        blue.decomposer.to_geometry.bias.copy_(torch.tensor([0.5, 0.5, 0.46, 0.41]))
     photo = Kitchen().render(PEPPERONI, seed=0, size=32)
-    reconstruction, result = restyle(model, photo, PEPPERONI, PEPPERONI + ", ham", noise=1.0)
-    assert np.abs(np.asarray(reconstruction, np.int16) - np.asarray(result)).sum() > 0
+    _, same = restyle(blue, photo, PEPPERONI, PEPPERONI, noise=1.0)
+    _, added = restyle(blue, photo, PEPPERONI, PEPPERONI + ", basil", noise=1.0)
+    change = np.asarray(added, np.int16) - np.asarray(same, np.int16)  # (S, S, 3)
+    changed = np.abs(change).sum(-1) > 60
+    assert changed.mean() > 0.05, changed.mean()
+    assert (change[changed][:, 2] - change[changed][:, :2].max(1)).mean() > 100  # bluer, not redder or greener
+
+
+def test_templates_are_drawn_at_their_learned_frequencies():
+    m = LayeredPizza(TINY)
+    frequencies = torch.tensor([0.1, 0.2, 0.3, 0.4])
+    with torch.no_grad():
+        m.layout.template_logits[0, 1] = frequencies.log()
+    n = 20_000
+    zeros = torch.zeros(n, dtype=torch.long)
+    noise = torch.randn(n, TINY.templates, generator=torch.Generator().manual_seed(0))  # the prior's noise
+    picks = m.layout.template(zeros, zeros + 1, noise)
+    assert torch.allclose(torch.bincount(picks, minlength=4) / n, frequencies, atol=0.015)
+    assert m.layout.template(zeros[:1], zeros[:1] + 1, torch.zeros(1, TINY.templates)).item() == 3  # noise 0: the likeliest
 
 
 def test_save_and_load_round_trip(model, tmp_path):
@@ -131,7 +161,7 @@ def test_training_steps_lower_the_loss(setup):
     hp, built = setup
     data = LayeredKitchen(built.export().config, 8, seed=1, progress=False)
     x, c, parts = data.collate([data[i] for i in range(8)])
-    stats = [layered_step(built.nets, built.optimizers, x, c, parts, hp, ema=built.ema) for _ in range(12)]
+    stats = [train_step(built, built.modules(), Batch(x, c, parts), hp, torch.device("cpu")) for _ in range(12)]
     assert all(np.isfinite(v) for s in stats for v in s.values())
     assert stats[-1]["sprites"] < stats[0]["sprites"] and stats[-1]["base"] < stats[0]["base"]
 

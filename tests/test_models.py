@@ -1,4 +1,4 @@
-"""Networks: the seed models' exact sizes, shapes and ranges, conditioning, checkpoints, latents."""
+"""Networks: the article's models' exact sizes, shapes and ranges, conditioning, checkpoints, latents."""
 
 import dataclasses
 import json
@@ -36,14 +36,14 @@ def tiny_cvae(size: int) -> CVAEConfig:
 
 
 @pytest.mark.parametrize("method, expected", [(1, 4_221_987), (2, 3_954_867)])
-def test_seed_cvae_has_the_original_parameter_count(method, expected):
-    assert count_parameters(CVAE(CVAEConfig.seed(method))) == expected
+def test_article_cvae_has_the_original_parameter_count(method, expected):
+    assert count_parameters(CVAE(CVAEConfig.article(method))) == expected
 
 
 @pytest.mark.parametrize("method", [1, 2])
 @pytest.mark.parametrize("size", [32, 64])
-def test_seed_cvae_shapes_and_range(method, size):
-    config = CVAEConfig.seed(method, image_size=size)
+def test_article_cvae_shapes_and_range(method, size):
+    config = CVAEConfig.article(method, image_size=size)
     model, x, cond = CVAE(config), images(2, size), conditions(config)
     recon, mu, logvar = model(x, cond)
     assert recon.shape == x.shape and mu.shape == logvar.shape == (2, 512)
@@ -60,8 +60,8 @@ def test_modern_cvae_shapes_and_range(size):
 
 
 @pytest.mark.parametrize("size", [32, 64])
-def test_seed_generator_shapes_and_ignores_condition(size):
-    model = Generator(GANConfig.seed(image_size=size)).eval()
+def test_article_generator_shapes_and_ignores_condition(size):
+    model = Generator(GANConfig.article(image_size=size)).eval()
     z = model.sample_latent(2, torch.Generator().manual_seed(0))
     out = model(z, conditions(model.config))
     assert out.shape == (2, 3, size, size) and out.min() >= -1 and out.max() <= 1
@@ -105,7 +105,7 @@ def test_a_config_json_from_before_upsampling_loads_as_nearest(tmp_path):
     assert Generator.from_pretrained(tmp_path).config.upsample == "nearest"
 
 
-@pytest.mark.parametrize("config", [GANConfig.seed(image_size=32), tiny_gan(32), tiny_gan(64)], ids=["seed", "modern32", "modern64"])
+@pytest.mark.parametrize("config", [GANConfig.article(image_size=32), tiny_gan(32), tiny_gan(64)], ids=["article", "modern32", "modern64"])
 def test_discriminator_returns_logits_and_features(config):
     logits, features = Discriminator(config)(images(3, config.image_size), conditions(config, 3))
     assert logits.shape == (3,) and features.ndim == 2 and features.shape[0] == 3
@@ -149,15 +149,15 @@ def _outputs(model, config):
 
 ROUND_TRIP = [
     (CVAE, tiny_cvae(32)),
-    (CVAE, CVAEConfig.seed(2)),
+    (CVAE, CVAEConfig.article(2)),
     (Generator, tiny_gan(32)),
     (Generator, dataclasses.replace(tiny_gan(32), upsample="bilinear")),
-    (Generator, GANConfig.seed()),
+    (Generator, GANConfig.article()),
     (IngredientClassifier, ClassifierConfig(image_size=32, channels=4)),
 ]
 
 
-@pytest.mark.parametrize("cls, config", ROUND_TRIP, ids=["cvae", "cvae-seed2", "gan", "gan-bilinear", "gan-seed", "classifier"])
+@pytest.mark.parametrize("cls, config", ROUND_TRIP, ids=["cvae", "cvae-article2", "gan", "gan-bilinear", "gan-article", "classifier"])
 def test_checkpoint_round_trip(cls, config, tmp_path):
     model = cls(config).eval()
     hub.save_checkpoint(model, tmp_path / "full")
@@ -192,8 +192,8 @@ def test_config_survives_json_lists():
     assert GANConfig(**{**dataclasses.asdict(config), "ingredients": list(config.ingredients)}) == config
 
 
-@pytest.mark.parametrize("cls, config", [(CVAE, tiny_cvae(32)), (Generator, tiny_gan(32)), (Generator, GANConfig.seed())],
-                         ids=["cvae", "gan", "gan-seed"])
+@pytest.mark.parametrize("cls, config", [(CVAE, tiny_cvae(32)), (Generator, tiny_gan(32)), (Generator, GANConfig.article())],
+                         ids=["cvae", "gan", "gan-article"])
 def test_sample_latent_is_reproducible_and_scale_zero_is_zero(cls, config):
     model = cls(config)
     a = model.sample_latent(3, torch.Generator().manual_seed(7))
@@ -202,6 +202,15 @@ def test_sample_latent_is_reproducible_and_scale_zero_is_zero(cls, config):
     assert torch.equal(model.sample_latent(3, scale=0.0), torch.zeros(3, model.config.latent_dim))
 
 
-def test_seed_dcgan_noise_is_uniform_in_unit_box():
-    z = Generator(GANConfig.seed()).sample_latent(64, torch.Generator().manual_seed(0))
+def test_article_dcgan_noise_is_uniform_in_unit_box():
+    z = Generator(GANConfig.article()).sample_latent(64, torch.Generator().manual_seed(0))
     assert z.min() >= -1 and z.max() <= 1 and z.min() < -0.9 and z.max() > 0.9
+
+
+@pytest.mark.parametrize("cls, config, old", [(Generator, GANConfig.article(), {"arch": "seed"}),
+                                              (CVAE, CVAEConfig.article(2), {"arch": "seed2"})], ids=["gan", "cvae"])
+def test_a_config_with_the_article_networks_old_name_still_loads(cls, config, old, tmp_path):
+    hub.save_checkpoint(cls(config), tmp_path)
+    written = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**written, **old}))
+    assert cls.from_pretrained(tmp_path).config == config

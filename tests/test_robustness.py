@@ -389,7 +389,7 @@ def test_training_state_loading_refuses_arbitrary_pickles(tmp_path):
             return (print, ("code ran",))
 
     torch.save({"step": 1, "evil": Payload()}, tmp_path / "training_state.pt")
-    from train.loop import saved_hyper
+    from train.checkpoints import saved_hyper
 
     with pytest.raises(Exception, match="(?i)weights.only|unsupported|not allowed"):
         saved_hyper(tmp_path)

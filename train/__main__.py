@@ -12,7 +12,7 @@ Examples:
 import argparse
 import shlex
 import sys
-from dataclasses import asdict, fields, replace
+from dataclasses import Field, replace
 from pathlib import Path
 
 import torch
@@ -25,12 +25,13 @@ from pizza_models.hub import CheckpointError
 from pizza_models.pipeline import load
 from pizza_models.recipe import DEFAULT_VOCABULARY, Vocabulary
 
-from .families import PRESETS, Hyper, build, hyper, trainers
-from .loop import STATE, TrainingDiverged, refuse_overwrite, run, saved_hyper, steps_for, world
+from .checkpoints import STATE, refuse_overwrite, saved_config, saved_hyper
+from .common import Setup
+from .distributed import world
+from .hyper import PRESET_ALIASES, Hyper, flag, options
+from .loop import TrainingDiverged, run, steps_for
 from .push import PushError, push
-
-
-DEFAULTS = Hyper(family="", preset="")
+from .registry import build, hyper, trainers
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,27 +40,31 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("family", nargs="?", default="cvaegan", choices=sorted(trainers()),
-                   help="what to train: layered, cvae, gan, cvaegan (default) or the ingredient classifier")
+                   help="what to train: " + ", ".join(sorted(trainers())) + " (default cvaegan)")
     p.add_argument("--data", default="kitchen",
                    help="'kitchen' for procedurally rendered pizzas (default), or a manifest CSV "
                         "(image,ingredients) such as ../shared/datasets/dodo20/recipes.csv")
-    p.add_argument("--preset", default="modern", choices=("article", "modern", "seed"),
-                   help="article: a faithful reproduction of the original models and losses (also 'seed'); "
-                        "modern: ours (default)")
+    p.add_argument("--preset", default="modern", choices=("article", "modern", *PRESET_ALIASES),
+                   help="article: a faithful reproduction of the original models and losses (also 'seed', its "
+                        "former name); modern: ours (default)")
     length = p.add_mutually_exclusive_group()
     length.add_argument("--epochs", type=float, help="passes over the data set instead of --steps")
     p.add_argument("--max-minutes", type=float,
                    help="time budget: stop (and finish the run as if done) after this many minutes of training")
-    knobs = p.add_argument_group("hyper-parameters", "default: the preset's value, shown as preset: value (family)")
-    for f in fields(Hyper):
-        if f.name in ("family", "preset"):
-            continue
-        group = length if f.name == "steps" else knobs
-        flag = FLAGS.get(f.name, "--" + f.name.replace("_", "-"))
+    knobs = p.add_argument_group("hyper-parameters", "default: the preset's value, shown as preset: value (family); "
+                                                     "an option applies to the families it names")
+    for name, f in hyper_options().items():
         kind = f.type if isinstance(f.type, type) else type(f.default)
-        extra = dict(nargs=2, type=float) if f.name == "betas" else dict(type=positive if f.name == "steps" else kind)
-        group.add_argument(flag, dest=f.name, choices=f.metadata["choices"], metavar=f.name.upper(),
-                           help=f"{f.metadata['help']} ({preset_values(f.name)})", **extra)
+        extra = dict(nargs=2, type=float) if name == "betas" else dict(type=positive if name == "steps" else kind)
+        (length if name == "steps" else knobs).add_argument(
+            flag(name), dest=name, choices=f.metadata["choices"], metavar=name.upper(),
+            help=f"{f.metadata['help']} ({preset_values(name)})", **extra)
+    add_run_options(p)
+    return p
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The options of the run itself, beside the hyper-parameters: where, on what, how often, how fast."""
     p.add_argument("--out", type=Path, help="run folder (default runs/FAMILY-PRESET-SIZE)")
     p.add_argument("--half", action="store_true",
                    help="store the exported weights in float16 (half the size; loads back into float32)")
@@ -92,10 +97,6 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "allows; 1 for each of two runs sharing two cores)")
     p.add_argument("--seed", type=int, default=0, help="seed of weights, data order and kitchen data")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs still go to losses.csv)")
-    return p
-
-
-FLAGS = {"image_size": "--size"}  # option names that differ from the field's
 
 
 def positive(text: str) -> int:
@@ -106,16 +107,35 @@ def positive(text: str) -> int:
     return value
 
 
+def hyper_options() -> dict[str, Field]:
+    """Every hyper-parameter option of every family, by field name (a name two families share is
+    one option: the families' classes share its definition, ``train/hyper.py``)."""
+    found: dict[str, Field] = {}
+    for trainer in sorted(trainers().values(), key=lambda t: t.family):
+        for f in options(trainer.hyper):
+            found.setdefault(f.name, f)
+    return found
+
+
 def preset_values(name: str) -> str:
-    """What each preset sets ``name`` to, e.g. "article: 32; modern: 64", naming families where they differ."""
+    """What each preset sets ``name`` to, e.g. "article: 32; modern: 64", naming families where they
+    differ, and the families the option applies to where not all."""
+    owners = {family: t for family, t in sorted(trainers().items()) if name in {f.name for f in options(t.hyper)}}
     parts = []
-    for preset in dict.fromkeys(p for _, p in PRESETS):
-        values = {f: PRESETS[f, p].get(name, getattr(DEFAULTS, name)) for f, p in PRESETS if p == preset}
+    for preset in dict.fromkeys(p for t in owners.values() for p in t.presets):
+        values = {family: t.presets[preset].get(name, default(t.hyper, name)) for family, t in owners.items()
+                  if preset in t.presets}
         if len(set(map(repr, values.values()))) == 1:
             parts.append(f"{preset}: {next(iter(values.values()))!r}")
-        else:
+        elif values:
             parts.append(f"{preset}: " + ", ".join(f"{v!r} ({f})" for f, v in values.items()))
-    return "; ".join(parts)
+    families = "" if len(owners) == len(trainers()) else f"; {', '.join(owners)} only"
+    return "; ".join(parts) + families
+
+
+def default(hyper_class: type, name: str):
+    """The default of a field of a hyper-parameter class."""
+    return next(f.default for f in options(hyper_class) if f.name == name)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -145,7 +165,8 @@ def initialise(setup, folder: Path) -> None:
     except (CheckpointError, OSError) as error:
         raise SystemExit(f"--init {folder}: {error}") from None
     nets = list(setup.nets.values()) + ([setup.ema.module] if setup.ema is not None else [])
-    pairs = [(net, model) for net in nets if type(net) is type(model)]
+    # A network of the checkpoint's class, or one whose class it derives from (a CVAE and a CVAE-GAN share networks).
+    pairs = [(net, model) for net in nets if isinstance(net, type(model)) or isinstance(model, type(net))]
     if not pairs and isinstance(model, Generator):
         if any(isinstance(net, CVAE) and net.config.upsample != model.config.upsample for net in nets):
             raise SystemExit(f"--init {folder}: its generator resizes {model.config.upsample}; pass --upsample "
@@ -171,56 +192,77 @@ def split(data, fraction: float, seed: int):
     return train, validation
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    vocabulary = Vocabulary.from_manifest(args.data) if args.vocabulary == "manifest" else DEFAULT_VOCABULARY
-    given = {f.name: getattr(args, f.name) for f in fields(Hyper) if f.name not in ("family", "preset")}
+def run_hyper(args: argparse.Namespace) -> tuple[Hyper, Path]:
+    """The run's hyper-parameters and folder: the preset's values, then those of the run it resumes,
+    then the command line's; an option that does not apply to the family is refused."""
+    given = {name: getattr(args, name) for name in hyper_options()}
     given["betas"] = tuple(given["betas"]) if given["betas"] else None
-    out = args.out or Path("runs") / "{family}-{preset}-{image_size}".format(**asdict(hyper(args.family, args.preset, **given)))
-    # A resumed run keeps the settings it was started with unless the command line changes them.
-    saved = saved_hyper(out) if args.resume else {}
-    hp = hyper(args.family, args.preset, **{k: v if v is not None else saved.get(k) for k, v in given.items()})
-    if args.epochs:
-        hp = replace(hp, steps=None)
-    refuse_overwrite(out, args.resume)  # before building and rendering anything
-    if args.menu_pizza is not None and args.data == "kitchen":
-        raise SystemExit("--menu-pizza picks a photo of a manifest: use it with --data MANIFEST.csv")
+    given = {k: v for k, v in given.items() if v is not None}
     try:
-        setup = build(hp, vocabulary)
+        hp = hyper(args.family, args.preset, **given)
+        out = args.out or Path("runs") / f"{hp.family}-{hp.preset}-{hp.image_size}"
+        # A resumed run keeps the settings it was started with unless the command line changes them;
+        # a saved option this family no longer has (state of an older version) is left out.
+        names = {f.name for f in options(type(hp))} - set(given)
+        saved = {k: v for k, v in (saved_hyper(out) if args.resume else {}).items() if k in names}
+        return hyper(args.family, args.preset, **{**saved, **given}), out
+    except ValueError as error:
+        raise SystemExit(f"error: {error}") from None
+
+
+def run_setup(args: argparse.Namespace, hp: Hyper, out: Path, vocabulary: Vocabulary) -> Setup:
+    """The run's networks and optimizers, as the run it resumes built them, or from ``--init``'s weights."""
+    resuming = args.resume and (out / STATE).exists()
+    if args.resume and not resuming:
+        print(f"--resume: nothing to resume in {out} (no {STATE}); starting a new run", file=sys.stderr)
+    try:
+        setup = build(hp, vocabulary, saved_config(out) if resuming else None)
     except (ValueError, OSError) as error:  # e.g. a judge given as --teacher, a missing teacher folder
         raise SystemExit(f"error: {error}") from None
-    if hp.val_fraction and setup.validate is None:  # refused before rendering or training anything
-        raise SystemExit(f"--val-fraction: the {hp.family} family has no validation loss")
-    if args.init and not (args.resume and (out / STATE).exists()):
+    if args.init and not resuming:
         initialise(setup, args.init)
-    if args.resume and not (out / STATE).exists():
-        print(f"--resume: nothing to resume in {out} (no {STATE}); starting a new run", file=sys.stderr)
+    return setup
+
+
+def run_data(args: argparse.Namespace, hp: Hyper, setup: Setup, vocabulary: Vocabulary):
+    """(training set, validation set or None): ``--val-fraction`` of the data held out where set."""
     encoding = getattr(setup.export().config, "encoding", "counts")
     try:
         data = make_data(args, hp.image_size, encoding, vocabulary, hp, setup)
     except ValueError as error:
         raise SystemExit(f"--data {args.data}: {error}") from None
-    data, validation = split(data, hp.val_fraction, args.seed) if hp.val_fraction else (data, None)
-    _, world_size = world()
+    fraction = getattr(hp, "val_fraction", 0.0)  # families with a validation loss have the option
+    return split(data, fraction, args.seed) if fraction else (data, None)
+
+
+def main(argv=None) -> int:
+    """``python -m train``: parse, build, render the data, train, and say where the run is."""
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    vocabulary = Vocabulary.from_manifest(args.data) if args.vocabulary == "manifest" else DEFAULT_VOCABULARY
+    hp, out = run_hyper(args)
+    refuse_overwrite(out, args.resume)  # before building and rendering anything
+    if args.menu_pizza is not None and args.data == "kitchen":
+        raise SystemExit("--menu-pizza picks a photo of a manifest: use it with --data MANIFEST.csv")
+    setup = run_setup(args, hp, out, vocabulary)
+    data, validation = run_data(args, hp, setup, vocabulary)
     if args.epochs:
-        hp = replace(hp, steps=steps_for(args.epochs, len(data), hp.batch_size, world_size))
-    steps = hp.steps
+        hp = replace(hp, steps=steps_for(args.epochs, len(data), hp.batch_size, world()[1]))
     command = "python -m train " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
     try:
-        run(setup, hp, data, out, steps, resume=args.resume, device=args.device, sample_every=args.sample_every,
-            save_every=args.save_every, keep_every=args.keep_every or 0,
-            workers=args.workers, seed=args.seed, command=command,
-            progress=not args.no_progress, precision=args.precision,
-            max_minutes=args.max_minutes, half=args.half, validation=validation)
+        run(setup, hp, data, out, hp.steps, resume=args.resume, device=args.device, sample_every=args.sample_every,
+            save_every=args.save_every, keep_every=args.keep_every or 0, workers=args.workers, seed=args.seed,
+            command=command, progress=not args.no_progress, precision=args.precision, max_minutes=args.max_minutes,
+            half=args.half, validation=validation)
     except TrainingDiverged as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    if world()[0] == 0:  # the exact command that serves this run beside the shipped models
-        print(f"open it in the app: python app.py --checkpoints {shlex.quote(str(out))}  "
-              f"(listed as {out.name!r} in the Model menus)")
-    if args.push_to_hub and world()[0] == 0:
+    if world()[0] != 0:
+        return 0
+    # The exact command that serves this run beside the shipped models.
+    print(f"open it in the app: python app.py --checkpoints {shlex.quote(str(out))}  (listed as {out.name!r} in the Model menus)")
+    if args.push_to_hub:
         try:
             url = push(out, args.push_to_hub, hp, command)
         except PushError as error:

@@ -122,7 +122,7 @@ def model_card(config: dict, hyper: dict, metrics: Optional[dict], recipes: Sequ
     metrics_table = (to_markdown(metrics, names=["this model"]) if metrics
                      else "Not evaluated yet (`python -m pizza_models.evaluate FOLDER --write`).")
     is_classifier = config["family"] == "classifier"
-    trained_as = hyper.get("family") or config["family"]  # a CVAE-GAN's checkpoint is a cvae that trained as cvaegan
+    trained_as = hyper.get("family") or config["family"]  # a CVAE-GAN's checkpoint before it had a family: a cvae
     trained = "" if steps is None else f"\nSteps trained: {steps}.\n"
     what = ("A multi-label ingredient classifier: it tells which of the ingredients below a pizza image shows."
             if is_classifier else f"A {hyper.get('family')} model that draws a top-down pizza for a list of ingredients.")

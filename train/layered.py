@@ -16,8 +16,8 @@ Every part of ``LayeredPizza`` learns from its own supervision, so no part waits
   of the spread.
 """
 
-import functools
-from collections import Counter
+from dataclasses import dataclass
+from typing import Iterator, Optional
 
 import numpy as np
 import torch
@@ -32,26 +32,35 @@ from pizza_models.layered import LayeredConfig, LayeredPizza
 from pizza_models.painted import PaintedKitchen
 from pizza_models.recipe import Vocabulary, encode
 
-from .families import Hyper, Setup, ema_model, exporter, register
-from .steps import unwrap, update
+from .common import Batch, Setup, Trainer, Update, ema_model, exporter, register, unwrap
+from .hyper import Hyper, knob
+
+TABLE_LR = 15  # sprites, templates and layout statistics learn at this many times the networks' rate
 
 
-def drawing_order(samples: list) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(pieces, strokes): the ingredients the kitchen draws as pieces and as strokes, each in the
-    order the layers of ``samples`` (``PizzaLayers``) are laid, bottom to top."""
-    before, seen = Counter(), Counter()
-    for layers in samples:
-        ids = [i for i, _ in layers.layers]
-        seen.update(ids)
-        before.update((a, b) for k, a in enumerate(ids) for b in ids[k + 1:])
+@dataclass(frozen=True, kw_only=True)
+class LayeredHyper(Hyper):
+    """The layered model's options: its kitchen, its sprites, and the weight of each of its losses."""
 
-    def compare(a: str, b: str) -> int:
-        return (before[b, a] > before[a, b]) - (before[a, b] > before[b, a]) or (a > b) - (a < b)
+    kitchen: str = knob("clipart", "layered: the kitchen its pizzas come from, clip-art or painted with the menu photos",
+                        ("clipart", "painted"))
+    variants: int = knob(1, "layered: sprites per topping (pieces that differ; the painted kitchen has up to 8 real ones)")
+    ema: float = knob(0.0, "decay of the exported weights' moving average (0 exports the raw weights)")
+    kl_weight: float = knob(1.0, "weight of the KL term")
+    sprite_weight: float = knob(10.0, "layered: weight of the L1 of piece layers redrawn with the sprites")
+    stroke_weight: float = knob(10.0, "layered: weight of the L1 of drizzle layers redrawn with the templates")
+    template_weight: float = knob(1.0, "layered: weight of the templates' frequencies (negative log likelihood)")
+    variant_weight: float = knob(1.0, "layered: weight of the sprites' frequencies, with --variants over 1")
+    base_weight: float = knob(10.0, "layered: weight of the L1 of the base redrawn beneath the toppings")
+    grain_weight: float = knob(1.0, "layered: weight of the base's grain (its high-pass energy, squared error x 1000)")
+    visible_weight: float = knob(1.0, "layered: weight of the decomposer's cross-entropy of which layer each pixel shows")
+    geometry_weight: float = knob(1.0, "layered: weight of the decomposer's squared error of the geometry (x 100)")
+    layout_weight: float = knob(0.1, "layered: weight of the layout's negative log likelihood")
 
-    pieces = {i for layers in samples for i in layers.pieces}
-    strokes = {i for layers in samples for i in layers.strokes}
-    order = sorted(seen, key=functools.cmp_to_key(compare))
-    return tuple(i for i in order if i in pieces), tuple(i for i in order if i in strokes)
+
+# Every part learns from the kitchen's own layers: plain Adam, the KL on the base (a lighter one lets
+# its latent carry the pizza itself and prior samples lose the disc), an EMA.
+PRESETS = {"modern": dict(batch_size=32, lr=2e-3, betas=(0.9, 0.99), kl_weight=1.0, ema=0.995, channels=16)}
 
 
 class LayeredKitchen(Dataset):
@@ -143,18 +152,37 @@ class LayeredKitchen(Dataset):
         return x, torch.stack([item["counts"] for item in items]), parts
 
 
-def training_kitchen(hp: Hyper, vocabulary: Vocabulary) -> Kitchen:
+def training_kitchen(hp: LayeredHyper, vocabulary: Vocabulary) -> Kitchen:
     """The kitchen the run learns from: clip-art, or painted with the menu photos."""
     return PaintedKitchen(vocabulary) if hp.kitchen == "painted" else Kitchen(vocabulary)
 
 
-def layered_config(hp: Hyper, vocabulary: Vocabulary, seed: int = 0) -> LayeredConfig:
-    """The model's shape, with the drawing order read off 400 kitchen pizzas."""
-    kitchen = Kitchen(vocabulary)
-    samples = [kitchen.render_layers(r, i, 32) for i, r in enumerate(kitchen_recipes(400, seed + 7, vocabulary))]
-    pieces, strokes = drawing_order(samples)
+def layered_config(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[dict] = None) -> LayeredConfig:
+    """The model's shape, its layers in the kitchen's drawing order (or in the order of the run it resumes)."""
+    if resumed and resumed.get("family") == "layered":  # its weights are in that order
+        pieces, strokes = resumed["pieces"], resumed["strokes"]
+    else:
+        pieces, strokes = training_kitchen(hp, vocabulary).drawing_order()
     return LayeredConfig(image_size=hp.image_size, ingredients=vocabulary.ids, pieces=pieces, strokes=strokes,
                          channels=hp.channels, sprite_size=max(8, hp.image_size // 4), variants=hp.variants)
+
+
+def layered_data(hp: LayeredHyper, vocabulary: Vocabulary, n: int, seed: int, progress: bool, setup: Setup) -> Dataset:
+    """``n`` pizzas of the run's kitchen taken apart in the layers of the model ``setup`` trains."""
+    return LayeredKitchen(setup.export().config, n, seed, progress, training_kitchen(hp, vocabulary))
+
+
+def build_layered(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[dict] = None) -> Setup:
+    """The layered model, one Adam with a larger rate for its tables, its EMA."""
+    model = LayeredPizza(layered_config(hp, vocabulary, resumed))
+    ema = ema_model(model, hp.ema)
+    # Sprites, templates and layout statistics are pictures and numbers, not weights: an Adam step
+    # moves each entry by about the learning rate, so they get a rate TABLE_LR times the networks'.
+    tables = {id(p) for p in model.tables()}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in tables], "lr": hp.lr},
+              {"params": model.tables(), "lr": hp.lr * TABLE_LR}]
+    optimizer = torch.optim.Adam(groups, lr=hp.lr, betas=hp.betas, fused=True)
+    return Setup({"model": model}, {"model": optimizer}, layered_step, exporter(model, ema), ema, model)
 
 
 def high_pass_energy(x: torch.Tensor, cell: int = 8) -> torch.Tensor:
@@ -162,21 +190,6 @@ def high_pass_energy(x: torch.Tensor, cell: int = 8) -> torch.Tensor:
     from pictures x (B, C, H, W); cell by cell, so that grain goes where the picture has it."""
     energy = F.avg_pool2d((x - F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)).pow(2), cell)
     return (energy + 1e-8).sqrt()  # a flat cell (a photo's white background) has energy 0, where sqrt's slope is infinite
-
-
-@register("layered", data=lambda hp, vocabulary, n, seed, progress, setup: LayeredKitchen(
-    setup.export().config, n, seed, progress, training_kitchen(hp, vocabulary)))
-def build_layered(hp: Hyper, vocabulary: Vocabulary) -> Setup:
-    model = LayeredPizza(layered_config(hp, vocabulary))
-    nets = {"model": model}
-    ema = ema_model(model, hp.ema)
-    # Sprites, templates and layout statistics are pictures and numbers, not weights: an Adam step
-    # moves each entry by about the learning rate, so they get a rate 15x the networks'.
-    tables = {id(p) for p in model.tables()}
-    groups = [{"params": [p for p in model.parameters() if id(p) not in tables], "lr": hp.lr},
-              {"params": model.tables(), "lr": hp.lr * 15}]
-    optimizer = torch.optim.Adam(groups, lr=hp.lr, betas=hp.betas, fused=True)
-    return Setup(nets, {"model": optimizer}, layered_step, exporter(model, ema), ema)
 
 
 def sprite_losses(model: LayeredPizza, parts: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -193,66 +206,72 @@ def sprite_losses(model: LayeredPizza, parts: dict) -> tuple[torch.Tensor, torch
     return sprite_loss, F.cross_entropy(model.layout.variant_logits[slot[layer_of]], p[:, 5].long())
 
 
-def layered_step(nets, optimizers, x, code, parts, hp: Hyper, ema=None) -> dict[str, float]:
-    """One step on every part of the layered model (see the module docstring)."""
-    model = unwrap(nets["model"])
-    layout, side = model.layout, model.config.image_size
-    # The networks run under the loop's autocast; rendering and the losses in float32.
-    geometry = parts["geometry"]  # (B, 4): cx, cy, radius, inner
-    inner = geometry[:, 3]
+def stroke_losses(model: LayeredPizza, x: torch.Tensor, parts: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """L1 of every drizzle layer redrawn with its own template at the true direction, and the negative
+    log-likelihood of which template each drizzle is."""
+    if not len(parts["stroke_layers"]):
+        return x.new_zeros(()), x.new_zeros(())
+    slot, double, variant = parts["stroke_slot"], parts["stroke_double"], parts["stroke_variant"]
+    drawn = model.render_strokes(slot, double, variant, parts["stroke_angle"], parts["geometry"][parts["stroke_pizza"]])
+    return F.l1_loss(drawn, parts["stroke_layers"]), F.cross_entropy(model.layout.template_logits[slot, double], variant)
 
-    sprite_loss, variant_loss = sprite_losses(model, parts)
-    p, layer_of, n_layers = parts["pieces"], parts["piece_layer"], len(parts["piece_layers"])  # p: (N, 6) as there
 
-    # Strokes: each drawn with its own template at the true direction.
-    if len(parts["stroke_layers"]):
-        slot, double, variant = parts["stroke_slot"], parts["stroke_double"], parts["stroke_variant"]
-        drawn = model.render_strokes(slot, double, variant, parts["stroke_angle"], geometry[parts["stroke_pizza"]])
-        stroke_loss = F.l1_loss(drawn, parts["stroke_layers"])
-        template_loss = F.cross_entropy(layout.template_logits[slot, double], variant)
-    else:
-        stroke_loss = template_loss = x.new_zeros(())
-
-    # Base and decomposer: a conditional VAE over the picture; which layer shows where; geometry.
+def base_losses(model: LayeredPizza, x: torch.Tensor, code: torch.Tensor, parts: dict) -> dict[str, torch.Tensor]:
+    """The base and the decomposer, a conditional VAE over the picture x (B, 3, S, S): the base's L1,
+    its grain, the KL, which layer shows where (cross-entropy) and the geometry (squared error)."""
+    side, geometry = model.config.image_size, parts["geometry"]  # (B, 4): cx, cy, radius, inner
     logits, mu, logvar, geometry_guess = model.decomposer(x)
     z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
     base, amplitude = model.base.parts(z, model.base_counts(code), geometry)
-    base_loss = F.l1_loss(base.float(), parts["base"])
     # Grain: the smooth base is held fixed; the amplitude learns the pixel-scale energy the
     # smooth decoder leaves out (matched per picture, channel and 8 x 8 cell, in a 3x3 high-pass).
     grained = base.detach().float() + amplitude.float() * torch.randn_like(base, dtype=torch.float32)
-    grain_loss = F.mse_loss(high_pass_energy(grained), high_pass_energy(parts["base"])) * 1e3
-    kl = losses.kl_divergence(mu.flatten(1).float(), logvar.flatten(1).float()) / (3 * side * side)
     allowed = torch.cat([torch.ones_like(code[:, :1]), (code[:, model.layer_index] > 0).float()], 1)
     logits = logits.float().masked_fill(allowed[:, :, None, None] == 0, -1e4)
-    visible_loss = F.cross_entropy(logits, parts["visible"])
-    geometry_loss = F.mse_loss(geometry_guess.float(), geometry) * 100
+    return {
+        "base": F.l1_loss(base.float(), parts["base"]),
+        "grain": F.mse_loss(high_pass_energy(grained), high_pass_energy(parts["base"])) * 1e3,
+        "kl": losses.kl_divergence(mu.flatten(1).float(), logvar.flatten(1).float()) / (3 * side * side),
+        "visible": F.cross_entropy(logits, parts["visible"]),
+        "geometry": F.mse_loss(geometry_guess.float(), geometry) * 100,
+    }
 
-    # Layout: maximum likelihood of what the kitchen did.
+
+def layout_loss(model: LayeredPizza, parts: dict) -> torch.Tensor:
+    """Maximum likelihood of what the kitchen did: the geometry, and each topping's piece counts,
+    sizes, shades and reach."""
+    layout, geometry, inner = model.layout, parts["geometry"], parts["geometry"][:, 3]
     g = torch.stack([geometry[:, 0], geometry[:, 1], geometry[:, 2], inner / geometry[:, 2]], 1)
-    layout_loss = losses.gaussian_nll(g, layout.geometry_mean, layout.geometry_log_std)
-    if n_layers:
-        slot = parts["piece_slot"]
-        count = torch.bincount(layer_of, minlength=n_layers).float()
-        mean, std = layout.count_stats(slot, parts["piece_portions"], parts["piece_crowd"])
-        layout_loss = layout_loss + losses.gaussian_nll(count.log(), mean, std.log())
-        piece_slot, piece_inner = slot[layer_of], inner[parts["piece_pizza"]][layer_of]
-        size = layout.size[piece_slot]
-        layout_loss = layout_loss + losses.gaussian_nll((p[:, 2] / piece_inner).log(), size[:, 0], size[:, 1])
-        layout_loss = layout_loss + losses.gaussian_nll(p[:, 4] - 1, torch.zeros_like(p[:, 4]), layout.shade_log_std[piece_slot])
-        centre = geometry[parts["piece_pizza"]][layer_of, :2]
-        rho2 = ((p[:, :2] - centre) ** 2).sum(1) / piece_inner**2
-        layout_loss = layout_loss + F.mse_loss(torch.sigmoid(layout.reach[piece_slot]) ** 2, 2 * rho2) * 10
-
-    loss = (10 * sprite_loss + 10 * stroke_loss + template_loss + variant_loss + 10 * base_loss + grain_loss + hp.kl_weight * kl
-            + visible_loss + geometry_loss + 0.1 * layout_loss)
-    update(optimizers["model"], loss)
-    if ema is not None:
-        ema.update_parameters(model)
-    return {name: value.item() for name, value in dict(
-        loss=loss, sprites=sprite_loss, strokes=stroke_loss, base=base_loss, grain=grain_loss, kl=kl,
-        visible=visible_loss, geometry=geometry_loss, layout=layout_loss).items()}
+    loss = losses.gaussian_nll(g, layout.geometry_mean, layout.geometry_log_std)
+    p, layer_of, n_layers = parts["pieces"], parts["piece_layer"], len(parts["piece_layers"])  # p: (N, 6), see sprite_losses
+    if not n_layers:
+        return loss
+    slot = parts["piece_slot"]
+    count = torch.bincount(layer_of, minlength=n_layers).float()
+    mean, std = layout.count_stats(slot, parts["piece_portions"], parts["piece_crowd"])
+    loss = loss + losses.gaussian_nll(count.log(), mean, std.log())
+    piece_slot, piece_inner = slot[layer_of], inner[parts["piece_pizza"]][layer_of]
+    size = layout.size[piece_slot]
+    loss = loss + losses.gaussian_nll((p[:, 2] / piece_inner).log(), size[:, 0], size[:, 1])
+    loss = loss + losses.gaussian_nll(p[:, 4] - 1, torch.zeros_like(p[:, 4]), layout.shade_log_std[piece_slot])
+    centre = geometry[parts["piece_pizza"]][layer_of, :2]
+    rho2 = ((p[:, :2] - centre) ** 2).sum(1) / piece_inner**2
+    return loss + F.mse_loss(torch.sigmoid(layout.reach[piece_slot]) ** 2, 2 * rho2) * 10
 
 
-__all__ = ["LayeredKitchen", "build_layered", "drawing_order", "layered_config", "layered_step", "sprite_losses",
-           "training_kitchen"]
+def layered_step(nets: dict, batch: Batch, hp: LayeredHyper) -> Iterator[Update]:
+    """One update of every part of the layered model, each on its own supervision (see the module docstring)."""
+    model, (x, code, parts) = unwrap(nets["model"]), batch
+    # The networks run under the loop's autocast; rendering and the losses in float32.
+    terms = dict(zip(("sprites", "variants"), sprite_losses(model, parts)))
+    terms.update(zip(("strokes", "templates"), stroke_losses(model, x, parts)))
+    terms.update(base_losses(model, x, code, parts), layout=layout_loss(model, parts))
+    weights = dict(sprites=hp.sprite_weight, variants=hp.variant_weight, strokes=hp.stroke_weight,
+                   templates=hp.template_weight, base=hp.base_weight, grain=hp.grain_weight, kl=hp.kl_weight,
+                   visible=hp.visible_weight, geometry=hp.geometry_weight, layout=hp.layout_weight)
+    loss = sum(weights[name] * term for name, term in terms.items())
+    logged = ("sprites", "strokes", "base", "grain", "kl", "visible", "geometry", "layout")  # as runs have logged them
+    yield Update("model", loss, {"loss": loss, **{name: terms[name] for name in logged}})
+
+
+TRAINER = register(Trainer("layered", LayeredHyper, PRESETS, build_layered, layered_data))

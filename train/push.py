@@ -17,7 +17,7 @@ from huggingface_hub import HfApi, constants, get_token
 from pizza_models.hub import CONFIG_NAME, WEIGHTS_NAME
 
 from . import artifacts
-from .loop import KEPT, STATE, saved_state
+from .checkpoints import KEPT, STATE, saved_state
 
 # fnmatch patterns on paths relative to the folder; "*" crosses "/", so ".*" also covers the files
 # inside a ".saving-*" folder left by a killed save, and the ".name.XXXX" atomic-write temporaries.
