@@ -1,0 +1,109 @@
+"""The shape of the code: loading a checkpoint imports the networks only, no module imports itself back
+through others (the registries' own imports counted), and the training package stays in small pieces."""
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pizza_models.registry import family_modules
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("pizza_models", "train")
+KITCHEN = {"pizza_models.kitchen", "pizza_models.shapes", "pizza_models.painted"}
+EVALUATION = {"pizza_models.evaluate", "pizza_models.protocol", "pizza_models.metrics", "pizza_models.cas",
+              "pizza_models.references", "pizza_models.reports", "pizza_models.photo_measures"}
+LOAD = """
+import json, sys
+from pizza_models.pipeline import load
+models = [type(load(folder)).__name__ for folder in sys.argv[1:]]
+print(json.dumps({"models": models, "modules": sorted(sys.modules)}))
+"""
+
+
+def test_loading_any_checkpoint_imports_no_kitchen_evaluation_or_training_module():
+    folders = sorted(str(p.parent) for p in [*ROOT.glob("checkpoints/*/config.json"), *ROOT.glob("models/*/config.json")])
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-c", LOAD, *folders], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert len(loaded["models"]) == len(folders) >= 8
+    modules = set(loaded["modules"])
+    assert not modules & (KITCHEN | EVALUATION), sorted(modules & (KITCHEN | EVALUATION))
+    assert not any(m == "train" or m.startswith("train.") for m in modules)
+
+
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts)
+
+
+def imported(path: Path) -> set[str]:
+    """The project modules ``path`` imports, anywhere in it but under ``if TYPE_CHECKING:``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    hidden = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+              for n in ast.walk(node)}
+    package, found = module_name(path).rsplit(".", 1)[0], set()
+    for node in ast.walk(tree):
+        if id(node) in hidden:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = (package + ("." + node.module if node.module else "")) if node.level else node.module
+            found.update([base, *(f"{base}.{alias.name}" for alias in node.names)])
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Project module -> the project modules it imports, with what each registry imports by itself:
+    the model registry, the modules that define a family; the trainer registry, the train package."""
+    paths = {module_name(p): p for package in PACKAGES for p in (ROOT / package).glob("*.py")}
+    graph = {m: {i for i in imported(p) if i in paths and i != m} for m, p in paths.items()}
+    graph["pizza_models.registry"] |= set(family_modules())
+    graph["train.registry"] |= {m for m in paths if m.startswith("train.") and not m.split(".")[-1].startswith("_")}
+    graph["train.registry"].discard("train.registry")
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    found, state, path = [], {}, []
+
+    def visit(node: str) -> None:
+        state[node] = "open"
+        path.append(node)
+        for after in sorted(graph[node]):
+            if state.get(after) == "open":
+                found.append(path[path.index(after):] + [after])
+            elif after not in state:
+                visit(after)
+        path.pop()
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return found
+
+
+def test_no_module_imports_itself_back():
+    graph = import_graph()
+    assert graph["train.registry"] and graph["pizza_models.registry"]
+    assert cycles(graph) == []
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == [["a", "b", "c", "a"]]
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "train").glob("*.py")), ids=lambda p: p.name)
+def test_the_training_package_has_short_functions_and_modules(path):
+    source = path.read_text(encoding="utf-8")
+    assert len(source.splitlines()) <= 400
+    long = [(node.name, node.end_lineno - node.lineno + 1) for node in ast.walk(ast.parse(source))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > 60]
+    assert not long, long
