@@ -1,5 +1,6 @@
 """The app's API through gradio_client, against ``python app.py`` serving the shipped checkpoints."""
 
+import io
 import json
 import re
 import time
@@ -8,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -181,7 +183,12 @@ def test_the_page_comes_with_its_first_pizzas(app_server, client):
     config = json.loads(urllib.request.urlopen(app_server.url + "config", timeout=30).read())
     page_s = time.perf_counter() - start
     sheet = next(c for c in config["components"] if c.get("props", {}).get("elem_id") == "pizzas")
-    assert sheet["props"]["value"]["url"]  # four pizzas, drawn at start
+    url = sheet["props"]["value"]["url"]
+    url = url if url.startswith("http") else app_server.url.rstrip("/") + "/" + url.lstrip("/")
+    first = np.asarray(Image.open(io.BytesIO(urllib.request.urlopen(url, timeout=30).read())).convert("RGB"))
+    # The default model's (layered) four pizzas of the default recipe, seed 0, noise 1: what /generate draws.
+    asked = np.asarray(Image.open(generate(client, model="layered", seed=0, noise=1.0, count=4)).convert("RGB"))
+    assert first.shape == (*sheet_size(4, 64)[::-1], 3) and np.array_equal(first, asked)
     # What a first draw costs, for the record: the model alone, and a full /generate round trip.
     model = pipeline.load(Path(__file__).resolve().parents[1] / "checkpoints" / "cvaegan")
     start = time.perf_counter()

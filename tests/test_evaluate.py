@@ -285,6 +285,7 @@ SMALL_KITCHEN = Vocabulary.from_ids(["tomato_sauce", "cheese_sauce", "mozzarella
 TINY_CAS = CASBudget(n_images=256, image_size=32, steps=80, batch_size=32, channels=8, n_test=128, seed=1)
 
 
+@pytest.mark.e2e  # a classifier's training to a meaningful score: ~10 s on one core; the fast tier runs MICRO_CAS
 def test_cas_on_kitchen_renders_is_close_to_a_judges_own_accuracy():
     # "Close": within 0.1 macro-F1 of a judge trained on the same budget directly on other kitchen
     # renders, and tested the same way; both far above the trivial reader. The kitchen column's
@@ -300,11 +301,22 @@ def test_cas_on_kitchen_renders_is_close_to_a_judges_own_accuracy():
     assert min(cas["macro_f1"], own["macro_f1"]) > 0.7
 
 
-def test_cas_of_a_model_alone_takes_its_vocabulary_and_runs_where_it_is():
-    model = references.KitchenModel(32, SMALL_KITCHEN)
+MICRO_CAS = CASBudget(n_images=48, image_size=16, steps=6, batch_size=16, channels=4, n_test=32, seed=1)  # runs, measures nothing
+
+
+def test_cas_runs_end_to_end_and_scores_in_range():
+    model = references.KitchenModel(16, SMALL_KITCHEN)
     run = protocol._Run(torch.device("cpu"), (), 64, False)
-    explicit = protocol.classification_accuracy_score(model, TINY_CAS, 0, SMALL_KITCHEN, run)
-    assert protocol.classification_accuracy_score(model, TINY_CAS) == explicit
+    cas = protocol.classification_accuracy_score(model, MICRO_CAS, 0, SMALL_KITCHEN, run)
+    assert {"macro_f1", "micro_f1"} <= set(cas) and all(0 <= cas[k] <= 1 for k in ("macro_f1", "micro_f1"))
+    assert protocol.classification_accuracy_score(model, MICRO_CAS, 0, SMALL_KITCHEN, run) == cas  # reproducible
+
+
+def test_cas_of_a_model_alone_takes_its_vocabulary_and_runs_where_it_is():
+    model = references.KitchenModel(16, SMALL_KITCHEN)
+    run = protocol._Run(torch.device("cpu"), (), 64, False)
+    explicit = protocol.classification_accuracy_score(model, MICRO_CAS, 0, SMALL_KITCHEN, run)
+    assert protocol.classification_accuracy_score(model, MICRO_CAS) == explicit
 
 
 def test_cas_training_is_reproducible_and_leaves_the_global_rng_alone():
