@@ -287,6 +287,15 @@ def photo_f1(predicted: torch.Tensor, target: torch.Tensor, vocabulary: Vocabula
             "chance_micro_f1": float(2 * (q * n).sum() / photos / (q + n).sum().clamp(min=1)), "ingredients": len(present)}
 
 
+def precision_recall(predicted: torch.Tensor, target: torch.Tensor, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> dict:
+    """Pooled precision and recall of (N, V) bool readings, and per ingredient what was found and falsely read."""
+    tp, fp, fn = (predicted & target).sum(0), (predicted & ~target).sum(0), (~predicted & target).sum(0)
+    per = {name: {"photos": int(target[:, v].sum()), "found": int(tp[v]), "false": int(fp[v])}
+           for v, name in enumerate(vocabulary.ids) if target[:, v].any() or predicted[:, v].any()}
+    return {"precision": float(tp.sum() / max(1, tp.sum() + fp.sum())),
+            "recall": float(tp.sum() / max(1, tp.sum() + fn.sum())), "per_ingredient": per}
+
+
 def _read_photos(classifier: IngredientClassifier, photos: np.ndarray) -> torch.Tensor:
     """(N, V) bool: which ingredients the classifier reads on uint8 photos (N, S, S, 3), at its own size."""
     with torch.inference_mode():

@@ -390,8 +390,9 @@ def model_view(model: PizzaModel, image: Image.Image) -> Image.Image:
     return to_pil(to_tensor(image.convert("RGB"), model.config.image_size))
 
 
-def crop_to_disc(image: Image.Image, threshold: int = 40) -> Image.Image:
-    """The square around the pizza, as the dodo20 photos are framed: the disc fills the picture.
+def disc_box(image: Image.Image, threshold: int = 40) -> tuple[int, int, int]:
+    """(left, top, side) of the square around the pizza, as the dodo20 photos are framed: the disc fills
+    it with a thin margin. It may reach past the photo's edges.
 
     The background colour is the median of the border pixels; the pizza is whatever differs from
     it by more than ``threshold`` in some channel (its 1st-99th percentile extent, so stray
@@ -411,8 +412,15 @@ def crop_to_disc(image: Image.Image, threshold: int = 40) -> Image.Image:
         side = min(max(y1 - y0, x1 - x0) * 1.04 + 2, max(image.size))  # a thin margin, as in dodo20
         box = ((x0 + x1 - side) / 2, (y0 + y1 - side) / 2)
     left, top = (round(v) for v in box)
-    side = max(1, round(side))
-    fill = tuple(int(v) for v in np.median(border, axis=0)) if mask.size else (255, 255, 255)
+    return left, top, max(1, round(side))
+
+
+def crop_to_disc(image: Image.Image, threshold: int = 40) -> Image.Image:
+    """The square ``disc_box`` frames, padded with the background where it leaves the photo."""
+    left, top, side = disc_box(image, threshold)
+    rgb = np.asarray(image.convert("RGB"))
+    border = np.concatenate([rgb[0], rgb[-1], rgb[:, 0], rgb[:, -1]])
+    fill = tuple(int(v) for v in np.median(border, axis=0))
     # Pad with the background where the square leaves the photo, instead of stretching the pizza.
     canvas = Image.new("RGB", (side, side), fill)
     canvas.paste(image.convert("RGB"), (-left, -top))

@@ -1,0 +1,141 @@
+"""Train the photo reader (``pizza_models.photo_reader``) and measure it on photos it never saw.
+
+    python scripts/photo_reader.py --folds 5 --out checkpoints/reader --report docs/restyle/reader.json
+
+Per fold (5 folds of the 20 photos, ``photo_measures.photo_folds``): the painted kitchen is cut down
+to the fold's training photos (``PhotoBank.subset``), a reader learns from its pizzas (recipe and
+exact layers) and from random views of the training photos (recipe only), and reads the held-out
+photos: precision and recall per ingredient and overall. Then one reader learns from all 20 photos
+and the whole bank, and is saved (fp16) for the app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from pizza_models import photo_measures as P
+from pizza_models.data import kitchen_recipes, rotate_view
+from pizza_models.hub import save_checkpoint
+from pizza_models.painted import PaintedKitchen, shipped_bank
+from pizza_models.photo_reader import PhotoReader, ReaderConfig, guess
+from pizza_models.protocol import presence
+from pizza_models.recipe import DEFAULT_VOCABULARY
+
+DODO20 = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "dodo20"
+
+
+def painted_examples(kitchen: PaintedKitchen, n: int, size: int, seed: int, layers: tuple) -> tuple:
+    """n painted pizzas (n, 3, S, S) in [-1, 1], their layer maps (n, S, S) long (what shows on top) and recipes."""
+    recipes = kitchen_recipes(n, seed)
+    images, maps = [], []
+    for i, recipe in enumerate(recipes):
+        parts = kitchen.render_layers(recipe, seed * 100_000 + i, size)
+        shows = np.zeros((size, size), np.int64)
+        for name, rgba in parts.layers:
+            shows[rgba[..., 3] >= 0.5] = 1 + layers.index(name)
+        images.append(np.asarray(parts.image()))
+        maps.append(shows)
+    x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 127.5 - 1
+    return x, torch.from_numpy(np.stack(maps)), recipes
+
+
+def jitter(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Exposure, white balance and saturation varied per picture; x (B, 3, S, S) in [-1, 1]."""
+    b = x.shape[0]
+    gain = 1 + 0.08 * torch.randn(b, 1, 1, 1, generator=g) + 0.03 * torch.randn(b, 3, 1, 1, generator=g)
+    rgb = (x + 1) * gain
+    grey = rgb.mean(1, keepdim=True)
+    rgb = grey + (rgb - grey) * (1 + 0.15 * torch.randn(b, 1, 1, 1, generator=g))
+    return (rgb - 1).clamp(-1, 1)
+
+
+def photo_views(photos: torch.Tensor, k: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """k random views (any angle, mirrored or not) of photos (N, 3, S, S): (views, which photo)."""
+    pick = torch.randint(0, len(photos), (k,), generator=g)
+    angles = torch.rand(k, generator=g) * 360
+    flips = torch.rand(k, generator=g) < 0.5
+    return torch.stack([rotate_view(photos[i], float(a), bool(f)) for i, a, f in zip(pick, angles, flips)]), pick
+
+
+def train_reader(photos: torch.Tensor, labels: torch.Tensor, kitchen: PaintedKitchen, steps: int, seed: int,
+                 n_painted: int = 3000, size: int = 64, channels: int = 16) -> PhotoReader:
+    """A reader trained on ``n_painted`` painted pizzas and views of ``photos`` (N, 3, S, S) with ``labels`` (N, V)."""
+    config = ReaderConfig(image_size=size, channels=channels)
+    x, maps, recipes = painted_examples(kitchen, n_painted, size, seed, config.layers)
+    y = presence(recipes).float()
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    reader = PhotoReader(config)
+    optimizer = torch.optim.AdamW(reader.parameters(), 2e-3, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, 2e-3, total_steps=steps, pct_start=0.1)
+    for _ in range(steps):
+        i = torch.randint(0, len(x), (24,), generator=g)
+        flip = torch.rand(()) < 0.5
+        xi, mi = (x[i].flip(3), maps[i].flip(2)) if flip else (x[i], maps[i])
+        views, which = photo_views(photos, 8, g)
+        with torch.autocast("cpu", torch.bfloat16):  # native on CPUs with AMX or AVX512-BF16: about twice as fast
+            recipe_logits, layer_logits = reader.read(jitter(torch.cat([xi, views]), g))
+        loss = (F.binary_cross_entropy_with_logits(recipe_logits.float(), torch.cat([y[i], labels[which]]))
+                + F.cross_entropy(layer_logits[:24].float(), mi))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+    return reader.eval()
+
+
+def scores(predicted: torch.Tensor, target: torch.Tensor) -> dict:
+    """Pooled precision and recall, per ingredient, and macro-F1 over the ingredients the photos have."""
+    return {**P.precision_recall(predicted, target), "macro_f1": P.photo_f1(predicted, target)["macro_f1"]}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--photos", type=Path, default=DODO20)
+    p.add_argument("--folds", type=int, default=5, help="0: no folds, only the reader shipped")
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--painted", type=int, default=3000, help="painted pizzas rendered per reader")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, help="save the reader trained on every photo here (fp16)")
+    p.add_argument("--fold-out", type=Path, help="save each fold's reader here as fold<k> (for scripts/restyle_measures.py)")
+    p.add_argument("--report", type=Path, default=Path("runs/reader.json"))
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    photos_u8, recipes = P.load_photos(args.photos, 64)
+    photos, target = P.as_float(photos_u8), presence(recipes)
+    report, started = {"folds": [], "command": "python scripts/photo_reader.py " + " ".join(
+        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None)}, time.perf_counter()
+    predicted = torch.zeros_like(target)
+    for fold, test in enumerate(P.photo_folds(len(photos), args.folds, args.seed) if args.folds else []):
+        train = np.setdiff1d(np.arange(len(photos)), test)
+        kitchen = PaintedKitchen(bank=shipped_bank().subset(train))
+        reader = train_reader(photos[train], target[train].float(), kitchen, args.steps, args.seed + fold, args.painted)
+        predicted[test] = guess(reader, photos[test])
+        if args.fold_out:
+            save_checkpoint(reader, args.fold_out / f"fold{fold}", half=True)
+        report["folds"].append({"test_photos": test.tolist(), **scores(predicted[test], target[test])})
+        print(f"fold {fold}: {report['folds'][-1]['precision']:.2f} / {report['folds'][-1]['recall']:.2f} "
+              f"({time.perf_counter() - started:.0f} s)", flush=True)
+    if args.folds:
+        report["held_out"] = scores(predicted, target)
+        report["read"] = [[n for n, yes in zip(DEFAULT_VOCABULARY.ids, row) if yes] for row in predicted.tolist()]
+        print(f"held-out photos: precision {report['held_out']['precision']:.3f}, recall {report['held_out']['recall']:.3f}, "
+              f"macro-F1 {report['held_out']['macro_f1']:.3f}")
+    if args.out:
+        reader = train_reader(photos, target.float(), PaintedKitchen(), args.steps, args.seed + 100, args.painted)
+        save_checkpoint(reader, args.out, half=True)
+        report["shipped"] = str(args.out)
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

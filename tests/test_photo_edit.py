@@ -1,0 +1,121 @@
+"""Restyle a real photo as layer edits: the photo reader, removing and adding toppings on the photo itself."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pizza_models import photo_edit as E
+from pizza_models.hub import save_checkpoint
+from pizza_models.painted import LAYERS as PAINTED_LAYERS
+from pizza_models.painted import PaintedKitchen
+from pizza_models.photo_reader import LAYERS, PhotoReader, ReaderConfig, read_layers
+from pizza_models.pipeline import load
+from pizza_models.recipe import parse_recipe
+
+RECIPE = ["tomato_sauce", "mozzarella", "pepperoni", "olives"]
+SIDE = 160
+
+
+@pytest.fixture(scope="module")
+def kitchen():
+    return PaintedKitchen()
+
+
+@pytest.fixture(scope="module")
+def tiny_reader():
+    torch.manual_seed(0)
+    return PhotoReader(ReaderConfig(image_size=32, channels=4)).eval()
+
+
+def painted_reading(kitchen, recipe=RECIPE, seed=3) -> E.PhotoReading:
+    """A painted pizza as the 'photo', read with its exact layers (what a perfect reader would find)."""
+    parts = kitchen.render_layers(recipe, seed, SIDE)
+    shows = np.zeros((SIDE, SIDE), np.int64)
+    for name, rgba in parts.layers:
+        shows[rgba[..., 3] >= 0.5] = 1 + LAYERS.index(name)
+    return E.PhotoReading(np.asarray(parts.image()).copy(), (0, 0, SIDE), shows, LAYERS, parse_recipe(recipe))
+
+
+def test_reader_layers_are_the_painted_kitchens():
+    assert LAYERS == PAINTED_LAYERS
+
+
+def test_reader_reads_a_recipe_and_a_layer_per_pixel(tiny_reader):
+    recipe_logits, layer_logits = tiny_reader.read(torch.zeros(2, 3, 32, 32))
+    assert recipe_logits.shape == (2, 28) and layer_logits.shape == (2, 1 + len(LAYERS), 32, 32)
+
+
+def test_reader_round_trip(tiny_reader, tmp_path):
+    save_checkpoint(tiny_reader, tmp_path / "reader")
+    loaded = load(tmp_path / "reader")
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    assert isinstance(loaded, PhotoReader) and torch.allclose(loaded(x), tiny_reader(x), atol=1e-5)
+
+
+def test_a_reading_shows_only_the_recipes_layers(tiny_reader):
+    shows = read_layers(tiny_reader, torch.rand(1, 3, 32, 32) * 2 - 1, ["tomato_sauce", "ham", "olives"], 50)
+    assert shows.shape == (50, 50)
+    assert set(np.unique(shows)) <= {0, 1 + LAYERS.index("ham"), 1 + LAYERS.index("olives")}
+
+
+def test_removing_changes_only_that_topping_and_its_rim(kitchen):
+    reading = painted_reading(kitchen)
+    out = E.remove(reading, "pepperoni")
+    changed = (out != reading.photo).any(-1)
+    assert changed.sum() > 0.5 * reading.mask("pepperoni").sum()
+    assert not (changed & ~E._grow(reading.mask("pepperoni"), 3)).any()
+
+
+def test_removing_leaves_the_base_behind(kitchen):
+    # The same pizza drawn without pepperoni has the same base and olives: the removal gets closer to it.
+    reading = painted_reading(kitchen)
+    without = np.asarray(kitchen.render(["tomato_sauce", "mozzarella", "olives"], 3, SIDE)).astype(float)
+    hole = reading.mask("pepperoni")
+    before = np.abs(reading.photo.astype(float) - without)[hole].mean()
+    after = np.abs(E.remove(reading, "pepperoni").astype(float) - without)[hole].mean()
+    assert after < 0.6 * before
+
+
+def test_adding_lays_pieces_and_leaves_every_other_pixel(kitchen):
+    reading = painted_reading(kitchen)
+    out = E.add(reading, "mushrooms", 1, seed=4, kitchen=kitchen)
+    layer = E._fitted_layer(kitchen, parse_recipe(RECIPE + ["mushrooms"]), "mushrooms", 4, SIDE)
+    changed = (out != reading.photo).any(-1)
+    assert changed.sum() > 100
+    assert not (changed & (layer[..., 3] == 0)).any()
+
+
+def test_a_double_portion_adds_more_pieces(kitchen):
+    reading = painted_reading(kitchen)
+    one = (E.add(reading, "mushrooms", 1, 4, kitchen) != reading.photo).any(-1).sum()
+    two = (E.add(reading, "mushrooms", 2, 4, kitchen) != reading.photo).any(-1).sum()
+    assert two > 1.3 * one
+
+
+def test_changes_say_what_a_photo_edit_can_and_cannot_do():
+    source = parse_recipe(["tomato_sauce", "mozzarella", "pepperoni", "olives", "ham"])
+    target = parse_recipe(["cheese_sauce", "mozzarella", "pepperoni", "pepperoni", "mushrooms", "ham"])
+    removed, added, skipped = E.changes(source, target, LAYERS)
+    assert removed == ["olives"]
+    assert added == {"pepperoni": 1, "mushrooms": 1}
+    assert skipped == ["cheese_sauce", "tomato_sauce"]
+
+
+def test_restyle_keeps_every_pixel_outside_the_box_and_edits(tiny_reader, kitchen):
+    photo = Image.new("RGB", (220, 180), (250, 250, 250))
+    photo.paste(kitchen.render(RECIPE, 1, 150), (40, 15))
+    box = (35, 10, 160)
+    reading = E.read(tiny_reader, photo, RECIPE, box)
+    out, skipped = E.restyle_photo(reading, ["tomato_sauce", "mozzarella", "olives", "mushrooms"], kitchen=kitchen)
+    original = np.asarray(photo)
+    assert out.shape == original.shape and skipped == []
+    outside = np.ones(original.shape[:2], bool)
+    outside[10:170, 35:195] = False
+    assert np.array_equal(out[outside], original[outside])
+    assert (out != original).any()
+
+
+def test_photos_are_edited_at_their_own_size_up_to_512():
+    assert E.fit_photo(Image.new("RGB", (300, 200))).shape == (200, 300, 3)
+    assert E.fit_photo(Image.new("RGB", (2000, 1000))).shape == (256, 512, 3)
