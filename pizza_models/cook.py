@@ -12,7 +12,7 @@ picture after each step:
 
 The last picture is the pizza ``pipeline.generate`` draws for the sheet, pixel for pixel: the
 latents, the finished base and the layers come from the whole sheet's batch, and each layer is
-laid with the very operations of ``LayeredPizza.draw``.
+laid with ``LayeredPizza.draw``'s own ``compositing.over``.
 
 A base step that changes next to nothing is shown in one step with the one before it ("Dough +
 Tomato sauce + Mozzarella"): a model whose base is painted from photos draws crust, sauce and
@@ -26,6 +26,7 @@ import torch
 from PIL import Image
 
 from . import pipeline
+from .compositing import over
 from .data import to_pil
 from .hub import PizzaModel
 from .layered import LayeredPizza, split_latent
@@ -120,7 +121,7 @@ def _layer_steps(model: LayeredPizza, recipe: Recipe, z: torch.Tensor, codes: to
     layers, pizza, slot = (torch.cat(part) for part in zip(*parts))  # (K, 4, S, S), (K,), (K,)
     picture, pictures, names = base, [], []
     for k in sorted((pizza == index).nonzero(as_tuple=True)[0].tolist(), key=lambda k: int(slot[k])):
-        picture = picture * (1 - layers[k, 3:]) + layers[k, :3]  # draw's own operations, in its order
+        picture = over(picture, layers[k, :3], layers[k, 3:])  # as draw lays it, in its order
         pictures.append(picture)
         names.append(_label(recipe, config.layers[int(slot[k])], config.vocabulary))
     return pictures, names
