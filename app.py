@@ -25,21 +25,25 @@ from typing import Any, Callable
 
 import gradio as gr
 
-from pizza_models import pipeline
+from pizza_models import photo_edit, pipeline
 from pizza_models.cook import has_layers, making, no_layers
 from pizza_models.events import link_opener, quiet_refusals, resolve_on_leave, wire
 from pizza_models.export import take_away, take_away_making
-from pizza_models.filecache import cache_dir, forget_upload, keep_trimming, uploaded
+from pizza_models.filecache import cache_dir, keep_trimming
 from pizza_models.hub import CheckpointError, PizzaModel
+from pizza_models.photo_reader import PhotoReader
 from pizza_models.order import (
     INGREDIENT_CHOICES, SHEET_COLUMNS, Order, menu_example, picked_as_shown, pizza_at, portions, read_query,
 )
-from pizza_models.recipe import DEFAULT_VOCABULARY, MENU, recipe_names
+from pizza_models.recipe import MENU
+from pizza_models.restyling import PHOTO_EDIT, READER, photo_actions
 from pizza_models.shelf import drawer, model_choices
 
 HERE = Path(__file__).resolve().parent
 CHECKPOINTS = HERE / "checkpoints"
-PHOTO_MODEL = "photo"  # the Restyle tab's default: the model trained on real photos
+EXAMPLES = (HERE / "examples", HERE.parent / "shared" / "datasets" / "dodo20" / "images")  # try-it photos
+PHOTO_MODEL = "photo"  # the Restyle tab's model default without the photo reader: the model trained on real photos
+RESULT_SIDE = 320  # restyle pictures are shown this high
 DEFAULT_RECIPE = ["tomato_sauce", "mozzarella", "pepperoni"]
 MAX_PIZZAS = 16
 SHOWN_SIDE = 256  # restyle pictures are shown at this size, model pixels as crisp squares
@@ -186,59 +190,27 @@ def making_panel(shelf: dict[str, PizzaModel], fields: list, link) -> None:
     cooked.then(None, js=bring_into_view("#making-panel", "#cook-status"), **PRIVATE)
 
 
-def photo_actions(shelf: dict[str, PizzaModel]) -> tuple[Callable, Callable]:
-    """The Restyle tab's two actions: read a photo (and guess its recipe), restyle it."""
-    encoders = [name for _, name in model_choices(shelf, "encodes")]
-    classifiers = [name for _, name in model_choices(shelf, "classifies")]
-    classifier = shelf["judge"] if "judge" in classifiers else shelf[classifiers[0]] if classifiers else None
-
-    def read_photo(file, crop):
-        if not isinstance(crop, bool):
-            raise ValueError(f"crop must be true or false, not {crop!r}")
-        path, name = uploaded(file)
-        try:
-            photo, (width, height) = pipeline.read_photo(path, name=name)
-        finally:
-            forget_upload(path)
-        if photo.size != (width, height):
-            gr.Info(f"Downscaled the {width}x{height} photo to {photo.width}x{photo.height}.")
-        guess, confidence = [], {}
-        if classifier is not None:
-            view = pipeline.crop_to_disc(photo) if crop else photo
-            guess = list(pipeline.guess_recipe(classifier, view).ingredients)
-            confidence = {DEFAULT_VOCABULARY.ingredients[DEFAULT_VOCABULARY.index(i)].name: p
-                          for i, p in pipeline.ingredient_probabilities(classifier, view).items()}
-        return photo, guess, guess, None, confidence
-
-    def restyle(photo, crop, source, target, name, noise, seed):
-        if name not in shelf or not shelf[name].encodes:
-            raise ValueError(f"restyling needs a model with an encoder: one of {', '.join(encoders)}")
-        if not isinstance(crop, bool):  # gradio does not preprocess: every value is checked here
-            raise ValueError(f"crop must be true or false, not {crop!r}")
-        source, target = recipe_names(source or []), recipe_names(target or [])
-        path, label = uploaded(photo)
-        image, _ = pipeline.read_photo(path, name=label)
-        view = pipeline.crop_to_disc(image) if crop else image
-        reconstruction, result = pipeline.restyle(shelf[name], view, source, target, seed=seed, noise=noise)
-        return pipeline.enlarge(view, SHOWN_SIDE), pipeline.model_view(shelf[name], view), reconstruction, result
-    return read_photo, restyle
-
-
 def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
-    """Restyle: a photo in, its guessed recipe (with confidences), and the photo redrawn with another."""
+    """Restyle: a photo in, its guessed recipe (with confidences), and the photo edited or redrawn with another."""
     encoders = model_choices(shelf, "encodes")
-    read_photo, restyle = photo_actions(shelf)
-    gr.Markdown("Upload a pizza photo; the classifier proposes its recipe (edit it), pick a target recipe, and the "
-                "model encodes the photo with the first and decodes it with the second.")
+    if isinstance(shelf.get(READER), PhotoReader):
+        encoders = [("Photo edit: your photo itself, toppings taken off and laid on (best)", PHOTO_EDIT)] + encoders
+    read_photo, read_example, restyle = photo_actions(shelf, EXAMPLES, SHOWN_SIDE)
+    gr.Markdown("Upload a pizza photo (or try one); the photo reader proposes its recipe (edit it), pick a target "
+                "recipe. The photo edit takes the toppings you remove off the photo itself (refilled from its own "
+                "crust, sauce and cheese) and lays the ones you add; the other models encode the photo with the "
+                "first recipe and decode it with the second.")
     with gr.Row():
         with gr.Column(min_width=300):
             upload = gr.File(label="Your pizza photo", file_types=["image"], elem_id="upload")
+            example = gr.Dropdown(list(photo_edit.try_it_photos(*EXAMPLES)), value=None, label="Or try one", elem_id="example")
             # A file path, never decoded by gradio: restyle reads it with the same safe reader as uploads.
             photo = gr.Image(label="Photo", type="filepath", image_mode=None, interactive=False, elem_id="photo",
                              format="png", height=SHOWN_SIDE)
-            crop = gr.Checkbox(True, label="Crop to the pizza's disc (as the 20 real photos are framed)")
+            crop = gr.Checkbox(True, label="Crop to the pizza's disc (as the 20 real photos are framed; the photo "
+                               "edit always keeps the whole photo)")
         with gr.Column(min_width=300):
-            confidence = gr.Label(label="What the classifier sees (probability per ingredient; 50% and up is "
+            confidence = gr.Label(label="What the photo reader sees (probability per ingredient; 50% and up is "
                                   "guessed)", num_top_classes=9, elem_id="confidence")
             source = gr.Dropdown(INGREDIENT_CHOICES, multiselect=True, allow_custom_value=True,
                                  label="Its recipe (guessed: check it)", elem_id="source",
@@ -247,27 +219,30 @@ def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
                                  label="Target recipe", elem_id="target",
                                  elem_classes="ingredient-picker")
             names = [name for _, name in encoders]
-            model = gr.Dropdown(encoders, value=PHOTO_MODEL if PHOTO_MODEL in names else names[0] if names else None,
-                                label="Model", info="A real photo reads best with the photo model.")
+            default = PHOTO_EDIT if PHOTO_EDIT in names else PHOTO_MODEL if PHOTO_MODEL in names else names[0] if names else None
+            model = gr.Dropdown(encoders, value=default, label="Model",
+                                info="The photo edit keeps your photo; the models redraw it at their size.")
             noise = gr.Slider(0, NOISE_MAX, value=0, step=0.05, label="Variety (latent noise)",
-                              info="0: the faithful reading of the photo; higher strays further.")
-            seed = gr.Number(0, label="Seed", info=f"0 to {SEED_MAX}", precision=0)
+                              info="Models only. 0: the faithful reading of the photo; higher strays further.")
+            seed = gr.Number(0, label="Seed", info=f"0 to {SEED_MAX}: where added pieces fall", precision=0)
             button = gr.Button("Restyle", variant="primary", elem_id="restyle", interactive=bool(encoders))
             status = gr.Markdown("", elem_id="restyle-status", elem_classes="status")
-    gr.Markdown(f"All four at {SHOWN_SIDE} px, each model pixel a square. **Input**: your photo as cropped. "
-                "**Model view**: what the encoder reads, at the model's size. **Reconstruction**: decoded with its "
-                "own recipe. **Restyled**: decoded with the target recipe.")
+    gr.Markdown("**Input**: your photo (for the photo edit at its own size, up to 512 px). **Model view**: what "
+                "the reader or the model reads, at its size. **Reading / reconstruction**: the layers the photo "
+                "reader found, each topping tinted (photo edit), or a model's decoding with the photo's own recipe. "
+                "**Restyled**: the result.")
     with gr.Row(elem_classes="crisp", elem_id="restyle-results"):
-        shown = dict(format="png", height=SHOWN_SIDE, width=SHOWN_SIDE, interactive=False, min_width=160)
+        shown = dict(format="png", height=RESULT_SIDE, interactive=False, min_width=200)
         outputs = [gr.Image(label="Input", elem_id="input-view", **shown),
                    gr.Image(label="Model view", elem_id="model-view", **shown),
-                   gr.Image(label="Reconstruction", elem_id="reconstruction", **shown),
+                   gr.Image(label="Reading / reconstruction", elem_id="reconstruction", **shown),
                    gr.Image(label="Restyled", elem_id="restyled", **shown)]
     for picker in (source, target):
         picker.blur(resolve_on_leave, picker, picker, queue=False, show_progress="hidden", **PRIVATE)
     # A refused file leaves the upload box (index 3 of the outputs) empty for the next one.
-    wire(upload.upload, read_photo, [upload, crop], [photo, source, target, upload, confidence], status, "read_photo",
-         on_error={3: None})
+    read_outputs = [photo, source, target, upload, confidence]
+    wire(upload.upload, read_photo, [upload, crop], read_outputs, status, "read_photo", on_error={3: None})
+    wire(example.input, read_example, [example, crop], read_outputs, status, "read_example")
     # gradio neither decodes the photo nor follows a data: URL; `uploaded` and pipeline.read_photo
     # check everything, numbers included (pipeline.check_seed, check_noise).
     def restyle_in_page(photo, crop, source, target, *rest):

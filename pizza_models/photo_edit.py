@@ -17,6 +17,7 @@ as uploaded.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
@@ -77,6 +78,11 @@ def fit_photo(image: Image.Image, max_side: int = MAX_SIDE) -> np.ndarray:
         scale = max_side / max(image.size)
         image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), Image.LANCZOS)
     return np.asarray(image).copy()
+
+
+def fit_photo_image(image: Image.Image, max_side: int = MAX_SIDE) -> Image.Image:
+    """``fit_photo`` as a PIL image: the photo as a photo edit works on it."""
+    return Image.fromarray(fit_photo(image, max_side))
 
 
 def read(reader: PhotoReader, image: Image.Image, recipe: RecipeLike, box: tuple[int, int, int]) -> PhotoReading:
@@ -203,14 +209,23 @@ def edit_photo(reader: PhotoReader, image: Image.Image, source: RecipeLike, targ
                kitchen: Optional[PaintedKitchen] = None) -> tuple[Image.Image, Image.Image, list[str]]:
     """Restyle an uploaded photo: (the photo edited from ``source`` to ``target``, the reader's reading of it,
     what a photo edit cannot change), both pictures at the photo's own size up to ``MAX_SIDE``."""
-    photo = Image.fromarray(fit_photo(image))
+    photo = fit_photo_image(image)
     reading = read(reader, photo, source, disc_box(photo))
     result, skipped = restyle_photo(reading, target, seed, kitchen)
     return Image.fromarray(result), reading_image(reading), skipped
+
+
+def try_it_photos(renders: Path, menu: Path) -> dict[str, Path]:
+    """Try-it photos by name: the kitchens' renders in ``renders`` (``scripts/restyle_examples.py``), and
+    the 20 menu photos in ``menu`` when it is there (read in place, never copied)."""
+    found = {path.stem.replace("_", " "): path for path in sorted(renders.glob("*.png"))}
+    found.update({f"menu photo: {path.stem[3:].replace('-', ' ')}": path for path in sorted(menu.glob("*.png"))})
+    return found
 
 
 def _with_photo(reading: PhotoReading, photo: np.ndarray) -> PhotoReading:
     return PhotoReading(photo, reading.box, reading.shows, reading.layers, reading.recipe)
 
 
-__all__ = ["MAX_SIDE", "PhotoReading", "add", "changes", "edit_photo", "fit_photo", "read", "reading_image", "remove", "restyle_photo"]
+__all__ = ["MAX_SIDE", "PhotoReading", "add", "changes", "edit_photo", "fit_photo", "fit_photo_image", "read", "reading_image",
+           "remove", "restyle_photo", "try_it_photos"]

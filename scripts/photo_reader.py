@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -110,8 +111,7 @@ def main() -> None:
     torch.set_num_threads(1)
     photos_u8, recipes = P.load_photos(args.photos, 64)
     photos, target = P.as_float(photos_u8), presence(recipes)
-    report, started = {"folds": [], "command": "python scripts/photo_reader.py " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None)}, time.perf_counter()
+    report, started = {"folds": [], "command": " ".join(["python scripts/photo_reader.py", *sys.argv[1:]])}, time.perf_counter()
     predicted = torch.zeros_like(target)
     for fold, test in enumerate(P.photo_folds(len(photos), args.folds, args.seed) if args.folds else []):
         train = np.setdiff1d(np.arange(len(photos)), test)

@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ARTIFACTS
-from pizza_models import pipeline
+from conftest import ARTIFACTS, DODO20, ROOT
+from pizza_models import photo_edit, pipeline
 from pizza_models.data import read_manifest
 from pizza_models.events import OneLineRefusals, link_opener, resolve_on_leave, showing
 from pizza_models.filecache import trim_cache
 from pizza_models.kitchen import Kitchen
+from pizza_models.painted import PaintedKitchen
 from pizza_models.order import picked_as_shown, resolve_typed
 from pizza_models.shelf import LABELS, drawer, model_choices
 
@@ -168,7 +169,7 @@ def test_eight_simultaneous_generate_calls_succeed_with_flat_memory(client, app_
 
 def test_the_api_lists_exactly_the_documented_endpoints(client):
     assert set(client.view_api(print_info=False, return_format="dict")["named_endpoints"]) == {
-        "/generate", "/cook", "/read_photo", "/restyle", "/menu", "/interpolate"}
+        "/generate", "/cook", "/read_photo", "/read_example", "/restyle", "/menu", "/interpolate"}
 
 
 def test_the_start_up_line_is_the_apps_own(app_server):
@@ -202,11 +203,31 @@ def test_the_page_comes_with_its_first_pizzas(app_server, client):
         {"config_with_pizzas_s": page_s, "model_first_call_s": model_s, "generate_round_trip_s": round_trip_s}, indent=2))
 
 
-def test_the_restyle_tab_reads_photos_with_the_photo_model_by_default(app_server):
+def test_the_restyle_tab_edits_the_photo_itself_by_default(app_server):
     config = json.loads(urllib.request.urlopen(app_server.url + "config", timeout=30).read())
     restyle_model = next(c for c in config["components"]
-                         if c.get("props", {}).get("info", "").startswith("A real photo reads best"))
-    assert restyle_model["props"]["value"] == "photo"
+                         if c.get("props", {}).get("info", "").startswith("The photo edit keeps your photo"))
+    assert restyle_model["props"]["value"] == "photo-edit"
+
+
+def test_a_photo_edit_keeps_the_photo_at_its_own_size(client, tmp_path):
+    photo = tmp_path / "pizza.png"
+    PaintedKitchen().render("tomato_sauce; mozzarella; pepperoni; olives", seed=2, size=300).save(photo)
+    preview, source, _, _, _ = client.predict(gradio_client.handle_file(photo), True, api_name="/read_photo")
+    target = [i for i in source if i != "olives"] + ["mushrooms"]
+    shown, view, reading, result = client.predict(gradio_client.handle_file(preview), True, source, target,
+                                                  "photo-edit", 0, 4, api_name="/restyle")
+    assert Image.open(shown).size == Image.open(reading).size == Image.open(result).size == (300, 300)
+    assert Image.open(view).size == (64, 64)  # what the reader reads
+    assert pixels(result) != pixels(shown)
+
+
+def test_a_try_it_photo_is_read_by_name(client):
+    names = photo_edit.try_it_photos(ROOT / "examples", DODO20 / "images")
+    _, source, _, _, confidence = client.predict(next(iter(names)), True, api_name="/read_example")
+    assert source and len(confidence["confidences"]) == 9
+    with pytest.raises(gradio_client.exceptions.AppError, match="no try-it photo named 'x'"):
+        client.predict("x", True, api_name="/read_example")
 
 
 def test_several_hundred_sessions_leave_memory_bounded(client, app_server):
@@ -267,10 +288,11 @@ def test_menus_are_chosen_by_capability_and_labels_not_family_names():
 
 
 def test_the_recipe_guesser_on_the_20_real_photos(dodo20):
-    """Micro precision and recall of the shipped judge's guesses on the real menu photos, cropped
-    to the disc as the app does. Measured: precision 0.46, recall 0.41 (the judge knows kitchen
-    pizzas, not photos); the floors below catch a regression, not a goal."""
-    judge = pipeline.load(Path(__file__).resolve().parents[1] / "checkpoints" / "judge")
+    """Micro precision and recall of the shipped photo reader's guesses on the 20 menu photos, cropped to
+    the disc as the app does. It learned from these photos: this checks what it learned; on photos it
+    did not see (folds, docs/restyle) it reads less well. The old guesser (the judge, kitchen pizzas
+    only) had 0.46 and 0.41 here."""
+    judge = pipeline.load(ROOT / "checkpoints" / "reader")
     hits, guessed, present = {}, {}, {}
     for photo in read_manifest(dodo20 / "recipes.csv"):
         image, _ = pipeline.read_photo(photo.path, photo.path.name)
@@ -287,7 +309,7 @@ def test_the_recipe_guesser_on_the_20_real_photos(dodo20):
         {"precision": precision, "recall": recall,
          "per_ingredient": {i: {"right": hits[i], "guessed": guessed[i], "on_photos": present[i]} for i in sorted(hits)}},
         indent=2))
-    assert precision >= 0.4 and recall >= 0.35, (precision, recall)
+    assert precision >= 0.8 and recall >= 0.7, (precision, recall)
 
 
 def test_the_page_clamps_typed_numbers_and_keeps_the_pictures_on_an_error():
