@@ -20,14 +20,16 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
+from pizza_models import photo_edit
 from pizza_models import photo_measures as P
 from pizza_models.data import kitchen_recipes, rotate_view
 from pizza_models.hub import save_checkpoint
 from pizza_models.painted import PaintedKitchen, shipped_bank
 from pizza_models.photo_reader import PhotoReader, ReaderConfig, guess
 from pizza_models.protocol import presence
-from pizza_models.recipe import DEFAULT_VOCABULARY
+from pizza_models.recipe import DEFAULT_VOCABULARY, MENU
 
 DODO20 = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "dodo20"
 
@@ -97,6 +99,20 @@ def scores(predicted: torch.Tensor, target: torch.Tensor) -> dict:
     return {**P.precision_recall(predicted, target), "macro_f1": P.photo_f1(predicted, target)["macro_f1"]}
 
 
+def card_files(reader: PhotoReader, out: Path, report: dict) -> None:
+    """metrics.json (the held-out scores of ``report``) and samples.png (painted pizzas of four menu
+    recipes beside their reading, layers tinted) next to a saved reader."""
+    metrics = {"held_out_photos": report.get("held_out"), "folds": len(report.get("folds", [])),
+               "command": report["command"]}
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    kitchen, tiles = PaintedKitchen(), []
+    for seed, recipe in enumerate(list(MENU.values())[:4]):
+        image = kitchen.render(recipe, seed, 128)
+        reading = photo_edit.read(reader, image, recipe, (0, 0, 128))
+        tiles += [np.asarray(image), np.asarray(photo_edit.reading_image(reading))]
+    Image.fromarray(np.concatenate(tiles, 1)).save(out / "samples.png", optimize=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--photos", type=Path, default=DODO20)
@@ -131,6 +147,7 @@ def main() -> None:
     if args.out:
         reader = train_reader(photos, target.float(), PaintedKitchen(), args.steps, args.seed + 100, args.painted)
         save_checkpoint(reader, args.out, half=True)
+        card_files(reader, args.out, report)
         report["shipped"] = str(args.out)
     report["seconds"] = round(time.perf_counter() - started, 1)
     args.report.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ from pizza_models.pipeline import load
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 SHIPPED = {"layered": "layered",
            "cvaegan": "cvaegan", "gan": "gan", "cvae": "cvae", "dodo20-cvaegan": "cvaegan", "photo": "cvaegan",
-           "judge": "classifier", "judge2": "classifier"}
+           "judge": "classifier", "judge2": "classifier", "reader": "reader"}
 
 
 def test_all_shipped_checkpoints_together_stay_under_60_mb():
@@ -36,6 +36,9 @@ def test_a_shipped_checkpoint_holds_config_weights_grid_and_metrics(name):
     metrics = json.loads((folder / "metrics.json").read_text())  # written by pizza_models.evaluate
     if SHIPPED[name] == "classifier":  # a judge: its own accuracy on fresh renders
         assert 0 < metrics["macro_f1"] <= 1 and len(metrics["per_ingredient"]) == 28
+    elif SHIPPED[name] == "reader":  # the photo reader: its recipe guess on photos it did not see (folds)
+        held_out = metrics["held_out_photos"]
+        assert metrics["folds"] == 5 and 0 < held_out["precision"] <= 1 and 0 < held_out["recall"] <= 1
     else:  # a generator: the protocol's fidelity, its references and the measures fooling cannot buy
         assert {"train_recipes", "held_out_recipes", "single_ingredient", "reference", "cas", "spectral_distance"} <= set(metrics)
     assert not (folder / "training_state.pt").exists()
