@@ -1,7 +1,7 @@
 """Photo restyle measured on photos the readers never saw, and its figure.
 
     python scripts/restyle_measures.py --readers runs/readers --report docs/restyle/restyle.json \
-        --figure docs/restyle/restyle.png
+        --figure docs/restyle/restyle.jpg
 
 Needs the fold readers of ``scripts/photo_reader.py --fold-out runs/readers`` (fold k read the photos
 ``photo_folds(20, 5)[k]`` and never saw them); their recipe guesses on those photos are scored
@@ -83,8 +83,8 @@ def summary(edits: list) -> dict:
             "found_after_add_of_those_not_found_before": share(unseen, lambda r: r["found_after"])}
 
 
-def figure(rows: list, path: Path, side: int = 128) -> None:
-    """Rows of (title, [pictures]) as one PNG with the column titles on top."""
+def figure(rows: list, path: Path, side: int = 100) -> None:
+    """Rows of (caption, [pictures]) as one picture (a JPEG for a .jpg path), the column titles on top."""
     titles = ["photo", "reading", "removed", "added"]
     sheet = Image.new("RGB", (4 * (side + 4), len(rows) * (side + 16) + 14), "white")
     pen = ImageDraw.Draw(sheet)
@@ -95,7 +95,7 @@ def figure(rows: list, path: Path, side: int = 128) -> None:
         for c, picture in enumerate(pictures):
             sheet.paste(Image.fromarray(picture).resize((side, side), Image.LANCZOS), (c * (side + 4), y))
         pen.text((2, y + side + 2), caption, fill=(0, 0, 0))
-    sheet.save(path, optimize=True)
+    sheet.save(path, quality=85)  # a JPEG: twenty photos' worth of pictures
 
 
 def main() -> None:
