@@ -43,7 +43,6 @@ HERE = Path(__file__).resolve().parent
 CHECKPOINTS = HERE / "checkpoints"
 EXAMPLES = (HERE / "examples", HERE.parent / "shared" / "datasets" / "dodo20" / "images")  # try-it photos
 PHOTO_MODEL = "photo"  # the Restyle tab's model default without the photo reader: the model trained on real photos
-RESULT_SIDE = 320  # restyle pictures are shown this high
 DEFAULT_RECIPE = ["tomato_sauce", "mozzarella", "pepperoni"]
 MAX_PIZZAS = 16
 SHOWN_SIDE = 256  # restyle pictures are shown at this size, model pixels as crisp squares
@@ -196,10 +195,8 @@ def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
     if isinstance(shelf.get(READER), PhotoReader):
         encoders = [("Photo edit: your photo itself, toppings taken off and laid on (best)", PHOTO_EDIT)] + encoders
     read_photo, read_example, restyle = photo_actions(shelf, EXAMPLES, SHOWN_SIDE)
-    gr.Markdown("Upload a pizza photo (or try one); the photo reader proposes its recipe (edit it), pick a target "
-                "recipe. The photo edit takes the toppings you remove off the photo itself (refilled from its own "
-                "crust, sauce and cheese) and lays the ones you add; the other models encode the photo with the "
-                "first recipe and decode it with the second.")
+    gr.Markdown("Upload a pizza photo (or try one); the photo reader guesses its recipe: check it, pick a target "
+                "recipe and Restyle.")
     with gr.Row():
         with gr.Column(min_width=300):
             upload = gr.File(label="Your pizza photo", file_types=["image"], elem_id="upload")
@@ -221,21 +218,19 @@ def restyle_tab(shelf: dict[str, PizzaModel]) -> None:
             names = [name for _, name in encoders]
             default = PHOTO_EDIT if PHOTO_EDIT in names else PHOTO_MODEL if PHOTO_MODEL in names else names[0] if names else None
             model = gr.Dropdown(encoders, value=default, label="Model",
-                                info="The photo edit keeps your photo; the models redraw it at their size.")
+                                info="The photo edit keeps your photo, at its size up to 512 px: what you take off is "
+                                     "refilled from its own crust, sauce and cheese. The models redraw it at theirs.")
             noise = gr.Slider(0, NOISE_MAX, value=0, step=0.05, label="Variety (latent noise)",
                               info="Models only. 0: the faithful reading of the photo; higher strays further.")
             seed = gr.Number(0, label="Seed", info=f"0 to {SEED_MAX}: where added pieces fall", precision=0)
             button = gr.Button("Restyle", variant="primary", elem_id="restyle", interactive=bool(encoders))
             status = gr.Markdown("", elem_id="restyle-status", elem_classes="status")
-    gr.Markdown("**Input**: your photo (for the photo edit at its own size, up to 512 px). **Model view**: what "
-                "the reader or the model reads, at its size. **Reading / reconstruction**: the layers the photo "
-                "reader found, each topping tinted (photo edit), or a model's decoding with the photo's own recipe. "
-                "**Restyled**: the result.")
     with gr.Row(elem_classes="crisp", elem_id="restyle-results"):
-        shown = dict(format="png", height=RESULT_SIDE, interactive=False, min_width=200)
+        shown = dict(format="png", height=SHOWN_SIDE, width=SHOWN_SIDE, interactive=False, min_width=160)
         outputs = [gr.Image(label="Input", elem_id="input-view", **shown),
-                   gr.Image(label="Model view", elem_id="model-view", **shown),
-                   gr.Image(label="Reading / reconstruction", elem_id="reconstruction", **shown),
+                   gr.Image(label="Model view: what it reads", elem_id="model-view", **shown),
+                   gr.Image(label="Reading (photo edit, toppings tinted) or reconstruction (model)",
+                            elem_id="reconstruction", **shown),
                    gr.Image(label="Restyled", elem_id="restyled", **shown)]
     for picker in (source, target):
         picker.blur(resolve_on_leave, picker, picker, queue=False, show_progress="hidden", **PRIVATE)
