@@ -4,7 +4,7 @@
     python app.py --port 8080 --share
 
 Wiring only: every picture comes from ``pizza_models`` (``pipeline``, ``cook``, ``export``), what
-the form and its links mean from ``pizza_models.order``. Each action is wired twice: a public
+the form and its links mean from ``pizza_models.app.order``. Each action is wired twice: a public
 endpoint for API clients (``/generate``...), which raises its errors, and the button or slider in
 the page, which shows them in a line under the button and keeps the last pictures. The page's own
 script and look are app.js and app.css.
@@ -25,19 +25,20 @@ from typing import Any, Callable
 
 import gradio as gr
 
-from pizza_models import photo_edit, pipeline
-from pizza_models.cook import has_layers, making, no_layers
-from pizza_models.events import link_opener, quiet_refusals, resolve_on_leave, wire
-from pizza_models.export import take_away, take_away_making
-from pizza_models.filecache import cache_dir, keep_trimming
+from pizza_models import pipeline
+from pizza_models.app import photo_edit
+from pizza_models.app.cook import has_layers, making, no_layers
+from pizza_models.app.events import link_opener, quiet_refusals, resolve_on_leave, wire
+from pizza_models.app.export import take_away, take_away_making
+from pizza_models.app.filecache import cache_dir, keep_trimming
 from pizza_models.hub import CheckpointError, PizzaModel
-from pizza_models.photo_reader import PhotoReader
-from pizza_models.order import (
+from pizza_models.families.photo_reader import PhotoReader
+from pizza_models.app.order import (
     INGREDIENT_CHOICES, SHEET_COLUMNS, Order, menu_example, picked_as_shown, pizza_at, portions, read_query,
 )
 from pizza_models.recipe import MENU
-from pizza_models.restyling import PHOTO_EDIT, READER, photo_actions
-from pizza_models.shelf import drawer, model_choices
+from pizza_models.app.restyling import PHOTO_EDIT, READER, photo_actions
+from pizza_models.app.shelf import drawer, model_choices
 
 HERE = Path(__file__).resolve().parent
 CHECKPOINTS = HERE / "checkpoints"

@@ -30,8 +30,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import torch
 
-from pizza_models import cook
-from pizza_models.export import take_away_making
+from pizza_models.app import cook
+from pizza_models.app.export import take_away_making
 from pizza_models.pipeline import generate, load
 from pizza_models.recipe import MENU, parse_recipe
 

@@ -46,7 +46,7 @@ TOLERANCE = 0.05
 def model_specs(checkpoints: list[str]) -> list[tuple[str, object]]:
     """(label, loader) per model; a loader builds or loads the model, in eval mode, on the CPU."""
     if checkpoints:
-        from pizza_models.evaluate import load_checkpoint
+        from pizza_models.evaluation.evaluate import load_checkpoint
         from pizza_models.hub import read_config
         from pizza_models.registry import model_classes
 
@@ -58,8 +58,8 @@ def model_specs(checkpoints: list[str]) -> list[tuple[str, object]]:
             specs.append((f"{family} {Path(folder).name}", lambda folder=folder: load_checkpoint(folder)))
         return specs
 
-    from pizza_models.cvae import CVAE, CVAEConfig
-    from pizza_models.gan import Generator, GANConfig
+    from pizza_models.families.cvae import CVAE, CVAEConfig
+    from pizza_models.families.gan import Generator, GANConfig
 
     def fresh(cls, config):
         def load():

@@ -16,9 +16,9 @@ import time
 import numpy as np
 
 from benchmarks.common import cpu_model
-from pizza_models.kitchen import Kitchen
-from pizza_models.menu import sample_recipe
-from pizza_models.painted import PaintedKitchen
+from pizza_models.kitchen.procedural import Kitchen
+from pizza_models.recipe_sampler import sample_recipe
+from pizza_models.kitchen.painted import PaintedKitchen
 
 TARGET = {("clip-art", 64): 300.0, ("painted", 64): 100.0}  # pizzas/s
 

@@ -20,8 +20,9 @@ import torch
 from PIL import Image
 
 from benchmarks.common import ROOT, machine
-from pizza_models import photo_edit, pipeline
-from pizza_models.painted import PaintedKitchen
+from pizza_models.app import photo_edit
+from pizza_models import pipeline
+from pizza_models.kitchen.painted import PaintedKitchen
 
 SOURCE = ["tomato_sauce", "mozzarella", "pepperoni", "mushrooms", "olives"]
 TARGET = ["tomato_sauce", "mozzarella", "pepperoni", "olives", "bell_pepper"]

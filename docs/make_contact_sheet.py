@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from pizza_models.kitchen import Kitchen
-from pizza_models.menu import sample_recipe, single_ingredient_recipe
+from pizza_models.kitchen.procedural import Kitchen
+from pizza_models.recipe_sampler import sample_recipe, single_ingredient_recipe
 from pizza_models.recipe import DEFAULT_VOCABULARY
 
 DOCS = Path(__file__).resolve().parent

@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from pizza_models.cook import making
-from pizza_models.export import captioned, save_animation
+from pizza_models.app.cook import making
+from pizza_models.app.export import captioned, save_animation
 from pizza_models.pipeline import load
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,7 +23,7 @@ from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 from tqdm import tqdm
 
-from .menu import sample_recipe
+from .recipe_sampler import sample_recipe
 from .recipe import DEFAULT_VOCABULARY, Recipe, Vocabulary, encode, parse_recipe
 
 MAX_PIXELS = 16_000_000  # a loaded image keeps at most this many pixels (64 MB as Pillow holds RGB): larger ones shrink
@@ -334,7 +334,7 @@ def kitchen_recipes(n: int, seed: int, vocabulary: Vocabulary = DEFAULT_VOCABULA
 
 def _kitchen(vocabulary: Vocabulary):
     # Imported here, not at the top: reading photos (the app, loading a checkpoint) needs no kitchen.
-    from .kitchen import Kitchen
+    from .kitchen.procedural import Kitchen
 
     return Kitchen(vocabulary)
 

@@ -21,10 +21,10 @@ from PIL import Image
 from torch import nn
 
 from .accel import autocast, channels_last, use_bf16
-from .classifier import IngredientClassifier
+from .families.classifier import IngredientClassifier
 from .data import load_image, to_pil, to_tensor
 from .hub import CheckpointError, PizzaModel, read_config
-from .menu import single_ingredient_recipe
+from .recipe_sampler import single_ingredient_recipe
 from .recipe import MAX_PORTIONS, Recipe, RecipeLike, encode, from_counts, parse_recipe
 from .registry import model_classes
 

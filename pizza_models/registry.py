@@ -2,9 +2,9 @@
 
 Every ``PizzaModel`` subclass that names a ``family`` registers itself when its module is imported
 (``hub.PizzaModel.__init_subclass__``), wherever that module lives. ``model_classes()`` first
-imports this package's modules that define one, found by reading their source rather than by
-importing every module: loading a checkpoint imports the networks, never the kitchen or the
-evaluation. A new family is one new module here and no list to edit.
+imports the modules of ``pizza_models.families`` that define one, found by reading their source
+rather than by importing every module: loading a checkpoint imports the networks, never the kitchen
+or the evaluation. A new family is one new module in ``families/`` and no list to edit.
 """
 
 import ast
@@ -27,7 +27,7 @@ def _names_a_family(cls: ast.ClassDef) -> bool:
 
 
 @lru_cache(maxsize=None)
-def family_modules(package: str = __package__) -> tuple[str, ...]:
+def family_modules(package: str = f"{__package__}.families") -> tuple[str, ...]:
     """The modules of ``package`` that define a model family, by name (their source parsed, not run)."""
     found = []
     for module in pkgutil.iter_modules(importlib.import_module(package).__path__):
@@ -41,7 +41,7 @@ def family_modules(package: str = __package__) -> tuple[str, ...]:
 
 
 def model_classes() -> dict[str, type[PizzaModel]]:
-    """Every model family, by name: this package's (their modules imported once) and any other
+    """Every model family, by name: those of ``families/`` (their modules imported once) and any other
     ``PizzaModel`` subclass with a ``family`` already defined, e.g. in a test or a script."""
     for name in family_modules():
         importlib.import_module(name)

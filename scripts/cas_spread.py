@@ -2,7 +2,7 @@
 
     python scripts/cas_spread.py checkpoints/gan checkpoints/cvaegan --seeds 3003 3004 3005
 
-For each checkpoint, the same 4,096 pizzas (latent seed 0, as ``pizza_models.evaluate``) train a
+For each checkpoint, the same 4,096 pizzas (latent seed 0, as ``pizza_models.evaluation.evaluate``) train a
 fresh CAS classifier once per budget seed (its weights and batch order); each is tested on the same
 kitchen renders. Prints a markdown table: every seed's macro-F1, their mean and spread (max - min).
 The spread is the least two CAS figures must differ by before a generator, not the classifier's
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from pizza_models.cas import CAS_BUDGET
+from pizza_models.evaluation.cas import CAS_BUDGET
 from pizza_models.pipeline import load
-from pizza_models.protocol import classification_accuracy_score
+from pizza_models.evaluation.protocol import classification_accuracy_score
 
 
 def main() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from pizza_models.data import kitchen_recipes
-from pizza_models.evaluate import EVAL_SEED, RENDER_SEED
-from pizza_models.kitchen import Kitchen
+from pizza_models.evaluation.evaluate import EVAL_SEED, RENDER_SEED
+from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.pipeline import guess_recipe, load
 
 CELL, TEXT = 160, 118  # pixels per pizza and for its caption lines

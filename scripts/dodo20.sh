@@ -38,7 +38,7 @@ adversarial() {
   train 1 gan gan --menu-pizza 0 --steps 50000 --max-minutes "$GAN_MINUTES" --sample-every 100 --save-every 100
 }
 evaluate() {
-  OMP_NUM_THREADS=2 python -m pizza_models.evaluate "$OUT"/cvae-method1 "$OUT"/cvae-method2 "$OUT"/cvae-method1-latent64 \
+  OMP_NUM_THREADS=2 python -m pizza_models.evaluation.evaluate "$OUT"/cvae-method1 "$OUT"/cvae-method2 "$OUT"/cvae-method1-latent64 \
     "$OUT"/cvae-method2-latent64 "$OUT"/gan "$OUT"/cvaegan --judge checkpoints/judge --real "$DATA" --no-cas --write \
     | tee "$OUT/metrics.md"
 }

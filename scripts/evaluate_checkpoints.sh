@@ -12,9 +12,9 @@ DATA=${DATA:-../shared/datasets/dodo20/recipes.csv}
 export OMP_NUM_THREADS=1
 mkdir -p docs/evaluation
 
-python -m pizza_models.evaluate --judge-only checkpoints/judge > docs/evaluation/judge.md
-python -m pizza_models.evaluate --judge-only checkpoints/judge2 > docs/evaluation/judge2.md
-python -m pizza_models.evaluate checkpoints/gan checkpoints/cvae checkpoints/cvaegan --write \
+python -m pizza_models.evaluation.evaluate --judge-only checkpoints/judge > docs/evaluation/judge.md
+python -m pizza_models.evaluation.evaluate --judge-only checkpoints/judge2 > docs/evaluation/judge2.md
+python -m pizza_models.evaluation.evaluate checkpoints/gan checkpoints/cvae checkpoints/cvaegan --write \
     > docs/evaluation/kitchen-64.md
-python -m pizza_models.evaluate checkpoints/dodo20-cvaegan --real "$DATA" --write > docs/evaluation/dodo20-32.md
-python -m pizza_models.evaluate checkpoints/photo --real "$DATA" --write > docs/evaluation/photo-64.md
+python -m pizza_models.evaluation.evaluate checkpoints/dodo20-cvaegan --real "$DATA" --write > docs/evaluation/dodo20-32.md
+python -m pizza_models.evaluation.evaluate checkpoints/photo --real "$DATA" --write > docs/evaluation/photo-64.md

@@ -16,7 +16,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from pizza_models.data import read_manifest
-from pizza_models.painted import PaintedKitchen
+from pizza_models.kitchen.painted import PaintedKitchen
 from pizza_models.pipeline import generate, load, sheet, single_ingredient_menu
 
 SIZE = 64

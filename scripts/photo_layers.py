@@ -1,6 +1,6 @@
 """Take the 20 menu photos apart into layers and build the painted kitchen's bank from them.
 
-    python scripts/photo_layers.py [--photos ../shared/datasets/dodo20] [--out pizza_models/photo_bank] \
+    python scripts/photo_layers.py [--photos ../shared/datasets/dodo20] [--out pizza_models/kitchen/photo_bank] \
         [--sheet docs/painted/photo_layers.png]
 
 1. **Which pixels show which ingredient.** A small fully convolutional pixel classifier (3 layers,
@@ -38,8 +38,8 @@ from scipy import ndimage as ndi
 from torch import nn
 
 from pizza_models.data import read_manifest
-from pizza_models.kitchen import DRIZZLES, SAUCES, TOPPINGS, Kitchen
-from pizza_models.painted import BANK_SIDE, CELL, LAYERS, PhotoBank
+from pizza_models.kitchen.procedural import DRIZZLES, SAUCES, TOPPINGS, Kitchen
+from pizza_models.kitchen.painted import BANK_SIDE, CELL, LAYERS, PhotoBank
 
 INNER = 0.84  # sauce disc over the pizza's radius in the photos (the crust ring is the rest)
 
@@ -182,7 +182,7 @@ def refill_base(image: np.ndarray, shows: np.ndarray, inner: np.ndarray, seed: i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", default="../shared/datasets/dodo20")
-    parser.add_argument("--out", default="pizza_models/photo_bank")
+    parser.add_argument("--out", default="pizza_models/kitchen/photo_bank")
     parser.add_argument("--sheet", default="docs/painted/photo_layers.png")
     parser.add_argument("--per-ingredient", type=int, default=8)
     parser.add_argument("--steps", type=int, default=500, help="steps of the pixel classifier")
@@ -240,7 +240,7 @@ def main() -> None:
 
 def contact_sheet(images, shows, bases, bank, photos, path: str) -> None:
     """Each photo, its layers coloured over it, and its refilled base; then every piece of the bank."""
-    from pizza_models.painted import layer_palette
+    from pizza_models.kitchen.painted import layer_palette
 
     palette = layer_palette()
     rows = []

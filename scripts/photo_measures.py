@@ -1,4 +1,4 @@
-"""The measures on real photos (``pizza_models.photo_measures``) for the photos themselves (the ceiling),
+"""The measures on real photos (``pizza_models.evaluation.photo_measures``) for the photos themselves (the ceiling),
 the clip-art kitchen (the floor) and any checkpoints, as a table and a JSON.
 
     python scripts/photo_measures.py checkpoints/layered --out runs/photo_measures.json
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import torch
 
-from pizza_models import photo_measures as P
-from pizza_models.painted import PaintedKitchen, shipped_bank
+from pizza_models.evaluation import photo_measures as P
+from pizza_models.kitchen.painted import PaintedKitchen, shipped_bank
 from pizza_models.pipeline import load
 
 DODO20 = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "dodo20"

@@ -16,5 +16,5 @@ mkdir -p "$OUT"
 python -m train cvaegan --preset modern --size 64 --data "$DATA" --views 720 --init checkpoints/cvaegan \
   --diffaugment color,translation,cutout --batch-size 16 --steps 100000 --max-minutes "$MINUTES" --sample-every 50 --save-every 50 --half --no-progress \
   --out "$OUT/kitchen-finetune" > "$OUT/kitchen-finetune.log" 2>&1
-OMP_NUM_THREADS=2 python -m pizza_models.evaluate "$OUT"/cvaegan "$OUT"/kitchen-finetune checkpoints/dodo20-cvaegan \
+OMP_NUM_THREADS=2 python -m pizza_models.evaluation.evaluate "$OUT"/cvaegan "$OUT"/kitchen-finetune checkpoints/dodo20-cvaegan \
   --judge checkpoints/judge --real "$DATA" --no-cas --write | tee "$OUT/photo-model.md"

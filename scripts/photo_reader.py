@@ -1,4 +1,4 @@
-"""Train the photo reader (``pizza_models.photo_reader``) and measure it on photos it never saw.
+"""Train the photo reader (``pizza_models.families.photo_reader``) and measure it on photos it never saw.
 
     python scripts/photo_reader.py --folds 5 --out checkpoints/reader --report docs/restyle/reader.json
 
@@ -22,13 +22,13 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from pizza_models import photo_edit
-from pizza_models import photo_measures as P
+from pizza_models.app import photo_edit
+from pizza_models.evaluation import photo_measures as P
 from pizza_models.data import kitchen_recipes, rotate_view
 from pizza_models.hub import save_checkpoint
-from pizza_models.painted import PaintedKitchen, shipped_bank
-from pizza_models.photo_reader import PhotoReader, ReaderConfig, guess
-from pizza_models.protocol import presence
+from pizza_models.kitchen.painted import PaintedKitchen, shipped_bank
+from pizza_models.families.photo_reader import PhotoReader, ReaderConfig, guess
+from pizza_models.evaluation.protocol import presence
 from pizza_models.recipe import DEFAULT_VOCABULARY, MENU
 
 DODO20 = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "dodo20"

@@ -4,7 +4,7 @@
 
 The snapshot folder holds one checkpoint folder per time, named ``minN`` (N minutes of training on
 one core), each with config.json, model.safetensors and a ``step`` file. Every snapshot gets the
-fixed protocol of ``pizza_models.evaluate`` with the first judge (held-out recipe macro-F1, single
+fixed protocol of ``pizza_models.evaluation.evaluate`` with the first judge (held-out recipe macro-F1, single
 ingredients recognised, Frechet distance, spectral distance); every ``--cas-every``-th, and the
 last, also the Classification Accuracy Score; with ``--restyle``, an encoding model's reconstruction
 PSNR and restyle scores. Writes ``curve.csv`` and ``curve.png``; snapshots
@@ -21,8 +21,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from pizza_models.cas import CAS_BUDGET  # noqa: E402
-from pizza_models.protocol import evaluate_generator  # noqa: E402
+from pizza_models.evaluation.cas import CAS_BUDGET  # noqa: E402
+from pizza_models.evaluation.protocol import evaluate_generator  # noqa: E402
 from pizza_models.pipeline import load  # noqa: E402
 
 COLUMNS = ["minutes", "step", "held_out_macro_f1", "train_macro_f1", "singles_recognised", "cas_macro_f1", "frechet",

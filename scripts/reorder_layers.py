@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pizza_models.hub import WEIGHTS_NAME, atomic_write_bytes, save_checkpoint  # noqa: E402
-from pizza_models.kitchen import Kitchen  # noqa: E402
-from pizza_models.layered import LayeredPizza  # noqa: E402
+from pizza_models.kitchen.procedural import Kitchen  # noqa: E402
+from pizza_models.families.layered import LayeredPizza  # noqa: E402
 from pizza_models.pipeline import load  # noqa: E402
 from train import artifacts  # noqa: E402
 from train.loop import grid_inputs  # noqa: E402

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from pizza_models.kitchen import Kitchen
-from pizza_models.painted import PaintedKitchen
+from pizza_models.kitchen.procedural import Kitchen
+from pizza_models.kitchen.painted import PaintedKitchen
 
 OUT = Path(__file__).resolve().parents[1] / "examples"
 EXAMPLES = [("painted", PaintedKitchen(), ["tomato_sauce", "mozzarella", "pepperoni", "mushrooms"], 11),

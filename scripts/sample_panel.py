@@ -18,9 +18,9 @@ import torch
 from PIL import Image, ImageDraw
 from torchvision.utils import make_grid
 
-from pizza_models.menu import sample_recipe, single_ingredient_recipe
+from pizza_models.recipe_sampler import sample_recipe, single_ingredient_recipe
 from pizza_models.pipeline import load
-from pizza_models.protocol import generate, render
+from pizza_models.evaluation.protocol import generate, render
 from pizza_models.recipe import encode
 
 TOPPINGS = ["pepperoni", "mushrooms", "olives", "pineapple", "ham", "bell_pepper", "shrimp", "basil"]

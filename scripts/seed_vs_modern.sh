@@ -20,5 +20,5 @@ for family in cvae gan cvaegan; do
   done
   wait
 done
-OMP_NUM_THREADS=2 python -m pizza_models.evaluate "$OUT"/*-article "$OUT"/*-modern --judge checkpoints/judge --write \
+OMP_NUM_THREADS=2 python -m pizza_models.evaluation.evaluate "$OUT"/*-article "$OUT"/*-modern --judge checkpoints/judge --write \
   | tee "$OUT/metrics.md"

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 from typing import Optional
 
-from pizza_models.evaluate import main as evaluate_main
+from pizza_models.evaluation.evaluate import main as evaluate_main
 from pizza_models.hub import save_checkpoint
 from pizza_models.pipeline import load
 from train import artifacts
@@ -21,7 +21,7 @@ SHIPPED = ("samples.png", "losses.png", "losses.csv")  # the progress GIF stays 
 def ship(run: Path, destination: Path, command: str, evaluate: Optional[list[str]] = None) -> Path:
     """Write ``run``'s model into ``destination`` in float16 with its model card and pictures.
 
-    ``evaluate``: extra arguments of ``python -m pizza_models.evaluate`` (e.g. ``["--real", CSV]``)
+    ``evaluate``: extra arguments of ``python -m pizza_models.evaluation.evaluate`` (e.g. ``["--real", CSV]``)
     to judge the shipped weights and write their metrics.json before the card; None skips it.
     """
     model = load(run)

@@ -14,14 +14,15 @@ import pytest
 from PIL import Image
 
 from conftest import ARTIFACTS, DODO20, ROOT
-from pizza_models import photo_edit, pipeline
+from pizza_models.app import photo_edit
+from pizza_models import pipeline
 from pizza_models.data import read_manifest
-from pizza_models.events import OneLineRefusals, link_opener, resolve_on_leave, showing
-from pizza_models.filecache import trim_cache
-from pizza_models.kitchen import Kitchen
-from pizza_models.painted import PaintedKitchen
-from pizza_models.order import picked_as_shown, resolve_typed
-from pizza_models.shelf import LABELS, drawer, model_choices
+from pizza_models.app.events import OneLineRefusals, link_opener, resolve_on_leave, showing
+from pizza_models.app.filecache import trim_cache
+from pizza_models.kitchen.procedural import Kitchen
+from pizza_models.kitchen.painted import PaintedKitchen
+from pizza_models.app.order import picked_as_shown, resolve_typed
+from pizza_models.app.shelf import LABELS, drawer, model_choices
 
 gradio_client = pytest.importorskip("gradio_client")
 PEPPERONI = ["tomato_sauce", "mozzarella", "pepperoni"]

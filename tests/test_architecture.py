@@ -14,9 +14,10 @@ from pizza_models.registry import family_modules
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("pizza_models", "train")
-KITCHEN = {"pizza_models.kitchen", "pizza_models.shapes", "pizza_models.painted"}
-EVALUATION = {"pizza_models.evaluate", "pizza_models.protocol", "pizza_models.metrics", "pizza_models.cas",
-              "pizza_models.references", "pizza_models.reports", "pizza_models.photo_measures"}
+KITCHEN = {"pizza_models.kitchen", "pizza_models.kitchen.procedural", "pizza_models.kitchen.shapes", "pizza_models.kitchen.painted"}
+EVALUATION = {"pizza_models.evaluation", "pizza_models.evaluation.evaluate", "pizza_models.evaluation.protocol",
+              "pizza_models.evaluation.metrics", "pizza_models.evaluation.cas", "pizza_models.evaluation.references",
+              "pizza_models.evaluation.reports", "pizza_models.evaluation.photo_measures"}
 LOAD = """
 import json, sys
 from pizza_models.pipeline import load
@@ -39,7 +40,8 @@ def test_loading_any_checkpoint_imports_no_kitchen_evaluation_or_training_module
 
 
 def module_name(path: Path) -> str:
-    return ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def imported(path: Path) -> set[str]:
@@ -47,23 +49,29 @@ def imported(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     hidden = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
               for n in ast.walk(node)}
-    package, found = module_name(path).rsplit(".", 1)[0], set()
+    name = module_name(path)
+    package, found = name if path.name == "__init__.py" else name.rsplit(".", 1)[0], set()
     for node in ast.walk(tree):
         if id(node) in hidden:
             continue
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            base = (package + ("." + node.module if node.module else "")) if node.level else node.module
+            above = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            base = (above + ("." + node.module if node.module else "")) if node.level else node.module
             found.update([base, *(f"{base}.{alias.name}" for alias in node.names)])
     return found
 
 
 def import_graph() -> dict[str, set[str]]:
     """Project module -> the project modules it imports, with what each registry imports by itself:
-    the model registry, the modules that define a family; the trainer registry, the train package."""
-    paths = {module_name(p): p for package in PACKAGES for p in (ROOT / package).glob("*.py")}
+    the model registry, the modules that define a family; the trainer registry, the train package.
+    Importing a module of a subpackage runs the subpackage's ``__init__`` first: counted too."""
+    paths = {module_name(p): p for package in PACKAGES for p in (ROOT / package).rglob("*.py")}
     graph = {m: {i for i in imported(p) if i in paths and i != m} for m, p in paths.items()}
+    for m in graph:
+        parents = {".".join(i.split(".")[:k]) for i in graph[m] for k in range(2, i.count(".") + 1)}
+        graph[m] |= {p for p in parents if p in paths and p != m and not m.startswith(p + ".")}
     graph["pizza_models.registry"] |= set(family_modules())
     graph["train.registry"] |= {m for m in paths if m.startswith("train.") and not m.split(".")[-1].startswith("_")}
     graph["train.registry"].discard("train.registry")
@@ -94,6 +102,13 @@ def test_no_module_imports_itself_back():
     graph = import_graph()
     assert graph["train.registry"] and graph["pizza_models.registry"]
     assert cycles(graph) == []
+
+
+def test_the_registry_finds_the_families_in_their_subpackage_only():
+    found = family_modules()
+    assert found and all(m.startswith("pizza_models.families.") for m in found)
+    assert {"pizza_models.families.layered", "pizza_models.families.cvae", "pizza_models.families.gan"} <= set(found)
+    assert "pizza_models.families.blocks" not in found
 
 
 def test_the_cycle_finder_finds_a_cycle():

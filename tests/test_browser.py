@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from conftest import ARTIFACTS
-from pizza_models.kitchen import Kitchen
+from pizza_models.kitchen.procedural import Kitchen
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-dev.txt")

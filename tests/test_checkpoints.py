@@ -8,7 +8,7 @@ import pytest
 import safetensors.torch
 import torch
 
-from pizza_models.cvae import CVAE
+from pizza_models.families.cvae import CVAE
 from pizza_models.pipeline import load
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
@@ -33,7 +33,7 @@ def test_a_shipped_checkpoint_holds_config_weights_grid_and_metrics(name):
     folder = CHECKPOINTS / name
     assert {"config.json", "model.safetensors", "samples.png", "metrics.json", "README.md"} <= {
         f.name for f in folder.iterdir()}
-    metrics = json.loads((folder / "metrics.json").read_text())  # written by pizza_models.evaluate
+    metrics = json.loads((folder / "metrics.json").read_text())  # written by pizza_models.evaluation.evaluate
     if SHIPPED[name] == "classifier":  # a judge: its own accuracy on fresh renders
         assert 0 < metrics["macro_f1"] <= 1 and len(metrics["per_ingredient"]) == 28
     elif SHIPPED[name] == "reader":  # the photo reader: its recipe guess on photos it did not see (folds)

@@ -8,9 +8,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from pizza_models.cook import has_layers, making, shows
-from pizza_models.gan import GANConfig, Generator
-from pizza_models.layered import LayeredConfig, LayeredPizza
+from pizza_models.app.cook import has_layers, making, shows
+from pizza_models.families.gan import GANConfig, Generator
+from pizza_models.families.layered import LayeredConfig, LayeredPizza
 from pizza_models.pipeline import generate, load
 
 TINY = LayeredConfig(image_size=32, pieces=("ham", "pepperoni", "olives"), strokes=("bbq_sauce",), channels=8,

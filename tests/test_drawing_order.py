@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from pizza_models.data import kitchen_recipes
-from pizza_models.kitchen import Kitchen
-from pizza_models.layered import LayeredConfig, LayeredPizza, split_latent
-from pizza_models.painted import PaintedKitchen
+from pizza_models.kitchen.procedural import Kitchen
+from pizza_models.families.layered import LayeredConfig, LayeredPizza, split_latent
+from pizza_models.kitchen.painted import PaintedKitchen
 from pizza_models.recipe import DEFAULT_VOCABULARY, encode, parse_recipe
 from train.layered import layered_config
 from train.registry import hyper

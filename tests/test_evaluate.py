@@ -17,15 +17,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pizza_models import evaluate, protocol, references, reports
-from pizza_models import metrics as M
-from pizza_models.cas import CASBudget, train_classifier
-from pizza_models.classifier import ClassifierConfig, IngredientClassifier
-from pizza_models.cvae import CVAE, CVAEConfig
+from pizza_models.evaluation import evaluate, protocol, references, reports
+from pizza_models.evaluation import metrics as M
+from pizza_models.evaluation.cas import CASBudget, train_classifier
+from pizza_models.families.classifier import ClassifierConfig, IngredientClassifier
+from pizza_models.families.cvae import CVAE, CVAEConfig
 from pizza_models.data import kitchen_recipes, to_tensor
 from pizza_models.hub import save_checkpoint
-from pizza_models.kitchen import Kitchen
-from pizza_models.menu import HELD_OUT_RECIPES, sample_recipe
+from pizza_models.kitchen.procedural import Kitchen
+from pizza_models.recipe_sampler import HELD_OUT_RECIPES, sample_recipe
 from pizza_models.recipe import DEFAULT_VOCABULARY, TOPPING, Vocabulary, encode, from_counts
 
 SIZE = 32  # stand-ins draw small pizzas: rendering is the slow part

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pizza_models.cook import Step
-from pizza_models.export import SCALE, enlarge, save_animation, save_png, take_away
-from pizza_models.filecache import forget_old, takeaway
-from pizza_models.order import Order
+from pizza_models.app.cook import Step
+from pizza_models.app.export import SCALE, enlarge, save_animation, save_png, take_away
+from pizza_models.app.filecache import forget_old, takeaway
+from pizza_models.app.order import Order
 
 ORDER = Order(("tomato_sauce", "mozzarella", "ham"), ("ham",), 0.35, 7, 4, "layered")
 

@@ -5,10 +5,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from pizza_models.cvae import CVAE, CVAEGAN, CVAEConfig
-from pizza_models.gan import GANConfig, Generator
-from pizza_models.kitchen import Kitchen
-from pizza_models.layered import LayeredConfig, LayeredPizza
+from pizza_models.families.cvae import CVAE, CVAEGAN, CVAEConfig
+from pizza_models.families.gan import GANConfig, Generator
+from pizza_models.kitchen.procedural import Kitchen
+from pizza_models.families.layered import LayeredConfig, LayeredPizza
 from pizza_models.registry import model_classes
 
 from model_tester import DrawingModelTester

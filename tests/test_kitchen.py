@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pizza_models.kitchen import TOPPINGS, Kitchen
-from pizza_models.menu import HELD_OUT_RECIPES, is_held_out, sample_recipe, single_ingredient_recipe
+from pizza_models.kitchen.procedural import TOPPINGS, Kitchen
+from pizza_models.recipe_sampler import HELD_OUT_RECIPES, is_held_out, sample_recipe, single_ingredient_recipe
 from pizza_models.recipe import DEFAULT_VOCABULARY, MAX_PORTIONS, Recipe, Vocabulary, parse_recipe
 
 PLAIN = "tomato_sauce, mozzarella"

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from pizza_models.hub import save_checkpoint
-from pizza_models.kitchen import Kitchen
+from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.compositing import lay, splat
-from pizza_models.layered import LayeredConfig, LayeredPizza, split_latent
+from pizza_models.families.layered import LayeredConfig, LayeredPizza, split_latent
 from pizza_models.pipeline import generate, load, model_view, restyle
 from pizza_models.recipe import DEFAULT_VOCABULARY, encode, parse_recipe
 from pizza_models.registry import model_classes

@@ -9,10 +9,10 @@ import torch
 from torch.nn.utils import parametrize
 
 from pizza_models import hub
-from pizza_models.classifier import ClassifierConfig, IngredientClassifier
-from pizza_models.cvae import CVAE, CVAEConfig
-from pizza_models.gan import Discriminator, GANConfig, Generator
-from pizza_models.layers import count_parameters
+from pizza_models.families.classifier import ClassifierConfig, IngredientClassifier
+from pizza_models.families.cvae import CVAE, CVAEConfig
+from pizza_models.families.gan import Discriminator, GANConfig, Generator
+from pizza_models.families.blocks import count_parameters
 from pizza_models.recipe import encode
 
 RECIPES = (["tomato_sauce", "mozzarella", "pepperoni", "pepperoni"], ["cheese_sauce", "mozzarella", "pineapple", "ham"])

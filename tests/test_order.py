@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from pizza_models.order import Order, pizza_at, read_query
+from pizza_models.app.order import Order, pizza_at, read_query
 
 DEFAULTS = (["tomato_sauce", "mozzarella", "pepperoni"], [], 1.0, 0, 4, "layered")
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from pizza_models.kitchen import Kitchen
-from pizza_models.painted import PaintedKitchen, PhotoBank, shipped_bank
+from pizza_models.kitchen.procedural import Kitchen
+from pizza_models.kitchen.painted import PaintedKitchen, PhotoBank, shipped_bank
 
 RECIPE = ["tomato_sauce", "mozzarella", "pepperoni", "olives", "bbq_sauce"]
 

@@ -1,4 +1,4 @@
-"""The measures on real photos (pizza_models.photo_measures): each scores the photos themselves near its
+"""The measures on real photos (pizza_models.evaluation.photo_measures): each scores the photos themselves near its
 ceiling and clip-art or noise near its floor, so that each can be seen to fail.
 
 The fast tests use tiny budgets (seconds each); the ``e2e`` ones run the shipped budgets.
@@ -15,11 +15,11 @@ import pytest
 import torch
 from conftest import DODO20
 
-from pizza_models import photo_measures as P
-from pizza_models.cas import CASBudget
+from pizza_models.evaluation import photo_measures as P
+from pizza_models.evaluation.cas import CASBudget
 from pizza_models.data import kitchen_recipes
-from pizza_models.metrics import constant_reader_f1
-from pizza_models.protocol import presence
+from pizza_models.evaluation.metrics import constant_reader_f1
+from pizza_models.evaluation.protocol import presence
 from pizza_models.recipe import DEFAULT_VOCABULARY, parse_recipe
 
 TINY_TWO_SAMPLE = P.TwoSampleBudget(n_images=96, image_size=32, steps=40, test_views=4)

@@ -8,13 +8,13 @@ import pytest
 import torch
 from PIL import Image
 
-from pizza_models.classifier import ClassifierConfig, IngredientClassifier
-from pizza_models.cvae import CVAE, CVAEConfig
+from pizza_models.families.classifier import ClassifierConfig, IngredientClassifier
+from pizza_models.families.cvae import CVAE, CVAEConfig
 from pizza_models.data import kitchen_recipes
-from pizza_models.evaluate import recipe_f1
-from pizza_models.gan import GANConfig, Generator
+from pizza_models.evaluation.evaluate import recipe_f1
+from pizza_models.families.gan import GANConfig, Generator
 from pizza_models.hub import CheckpointError, save_checkpoint
-from pizza_models.kitchen import Kitchen
+from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.pipeline import (
     clamp, crop_to_disc, distinct_drawers, fade_repeats, generate, guess_recipe, ingredient_probabilities, interpolate, load,
     load_shelf, load_shelves, read_photo, restyle,

@@ -36,7 +36,7 @@ def python(args: list[str], env: dict, timeout: int = 120) -> subprocess.Complet
 
 LOAD = """
 import sys, safetensors.torch
-from pizza_models.gan import Generator
+from pizza_models.families.gan import Generator
 model = Generator.from_pretrained(sys.argv[1])
 safetensors.torch.save_file(model.state_dict(), sys.argv[2])
 """

@@ -28,11 +28,11 @@ import torch
 from PIL import Image
 
 from app import parse_args
-from pizza_models.cvae import CVAE, CVAEConfig
+from pizza_models.families.cvae import CVAE, CVAEConfig
 from pizza_models.data import ManifestError, read_manifest
-from pizza_models.gan import GANConfig, Generator
+from pizza_models.families.gan import GANConfig, Generator
 from pizza_models.hub import CheckpointError, save_checkpoint
-from pizza_models.kitchen import Kitchen
+from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.pipeline import load, read_photo, resolve_device
 from pizza_models.recipe import parse_recipe
 

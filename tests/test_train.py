@@ -23,8 +23,8 @@ import safetensors.torch
 import torch
 from PIL import Image
 
-from pizza_models.classifier import IngredientClassifier
-from pizza_models.gan import Generator
+from pizza_models.families.classifier import IngredientClassifier
+from pizza_models.families.gan import Generator
 from pizza_models.hub import atomic_torch_save, save_checkpoint
 from pizza_models.recipe import DEFAULT_VOCABULARY
 from train.__main__ import build_parser, main, make_data, parse_args
@@ -252,7 +252,7 @@ def test_sigint_saves_exits_130_and_resume_continues(tmp_path):
 HANG_IN_SAVE = """
 import os, sys, time
 import safetensors.torch, torch
-from pizza_models.gan import GANConfig, Generator
+from pizza_models.families.gan import GANConfig, Generator
 from pizza_models.hub import atomic_torch_save, save_checkpoint
 
 folder, where = sys.argv[1], sys.argv[2]
@@ -279,7 +279,7 @@ else:
 @pytest.mark.e2e
 @pytest.mark.parametrize("where", ["weights", "state"])
 def test_sigkill_mid_save_leaves_the_previous_checkpoint_whole(where, tmp_path):
-    from pizza_models.gan import GANConfig
+    from pizza_models.families.gan import GANConfig
 
     torch.manual_seed(0)
     model = Generator(GANConfig.modern(32, g_channels=8, d_channels=8))

@@ -18,9 +18,9 @@ from pathlib import Path
 import torch
 from torch.utils.data import random_split
 
-from pizza_models.cvae import CVAE
+from pizza_models.families.cvae import CVAE
 from pizza_models.data import KitchenDataset, PhotoDataset, Rotations
-from pizza_models.gan import Generator
+from pizza_models.families.gan import Generator
 from pizza_models.hub import CheckpointError
 from pizza_models.pipeline import load
 from pizza_models.recipe import DEFAULT_VOCABULARY, Vocabulary

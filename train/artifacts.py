@@ -14,7 +14,7 @@ from torchvision.utils import make_grid
 from pizza_models.data import to_pil
 from pizza_models.hub import CONFIG_NAME, atomic_write_bytes
 from pizza_models.recipe import MENU
-from pizza_models.reports import to_markdown
+from pizza_models.evaluation.reports import to_markdown
 
 
 LOSSES = "losses.csv"
@@ -120,7 +120,7 @@ def model_card(config: dict, hyper: dict, metrics: Optional[dict], recipes: Sequ
     vocabulary = ", ".join(config.get("ingredients", []))
 
     metrics_table = (to_markdown(metrics, names=["this model"]) if metrics
-                     else "Not evaluated yet (`python -m pizza_models.evaluate FOLDER --write`).")
+                     else "Not evaluated yet (`python -m pizza_models.evaluation.evaluate FOLDER --write`).")
     is_classifier = config["family"] == "classifier"
     trained_as = hyper.get("family") or config["family"]  # a CVAE-GAN's checkpoint before it had a family: a cvae
     trained = "" if steps is None else f"\nSteps trained: {steps}.\n"
@@ -153,7 +153,7 @@ Hyper-parameters: `{json.dumps(hyper)}`
 {vocabulary}
 
 ## Metrics
-Judged by the project's own ingredient classifier (protocol in `pizza_models/evaluate.py`).
+Judged by the project's own ingredient classifier (protocol in `pizza_models/evaluation/evaluate.py`).
 
 {metrics_table}
 {samples}"""

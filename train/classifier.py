@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Iterator, Optional
 
 from pizza_models import losses
-from pizza_models.classifier import ClassifierConfig, IngredientClassifier
+from pizza_models.families.classifier import ClassifierConfig, IngredientClassifier
 from pizza_models.recipe import Vocabulary
 
 from .common import Batch, Setup, Trainer, Update, adam, presence, register, unwrap

@@ -11,7 +11,7 @@ from typing import Iterator, Optional
 import torch
 
 from pizza_models import losses
-from pizza_models.cvae import CVAE, CVAEConfig
+from pizza_models.families.cvae import CVAE, CVAEConfig
 from pizza_models.recipe import Vocabulary
 
 from .common import Batch, Setup, Trainer, Update, adam, register

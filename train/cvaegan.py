@@ -14,9 +14,9 @@ import torch
 from torch import nn
 
 from pizza_models import losses
-from pizza_models.classifier import ClassifierConfig, IngredientClassifier
-from pizza_models.cvae import CVAE, CVAEGAN
-from pizza_models.gan import Discriminator, GANConfig
+from pizza_models.families.classifier import ClassifierConfig, IngredientClassifier
+from pizza_models.families.cvae import CVAE, CVAEGAN
+from pizza_models.families.gan import Discriminator, GANConfig
 from pizza_models.recipe import Vocabulary
 
 from .common import Batch, Setup, Trainer, Update, adam, ema_model, exporter, frozen, presence, register, unwrap

@@ -12,7 +12,7 @@ from torch import nn
 
 from pizza_models import losses
 from pizza_models.augment import diff_augment
-from pizza_models.gan import Discriminator, GANConfig, Generator
+from pizza_models.families.gan import Discriminator, GANConfig, Generator
 from pizza_models.pipeline import load
 from pizza_models.recipe import Vocabulary
 

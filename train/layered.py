@@ -27,9 +27,9 @@ from tqdm import tqdm
 
 from pizza_models import losses
 from pizza_models.data import kitchen_recipes
-from pizza_models.kitchen import Kitchen
-from pizza_models.layered import LayeredConfig, LayeredPizza
-from pizza_models.painted import PaintedKitchen
+from pizza_models.kitchen.procedural import Kitchen
+from pizza_models.families.layered import LayeredConfig, LayeredPizza
+from pizza_models.kitchen.painted import PaintedKitchen
 from pizza_models.recipe import Vocabulary, encode
 
 from .common import Batch, Setup, Trainer, Update, ema_model, exporter, register, unwrap

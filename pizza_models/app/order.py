@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Sequence, Union
 from urllib.parse import parse_qsl, urlencode
 
-from .recipe import CHEESE, DEFAULT_VOCABULARY, DRIZZLE, INGREDIENTS, SAUCE, TOPPING, parse_recipe, recipe_names
+from ..recipe import CHEESE, DEFAULT_VOCABULARY, DRIZZLE, INGREDIENTS, SAUCE, TOPPING, parse_recipe, recipe_names
 
 KIND_ORDER = (SAUCE, CHEESE, TOPPING, DRIZZLE)
 # The pickers' (label, id), grouped by role (sauces first); the label carries the Russian menu name

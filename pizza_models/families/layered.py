@@ -29,11 +29,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .compositing import over, splat, vogel_angle
+from ..compositing import over, splat, vogel_angle
 from .layered_nets import BaseDecoder, Decomposer
-from .hub import PizzaModel
-from .layers import latent_noise
-from .recipe import DEFAULT_VOCABULARY, RecipeConditioned
+from ..hub import PizzaModel
+from .blocks import latent_noise
+from ..recipe import DEFAULT_VOCABULARY, RecipeConditioned
 
 PIECE_NOISE = 5  # per piece: spiral angle jitter, radius jitter, rotation, size, shade
 STROKE_NOISE_EXTRA = 1  # per stroke: rotation, then one value per template

@@ -17,11 +17,11 @@ from typing import Optional, Sequence
 import torch
 
 from . import metrics as M
-from .data import kitchen_recipes, to_tensor
-from .kitchen import Kitchen
-from .menu import HELD_OUT_RECIPES
+from ..data import kitchen_recipes, to_tensor
+from ..kitchen.procedural import Kitchen
+from ..recipe_sampler import HELD_OUT_RECIPES
 from .protocol import EVAL_SEED, KITCHEN, RENDER_SEED, RENDER_STREAM, Images, presence, single_ingredient_scores
-from .recipe import DEFAULT_VOCABULARY, Vocabulary, from_counts
+from ..recipe import DEFAULT_VOCABULARY, Vocabulary, from_counts
 
 TRIVIAL_ANSWER = ("tomato_sauce", "mozzarella")  # the trivial reader's answer for every pizza
 

@@ -10,7 +10,7 @@ from typing import Iterator, Sequence, Union
 import numpy as np
 import torch
 
-from .hub import atomic_write_bytes
+from ..hub import atomic_write_bytes
 
 METRICS_NAME = "metrics.json"
 DETAILS = ("protocol", "per_ingredient", "share", "reference")  # left out of the compact table; they stay in the JSON

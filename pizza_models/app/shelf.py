@@ -3,7 +3,7 @@ what, and the one a request names."""
 
 from typing import Any
 
-from .hub import PizzaModel
+from ..hub import PizzaModel
 
 LABELS = {  # folder -> what the model is, in plain words; menus list them in this order
     "layered": "Layered: each ingredient drawn as its own pieces (best)",

@@ -1,6 +1,6 @@
 """How a layered pizza is made: the model's own base and layers, shown one step at a time.
 
-A layered model (``pizza_models.layered``) draws a pizza the way a cook makes one: a base decoded
+A layered model (``pizza_models.families.layered``) draws a pizza the way a cook makes one: a base decoded
 from the recipe's sauces and cheese, then one premultiplied RGBA layer per topping and drizzle,
 laid on in a fixed order. ``making`` replays that drawing for one pizza of a sheet and keeps a
 picture after each step:
@@ -25,12 +25,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from . import pipeline
-from .compositing import over
-from .data import to_pil
-from .hub import PizzaModel
-from .layered import LayeredPizza, split_latent
-from .recipe import CHEESE, DRIZZLE, SAUCE, TOPPING, Recipe, RecipeLike, encode, parse_recipe
+from .. import pipeline
+from ..compositing import over
+from ..data import to_pil
+from ..hub import PizzaModel
+from ..families.layered import LayeredPizza, split_latent
+from ..recipe import CHEESE, DRIZZLE, SAUCE, TOPPING, Recipe, RecipeLike, encode, parse_recipe
 
 BASE_ORDER = (SAUCE, CHEESE, TOPPING, DRIZZLE)  # ingredients that only shape the base, in a cook's order
 SHOWN_LEVEL = 24  # a pixel changes visibly when a channel moves by more than this (of 255)

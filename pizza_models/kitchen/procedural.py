@@ -12,7 +12,7 @@ The kitchen draws the 28 ingredients of ``DEFAULT_VOCABULARY``; rendering a reci
 ingredient it has no drawing for (from a custom vocabulary) raises ``ValueError`` naming it,
 rather than quietly drawing something a model would then learn as that ingredient.
 
-What to render, the recipe distribution and the held-out recipes, lives in ``pizza_models.menu``.
+What to render, the recipe distribution and the held-out recipes, lives in ``pizza_models.recipe_sampler``.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from typing import Optional, Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from pizza_models.compositing import over, vogel_angle
-from pizza_models.recipe import DEFAULT_VOCABULARY, RecipeLike, Vocabulary, parse_recipe
-from pizza_models.shapes import SHAPES
+from ..compositing import over, vogel_angle
+from ..recipe import DEFAULT_VOCABULARY, RecipeLike, Vocabulary, parse_recipe
+from .shapes import SHAPES
 
 # --------------------------------------------------------------------------------------------
 # Ingredient tables. Sizes are piece half-widths as a fraction of the pizza diameter; counts are

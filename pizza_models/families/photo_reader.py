@@ -10,7 +10,7 @@ real photos (whose recipes are known, their layers not):
   painted kitchen lays them; ``read_layers`` keeps only what a recipe allows.
 
 Training lives in ``scripts/photo_reader.py``; the photo edits built on the reading in
-``pizza_models.photo_edit``.
+``pizza_models.app.photo_edit``.
 """
 
 
@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .hub import PizzaModel
-from .recipe import DEFAULT_VOCABULARY, MAX_PORTIONS, RecipeConditioned, RecipeLike, parse_recipe
+from ..hub import PizzaModel
+from ..recipe import DEFAULT_VOCABULARY, MAX_PORTIONS, RecipeConditioned, RecipeLike, parse_recipe
 
 # Layer k of a reading is LAYERS[k - 1]: every ingredient drawn above the base (the painted kitchen's order).
 LAYERS = ("ham", "beef", "bacon", "pepperoni", "chicken", "mushrooms", "tomatoes", "pineapple", "hunter_sausages",

@@ -38,12 +38,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from . import metrics as M
 from .cas import CAS_BUDGET, CASBudget, train_classifier
-from .classifier import IngredientClassifier
-from .data import kitchen_recipes, load_image, read_manifest, rotate_view, to_tensor
-from .kitchen import Kitchen
-from .menu import HELD_OUT_RECIPES, single_ingredient_recipe
+from ..families.classifier import IngredientClassifier
+from ..data import kitchen_recipes, load_image, read_manifest, rotate_view, to_tensor
+from ..kitchen.procedural import Kitchen
+from ..recipe_sampler import HELD_OUT_RECIPES, single_ingredient_recipe
 from .protocol import EVAL_SEED, THRESHOLD, generate, judge_images, presence, resize, single_ingredient_scores
-from .recipe import DEFAULT_VOCABULARY, Recipe, Vocabulary
+from ..recipe import DEFAULT_VOCABULARY, Recipe, Vocabulary
 
 Draw = Callable[[Sequence[Recipe], int], np.ndarray]  # (recipes, seed) -> uint8 (N, S, S, 3)
 FoldDraw = Callable[[np.ndarray], Draw]  # the indices of a fold's training photos -> the draw trained on them

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pizza_models.recipe import (
+from .recipe import (
     CHEESE, DEFAULT_VOCABULARY, DRIZZLE, MAX_PORTIONS, SAUCE, TOPPING,
     Recipe, RecipeLike, Vocabulary, parse_recipe,
 )

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .hub import PizzaModel
-from .recipe import DEFAULT_VOCABULARY, RecipeConditioned
+from ..hub import PizzaModel
+from ..recipe import DEFAULT_VOCABULARY, RecipeConditioned
 
 ARCHS = ("vgg", "resnet")
 

@@ -14,7 +14,7 @@ pixels instead of flat colours:
 - drizzles are the kitchen's strokes in the colour of the photos' drizzles.
 
 The bank is built from the photos by ``scripts/photo_layers.py`` and ships with the package
-(``pizza_models/photo_bank``, about 0.5 MB). ``PhotoBank.subset`` keeps only what some photos
+(``pizza_models/kitchen/photo_bank``, about 0.5 MB). ``PhotoBank.subset`` keeps only what some photos
 gave, so that a model can be built from some photos and judged on the others.
 """
 
@@ -31,8 +31,8 @@ from typing import Optional, Sequence
 import numpy as np
 from PIL import Image
 
-from pizza_models.kitchen import DRIZZLES, SAUCES, TOPPINGS, Geometry, Kitchen, Light, PizzaLayers
-from pizza_models.recipe import DEFAULT_VOCABULARY, Vocabulary
+from .procedural import DRIZZLES, SAUCES, TOPPINGS, Geometry, Kitchen, Light, PizzaLayers
+from ..recipe import DEFAULT_VOCABULARY, Vocabulary
 
 BANK = Path(__file__).with_name("photo_bank")
 BANK_SIDE = 108  # the photos' side in the bank (they are 107-110 px)

@@ -25,11 +25,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .data import to_tensor
-from .painted import PaintedKitchen, layer_palette
-from .photo_reader import PhotoReader, read_layers
-from .pipeline import disc_box
-from .recipe import MAX_PORTIONS, Recipe, RecipeLike, parse_recipe
+from ..data import to_tensor
+from ..kitchen.painted import PaintedKitchen, layer_palette
+from ..families.photo_reader import PhotoReader, read_layers
+from ..pipeline import disc_box
+from ..recipe import MAX_PORTIONS, Recipe, RecipeLike, parse_recipe
 
 MAX_SIDE = 512  # photos are edited at their own resolution up to this
 INNER = 0.84  # the sauce disc over the pizza's radius, as in the menu photos

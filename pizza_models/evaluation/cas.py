@@ -4,7 +4,7 @@ A fresh ingredient classifier is trained only on a generator's pizzas, labelled 
 they were drawn for, and tested on fresh kitchen renders. Patterns that fool a judge teach this
 classifier nothing about real pizzas; a generator scores well only if its pizzas show the asked
 ingredients the way the kitchen draws them. The same budget trained on kitchen renders (the
-"kitchen" column of ``pizza_models.evaluate``) is the ceiling.
+"kitchen" column of ``pizza_models.evaluation.evaluate``) is the ceiling.
 
 The budget is fixed (``CAS_BUDGET``) so scores compare across models: 4,096 pizzas, shrunk to
 48 x 48 (the judges' antialiased resize), 1,500 Adam steps of 32, a ``resnet`` classifier 16 channels
@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .classifier import ClassifierConfig, IngredientClassifier
-from .recipe import Vocabulary
+from ..families.classifier import ClassifierConfig, IngredientClassifier
+from ..recipe import Vocabulary
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,13 @@ from typing import Callable
 
 import gradio as gr
 
-from . import photo_edit, pipeline
+from . import photo_edit
+from .. import pipeline
 from .filecache import forget_upload, uploaded
-from .hub import PizzaModel
-from .painted import PaintedKitchen
-from .photo_reader import PhotoReader
-from .recipe import DEFAULT_VOCABULARY, recipe_names
+from ..hub import PizzaModel
+from ..kitchen.painted import PaintedKitchen
+from ..families.photo_reader import PhotoReader
+from ..recipe import DEFAULT_VOCABULARY, recipe_names
 from .shelf import model_choices
 
 READER = "reader"  # the photo reader's checkpoint folder: guesses a photo's recipe and reads its layers

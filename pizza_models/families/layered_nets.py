@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .compositing import coordinate_maps
+from ..compositing import coordinate_maps
 
 if TYPE_CHECKING:  # the config's module imports this one
     from .layered import LayeredConfig

@@ -1,7 +1,7 @@
 """The evaluation protocol: fixed recipes, seeds and counts, and running a model (or the kitchen) through them.
 
-The protocol is described in ``pizza_models.evaluate``'s docstring; the maths is in
-``pizza_models.metrics``. Every model is used through one interface only: ``draws = True``,
+The protocol is described in ``pizza_models.evaluation.evaluate``'s docstring; the maths is in
+``pizza_models.evaluation.metrics``. Every model is used through one interface only: ``draws = True``,
 ``sample_latent(n, generator=, scale=, device=)``, ``draw(z, codes) -> (B, 3, H, W)`` in [-1, 1], a
 ``config`` with ``encoding``, ``vocabulary`` and ``image_size``; and, where ``encodes`` is True,
 ``restyle(x, source_codes, target_codes, noise, generator) -> (reconstruction, restyled)``.
@@ -21,10 +21,10 @@ from tqdm.auto import tqdm
 
 from . import metrics as M
 from .cas import CAS_BUDGET, CASBudget, train_classifier
-from .data import kitchen_recipes, to_tensor
-from .kitchen import Kitchen
-from .menu import HELD_OUT_RECIPES, sample_recipe, single_ingredient_recipe
-from .recipe import DEFAULT_VOCABULARY, MAX_PORTIONS, TOPPING, Recipe, Vocabulary, encode, parse_recipe
+from ..data import kitchen_recipes, to_tensor
+from ..kitchen.procedural import Kitchen
+from ..recipe_sampler import HELD_OUT_RECIPES, sample_recipe, single_ingredient_recipe
+from ..recipe import DEFAULT_VOCABULARY, MAX_PORTIONS, TOPPING, Recipe, Vocabulary, encode, parse_recipe
 
 EVAL_SEED = 7_000  # recipes: +0 training-like, +1 FD/KID, +2 reconstruction, +3 judge test, +4 restyle edits, +5 CAS
 RENDER_SEED = 10**15  # first kitchen render seed of the evaluation; far above every training render seed
@@ -256,7 +256,7 @@ def evaluate_generator(
     batch_size: int = BATCH_SIZE,
     progress: bool = False,
 ) -> dict:
-    """The fixed evaluation protocol of ``pizza_models.evaluate``'s docstring; returns a dict with stable keys.
+    """The fixed evaluation protocol of ``pizza_models.evaluation.evaluate``'s docstring; returns a dict with stable keys.
 
     model: anything that ``draws`` (see the module docstring); ``encodes`` enables the
     reconstruction and restyle metrics. ``references.KitchenModel`` runs it on the kitchen itself.

@@ -17,8 +17,8 @@ from typing import Any, Callable, Optional, Sequence
 import gradio as gr
 
 from .order import picked_as_shown, read_query, resolve_typed
-from .pipeline import clamp
-from .recipe import MAX_NAMES
+from ..pipeline import clamp
+from ..recipe import MAX_NAMES
 
 
 def log_refusal(where: str, error: BaseException, first_line: bool = False) -> None:
@@ -34,7 +34,7 @@ class OneLineRefusals:
     and folders; this package by default) keeps its traceback."""
 
     def __init__(self, ours: Sequence[str] = ()):
-        self.ours = (str(Path(__file__).resolve().parent), *(str(Path(path).resolve()) for path in ours))
+        self.ours = (str(Path(__file__).resolve().parents[1]), *(str(Path(path).resolve()) for path in ours))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(traceback, name)

@@ -42,7 +42,7 @@ ingredient when a judge's probability reaches 0.5; the truth is ``counts > 0``.
   stripes show up as high-frequency peaks. The kitchen column (other render seeds) is its floor.
 - ``diversity``: mean pairwise L2 distance between judge features of the ``n_per_recipe``
   pizzas drawn for each training recipe, averaged over recipes (0 = the latent is ignored).
-- ``cas``: Classification Accuracy Score (``pizza_models.cas``): micro/macro F1 on 512 fresh
+- ``cas``: Classification Accuracy Score (``pizza_models.evaluation.cas``): micro/macro F1 on 512 fresh
   kitchen renders of a fresh classifier trained, on a fixed budget at 32 x 32, only on 2,048 of the
   model's pizzas of ``kitchen_recipes(2048, EVAL_SEED + 5)``, labelled with those recipes.
 - models that encode only, null otherwise, on ``n_recon`` [64] kitchen renders of
@@ -61,9 +61,9 @@ one to three minutes of one CPU core.
 
 Command line::
 
-    python -m pizza_models.evaluate checkpoints/gan checkpoints/cvae
-    python -m pizza_models.evaluate runs/cvae-seed-32 --real ../shared/datasets/dodo20/recipes.csv --write
-    python -m pizza_models.evaluate --judge-only checkpoints/judge
+    python -m pizza_models.evaluation.evaluate checkpoints/gan checkpoints/cvae
+    python -m pizza_models.evaluation.evaluate runs/cvae-seed-32 --real ../shared/datasets/dodo20/recipes.csv --write
+    python -m pizza_models.evaluation.evaluate --judge-only checkpoints/judge
 """
 
 from __future__ import annotations
@@ -76,11 +76,11 @@ from typing import Optional, Union
 from torch import nn
 
 from .cas import CAS_BUDGET
-from .data import ManifestError, PhotoDataset
-from .hub import CheckpointError
+from ..data import ManifestError, PhotoDataset
+from ..hub import CheckpointError
 from .metrics import (constant_reader_f1, diversity, frechet_distance, kernel_inception_distance, psnr,
                       radial_power_spectrum, recipe_f1, spectral_distance)
-from .pipeline import load
+from ..pipeline import load
 from .protocol import (EVAL_SEED, JUDGE_MIN_MACRO_F1, JUDGE_TEST_SIZE, RENDER_SEED, edit_recipe, evaluate_generator,
                        judge_accuracy, judge_images, render)
 from .references import KitchenModel, trivial_reader
@@ -103,7 +103,7 @@ def load_checkpoint(folder: Union[str, Path], device: str = "cpu") -> nn.Module:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="python -m pizza_models.evaluate", description=__doc__.split("\n\n")[0],
+        prog="python -m pizza_models.evaluation.evaluate", description=__doc__.split("\n\n")[0],
         epilog="Prints a Markdown table, one column per checkpoint beside the kitchen and trivial "
                "references (the protocol is in the module docstring).",
     )

@@ -18,9 +18,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .gan import ModernGenerator
-from .hub import PizzaModel
-from .layers import UPSAMPLING, down_widths, latent_noise, stages
-from .recipe import DEFAULT_VOCABULARY, RecipeConditioned, Vocabulary
+from ..hub import PizzaModel
+from .blocks import UPSAMPLING, down_widths, latent_noise, stages
+from ..recipe import DEFAULT_VOCABULARY, RecipeConditioned, Vocabulary
 
 ARCHS = ("article1", "article2", "modern")
 OLD_ARCHS = {"seed1": "article1", "seed2": "article2"}  # the article's networks' first names, in older configs

@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .hub import PizzaModel
-from .layers import UPSAMPLING, DBlock, GBlock, down_widths, latent_noise, maybe_sn, stages
-from .recipe import DEFAULT_VOCABULARY, RecipeConditioned, Vocabulary
+from ..hub import PizzaModel
+from .blocks import UPSAMPLING, DBlock, GBlock, down_widths, latent_noise, maybe_sn, stages
+from ..recipe import DEFAULT_VOCABULARY, RecipeConditioned, Vocabulary
 
 ARCHS = ("article", "modern")
 OLD_ARCHS = {"seed": "article"}  # the article's networks' first name, in configs written before the rename
