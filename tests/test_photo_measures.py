@@ -218,7 +218,7 @@ def test_photo_measures_script_quick(photos, tmp_path):
     """The command line with tiny budgets: a row per source, every cell filled where it applies."""
     root = Path(__file__).resolve().parents[1]
     out = tmp_path / "measures.json"
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(root))
     subprocess.run([sys.executable, "scripts/photo_measures.py", "checkpoints/layered", "--quick", "--out", str(out),
                     "--photos", str(DODO20), "--rows", "photos", "kitchen"], cwd=root, env=env, check=True,
                    capture_output=True, timeout=600)
