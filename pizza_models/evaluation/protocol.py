@@ -274,40 +274,10 @@ def evaluate_generator(
         judges.append((second_judge, judge_size_of(second_judge)))
     run = _Run(device_of(model, device), tuple(judges), batch_size, progress)
     metrics: dict = {}
-    sections: dict[str, tuple[torch.Tensor, list[torch.Tensor]]] = {}  # name -> (target (N, V), readings)
     with eval_mode(model, judge, second_judge):
-        # Training-like recipes, n_per_recipe latents each: recipe i's samples are rows i*K .. i*K+K-1.
-        recipes = kitchen_recipes(n_train_recipes, EVAL_SEED, vocabulary)
-        repeated = [r for r in recipes for _ in range(n_per_recipe)]
-        _, readings = _draw_and_read(model, repeated, seed * 100 + TRAIN, run, "train recipes")
-        sections["train_recipes"] = presence(repeated, vocabulary), readings.predicted
-        metrics["diversity"] = (M.diversity(readings.feats.view(n_train_recipes, n_per_recipe, -1))
-                                if n_per_recipe > 1 else None)
-
-        repeated = [r for r in HELD_OUT_RECIPES for _ in range(n_held_out_samples)]
-        _, readings = _draw_and_read(model, repeated, seed * 100 + HELD_OUT, run, "held-out recipes")
-        sections["held_out_recipes"] = presence(repeated, vocabulary), readings.predicted
-
-        singles = [single_ingredient_recipe(i, vocabulary) for i in vocabulary.ids]
-        repeated = [r for r in singles for _ in range(n_single_samples)]
-        _, readings = _draw_and_read(model, repeated, seed * 100 + SINGLE, run, "single ingredients")
-        sections["single_ingredient"] = presence(repeated, vocabulary), readings.predicted
-
-        per_judge = [
-            {"train_recipes": M.recipe_f1(sections["train_recipes"][1][k], sections["train_recipes"][0]),
-             "held_out_recipes": M.recipe_f1(sections["held_out_recipes"][1][k], sections["held_out_recipes"][0]),
-             "single_ingredient": single_ingredient_scores(sections["single_ingredient"][1][k], n_single_samples,
-                                                           vocabulary)}
-            for k in range(len(judges))
-        ]
-        metrics.update(per_judge[0])
-        if second_judge is not None:
-            metrics["second_judge"] = per_judge[1]
-            first, second = (torch.cat(r) for r in zip(*(predicted for _, predicted in sections.values())))
-            shares = M.disagreement(first, second)  # (V,)
-            metrics["judge_disagreement"] = {"mean": float(shares.mean()),
-                                             "per_ingredient": dict(zip(vocabulary.ids, shares.tolist()))}
-
+        sections, metrics["diversity"] = _read_sections(model, run, vocabulary, seed, n_train_recipes, n_per_recipe,
+                                                        n_held_out_samples, n_single_samples)
+        metrics.update(_judge_scores(sections, len(judges), n_single_samples, vocabulary))
         metrics.update(_distances(model, real, real_recipes, n_fid, kid_subsets, kid_subset_size, seed, vocabulary, run))
         metrics.update(_encoder_metrics(model, n_recon, vocabulary, run))
         metrics["cas"] = None if cas is None else classification_accuracy_score(model, cas, seed, vocabulary, run)
@@ -323,6 +293,48 @@ def evaluate_generator(
         "cas": None if cas is None else cas.as_dict(),
     }
     return metrics
+
+
+def _read_sections(model, run: _Run, vocabulary: Vocabulary, seed: int, n_train_recipes: int, n_per_recipe: int,
+                   n_held_out_samples: int, n_single_samples: int) -> tuple[dict, Optional[float]]:
+    """The protocol's three sets of pizzas, drawn and read by every judge: ({name: (target (N, V), readings
+    per judge)}, the diversity within a training recipe, None with one latent per recipe)."""
+    sections = {}
+    # Training-like recipes, n_per_recipe latents each: recipe i's samples are rows i*K .. i*K+K-1.
+    recipes = kitchen_recipes(n_train_recipes, EVAL_SEED, vocabulary)
+    repeated = [r for r in recipes for _ in range(n_per_recipe)]
+    _, readings = _draw_and_read(model, repeated, seed * 100 + TRAIN, run, "train recipes")
+    sections["train_recipes"] = presence(repeated, vocabulary), readings.predicted
+    diversity = M.diversity(readings.feats.view(n_train_recipes, n_per_recipe, -1)) if n_per_recipe > 1 else None
+
+    repeated = [r for r in HELD_OUT_RECIPES for _ in range(n_held_out_samples)]
+    _, readings = _draw_and_read(model, repeated, seed * 100 + HELD_OUT, run, "held-out recipes")
+    sections["held_out_recipes"] = presence(repeated, vocabulary), readings.predicted
+
+    singles = [single_ingredient_recipe(i, vocabulary) for i in vocabulary.ids]
+    repeated = [r for r in singles for _ in range(n_single_samples)]
+    _, readings = _draw_and_read(model, repeated, seed * 100 + SINGLE, run, "single ingredients")
+    sections["single_ingredient"] = presence(repeated, vocabulary), readings.predicted
+    return sections, diversity
+
+
+def _judge_scores(sections: dict, n_judges: int, n_single_samples: int, vocabulary: Vocabulary) -> dict:
+    """The first judge's scores of each section; with a second judge, its scores and how often the two disagree."""
+    per_judge = [
+        {"train_recipes": M.recipe_f1(sections["train_recipes"][1][k], sections["train_recipes"][0]),
+         "held_out_recipes": M.recipe_f1(sections["held_out_recipes"][1][k], sections["held_out_recipes"][0]),
+         "single_ingredient": single_ingredient_scores(sections["single_ingredient"][1][k], n_single_samples,
+                                                       vocabulary)}
+        for k in range(n_judges)
+    ]
+    scores = dict(per_judge[0])
+    if n_judges > 1:
+        scores["second_judge"] = per_judge[1]
+        first, second = (torch.cat(r) for r in zip(*(predicted for _, predicted in sections.values())))
+        shares = M.disagreement(first, second)  # (V,)
+        scores["judge_disagreement"] = {"mean": float(shares.mean()),
+                                        "per_ingredient": dict(zip(vocabulary.ids, shares.tolist()))}
+    return scores
 
 
 def _distances(model, real, real_recipes, n_fid, kid_subsets, kid_subset_size, seed, vocabulary, run: _Run) -> dict:
