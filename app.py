@@ -36,7 +36,7 @@ from pizza_models.families.photo_reader import PhotoReader
 from pizza_models.app.order import (
     INGREDIENT_CHOICES, SHEET_COLUMNS, Order, menu_example, picked_as_shown, pizza_at, portions, read_query,
 )
-from pizza_models.recipe import MENU
+from pizza_models.menu import MENU
 from pizza_models.app.restyling import PHOTO_EDIT, READER, photo_actions
 from pizza_models.app.shelf import drawer, model_choices
 

@@ -34,7 +34,8 @@ import torch
 from pizza_models.data import to_pil
 from pizza_models.hub import read_config
 from pizza_models.pipeline import generate, load
-from pizza_models.recipe import MENU, encode, parse_recipe
+from pizza_models.menu import MENU
+from pizza_models.recipe import encode, parse_recipe
 from pizza_models.registry import model_classes
 
 RECIPE = MENU["Pepperoni"]

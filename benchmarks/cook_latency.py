@@ -33,7 +33,8 @@ import torch
 from pizza_models.app import cook
 from pizza_models.app.export import take_away_making
 from pizza_models.pipeline import generate, load
-from pizza_models.recipe import MENU, parse_recipe
+from pizza_models.menu import MENU
+from pizza_models.recipe import parse_recipe
 
 RECIPE = list(parse_recipe(MENU["Pepperoni"]).portions) + ["mushrooms"]
 MODELS = {"layered": ROOT / "checkpoints" / "layered", "painted": ROOT / "models" / "painted"}

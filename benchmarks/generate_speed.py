@@ -30,7 +30,8 @@ import torch
 
 from pizza_models.accel import autocast, channels_last, use_bf16
 
-from pizza_models.recipe import MENU, encode
+from pizza_models.menu import MENU
+from pizza_models.recipe import encode
 
 CPU = torch.device("cpu")
 # bf16 keeps 8 significant bits, about 0.4% per rounding; through a dozen layers the worst pixel may

@@ -22,6 +22,7 @@ from PIL import Image
 from benchmarks.common import ROOT, machine
 from pizza_models.app import photo_edit
 from pizza_models import pipeline
+from pizza_models.framing import crop_to_disc
 from pizza_models.kitchen.painted import PaintedKitchen
 
 SOURCE = ["tomato_sauce", "mozzarella", "pepperoni", "mushrooms", "olives"]
@@ -64,7 +65,7 @@ def main() -> None:
 
     def model_restyle():
         photo, _ = pipeline.read_photo(data)
-        return pipeline.restyle(layered, pipeline.crop_to_disc(photo), SOURCE, TARGET)
+        return pipeline.restyle(layered, crop_to_disc(photo), SOURCE, TARGET)
 
     baseline, edited = median_seconds(model_restyle, args.repeats), median_seconds(edit, args.repeats)
     print(machine())

@@ -29,7 +29,8 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from pizza_models.accel import autocast, channels_last, use_bf16
-from pizza_models.recipe import DEFAULT_VOCABULARY, MENU, encode
+from pizza_models.menu import MENU
+from pizza_models.recipe import DEFAULT_VOCABULARY, encode
 from train.common import Batch
 from train.loop import train_step
 from train.registry import build, hyper, trainers

@@ -21,7 +21,8 @@ from PIL import Image, ImageDraw
 from pizza_models.data import read_manifest
 from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.recipe_sampler import single_ingredient_recipe
-from pizza_models.pipeline import crop_to_disc, generate, load, model_view, read_photo, restyle
+from pizza_models.framing import crop_to_disc
+from pizza_models.pipeline import generate, load, model_view, read_photo, restyle
 from pizza_models.recipe import Recipe, parse_recipe
 from train.layered import LayeredKitchen
 

@@ -29,7 +29,8 @@ from pizza_models.hub import save_checkpoint
 from pizza_models.kitchen.painted import PaintedKitchen, shipped_bank
 from pizza_models.families.photo_reader import PhotoReader, ReaderConfig, guess
 from pizza_models.evaluation.protocol import presence
-from pizza_models.recipe import DEFAULT_VOCABULARY, MENU
+from pizza_models.menu import MENU
+from pizza_models.recipe import DEFAULT_VOCABULARY
 
 DODO20 = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "dodo20"
 

@@ -29,7 +29,8 @@ from pizza_models.app import photo_edit as E
 from pizza_models.evaluation import photo_measures as P
 from pizza_models.data import read_manifest
 from pizza_models.kitchen.painted import PaintedKitchen
-from pizza_models.pipeline import disc_box, load
+from pizza_models.framing import disc_box
+from pizza_models.pipeline import load
 from pizza_models.families.photo_reader import guess
 from pizza_models.evaluation.protocol import judge_images, presence
 from pizza_models.recipe import DEFAULT_VOCABULARY

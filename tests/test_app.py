@@ -15,6 +15,7 @@ from PIL import Image
 
 from conftest import ARTIFACTS, DODO20, ROOT
 from pizza_models.app import photo_edit
+from pizza_models.framing import crop_to_disc
 from pizza_models import pipeline
 from pizza_models.data import read_manifest
 from pizza_models.app.events import OneLineRefusals, link_opener, resolve_on_leave, showing
@@ -297,7 +298,7 @@ def test_the_recipe_guesser_on_the_20_real_photos(dodo20):
     hits, guessed, present = {}, {}, {}
     for photo in read_manifest(dodo20 / "recipes.csv"):
         image, _ = pipeline.read_photo(photo.path, photo.path.name)
-        guess = set(pipeline.guess_recipe(judge, pipeline.crop_to_disc(image)).ingredients)
+        guess = set(pipeline.guess_recipe(judge, crop_to_disc(image)).ingredients)
         truth = set(photo.recipe.ingredients)
         for ingredient in guess | truth:
             hits[ingredient] = hits.get(ingredient, 0) + (ingredient in guess and ingredient in truth)

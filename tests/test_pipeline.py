@@ -13,14 +13,16 @@ from pizza_models.families.cvae import CVAE, CVAEConfig
 from pizza_models.data import kitchen_recipes
 from pizza_models.evaluation.evaluate import recipe_f1
 from pizza_models.families.gan import GANConfig, Generator
+from pizza_models.framing import crop_to_disc
 from pizza_models.hub import CheckpointError, save_checkpoint
 from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.pipeline import (
-    clamp, crop_to_disc, distinct_drawers, fade_repeats, generate, guess_recipe, ingredient_probabilities, interpolate, load,
+    clamp, distinct_drawers, fade_repeats, generate, guess_recipe, ingredient_probabilities, interpolate, load,
     load_shelf, load_shelves, read_photo, restyle,
     sheet, single_ingredient_menu,
 )
-from pizza_models.recipe import MENU, Recipe, counts, parse_recipe
+from pizza_models.menu import MENU
+from pizza_models.recipe import Recipe, counts, parse_recipe
 
 JUDGE = Path(__file__).resolve().parents[1] / "checkpoints" / "judge"
 PEPPERONI = "tomato_sauce; pepperoni; mozzarella"

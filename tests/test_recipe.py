@@ -173,7 +173,7 @@ def test_vocabulary_from_manifest_lists_its_ingredients_in_order(tmp_path):
 
 
 def test_menu_recipes_match_the_real_manifest(dodo20):
-    from pizza_models.recipe import MENU
+    from pizza_models.menu import MENU
 
     with open(dodo20 / "recipes.csv", encoding="utf-8") as f:
         rows = {r["name"]: r["ingredients"] for r in csv.DictReader(f)}

@@ -13,7 +13,7 @@ from torchvision.utils import make_grid
 
 from pizza_models.data import to_pil
 from pizza_models.hub import CONFIG_NAME, atomic_write_bytes
-from pizza_models.recipe import MENU
+from pizza_models.menu import MENU
 from pizza_models.evaluation.reports import to_markdown
 
 

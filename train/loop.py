@@ -18,7 +18,8 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSamp
 from tqdm import tqdm
 
 from pizza_models.accel import autocast, channels_last, use_bf16
-from pizza_models.recipe import MENU, encode
+from pizza_models.menu import MENU
+from pizza_models.recipe import encode
 
 from . import artifacts, distributed
 from .checkpoints import STATE, Checkpointer, refuse_overwrite, restore

@@ -28,7 +28,7 @@ from PIL import Image
 from ..data import to_tensor
 from ..kitchen.painted import PaintedKitchen, layer_palette
 from ..families.photo_reader import PhotoReader, read_layers
-from ..pipeline import disc_box
+from ..framing import disc_box
 from ..recipe import MAX_PORTIONS, Recipe, RecipeLike, parse_recipe
 
 MAX_SIDE = 512  # photos are edited at their own resolution up to this
@@ -144,7 +144,7 @@ def _fitted_layer(kitchen: PaintedKitchen, recipe: Recipe, ingredient: str, seed
     parts = kitchen.render_layers(recipe, seed, RENDER_SIDE)
     rgba = next(layer for name, layer in parts.layers if name == ingredient)  # (N, N, 4)
     g, n = parts.geometry, RENDER_SIDE
-    inner = side / 2 / 1.04 * INNER  # the box frames the disc with a 4% margin (pipeline.disc_box)
+    inner = side / 2 / 1.04 * INNER  # the box frames the disc with a 4% margin (framing.disc_box)
     scale = g.inner * n / inner  # kitchen px per box px
     centre = (np.arange(side, dtype=np.float32) + 0.5 - side / 2) * scale
     gx = (g.cx * n + centre) * 2 / n - 1

@@ -12,6 +12,7 @@ import gradio as gr
 
 from . import photo_edit
 from .. import pipeline
+from ..framing import crop_to_disc
 from .filecache import forget_upload, uploaded
 from ..hub import PizzaModel
 from ..kitchen.painted import PaintedKitchen
@@ -40,7 +41,7 @@ def photo_actions(shelf: dict[str, PizzaModel], examples: tuple[Path, Path], sho
             raise ValueError(f"crop must be true or false, not {crop!r}")
         guess, confidence = [], {}
         if classifier is not None:
-            view = pipeline.crop_to_disc(photo) if crop else photo
+            view = crop_to_disc(photo) if crop else photo
             guess = list(pipeline.guess_recipe(classifier, view).ingredients)
             confidence = {DEFAULT_VOCABULARY.ingredients[DEFAULT_VOCABULARY.index(i)].name: p
                           for i, p in pipeline.ingredient_probabilities(classifier, view).items()}
@@ -77,9 +78,9 @@ def photo_actions(shelf: dict[str, PizzaModel], examples: tuple[Path, Path], sho
             result, reading, kept = photo_edit.edit_photo(reader, image, source, target, pipeline.check_seed(seed), kitchen)
             if kept:
                 gr.Info("A photo edit changes toppings and drizzles only; not changed: " + ", ".join(kept) + ".")
-            view = pipeline.model_view(reader, pipeline.crop_to_disc(image))  # what the reader reads, at its size
+            view = pipeline.model_view(reader, crop_to_disc(image))  # what the reader reads, at its size
             return photo_edit.fit_photo_image(image), view, reading, result
-        view = pipeline.crop_to_disc(image) if crop else image
+        view = crop_to_disc(image) if crop else image
         reconstruction, result = pipeline.restyle(shelf[name], view, source, target, seed=seed, noise=noise)
         return pipeline.enlarge(view, shown_side), pipeline.model_view(shelf[name], view), reconstruction, result
     return read_photo, read_example, restyle
