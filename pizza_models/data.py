@@ -23,7 +23,7 @@ from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as TF
 from tqdm import tqdm
 
-from .recipe_sampler import sample_recipe
+from .recipe_sampler import kitchen_recipes, sample_recipe
 from .recipe import DEFAULT_VOCABULARY, Recipe, Vocabulary, encode, parse_recipe
 
 MAX_PIXELS = 16_000_000  # a loaded image keeps at most this many pixels (64 MB as Pillow holds RGB): larger ones shrink
@@ -324,12 +324,6 @@ class PhotoDataset(Dataset):
 
 
 # --------------------------------------------------------------------------- the kitchen
-
-
-def kitchen_recipes(n: int, seed: int, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> list[Recipe]:
-    """``n`` training recipes from the kitchen's sampler (never a held-out one), fixed by ``seed``."""
-    rng = np.random.default_rng(seed)
-    return [sample_recipe(rng, vocabulary) for _ in range(n)]
 
 
 def _kitchen(vocabulary: Vocabulary):

@@ -108,3 +108,9 @@ def sample_recipe(rng: np.random.Generator, vocabulary: Vocabulary = DEFAULT_VOC
         recipe = parse_recipe(portions, vocabulary)
         if include_held_out or recipe not in _HELD_OUT:
             return recipe
+
+
+def kitchen_recipes(n: int, seed: int, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> list[Recipe]:
+    """``n`` training recipes from the kitchen's sampler (never a held-out one), fixed by ``seed``."""
+    rng = np.random.default_rng(seed)
+    return [sample_recipe(rng, vocabulary) for _ in range(n)]

@@ -16,6 +16,8 @@ from typing import Optional, Sequence
 
 import torch
 
+from ..recipe import Vocabulary
+
 Images = torch.Tensor  # (B, 3, H, W) float in [-1, 1]
 
 
@@ -239,3 +241,12 @@ def spectral_distance(images_a: Images, images_b: Images) -> float:
         raise ValueError(f"spectra need images of one size, got {tuple(images_a.shape)} and {tuple(images_b.shape)}")
     a, b = radial_power_spectrum(images_a), radial_power_spectrum(images_b)
     return float((a[1:] - b[1:]).square().mean().sqrt())
+
+
+def single_ingredient_scores(predicted: torch.Tensor, n_samples: int, vocabulary: Vocabulary) -> dict:
+    """``predicted`` (V * n_samples, V) bool, the readings of ``single_ingredient_recipe(i)`` pizzas in
+    vocabulary order: the share of each ingredient's pizzas that show it, their mean, how many reach 1/2."""
+    found = predicted.view(len(vocabulary), n_samples, -1).float().mean(1)  # (V recipes, V ingredients)
+    share = found.diagonal()  # (V,): ingredient i found on its own pizza
+    return {"share": dict(zip(vocabulary.ids, share.tolist())), "mean": float(share.mean()),
+            "recognised": int((share >= 0.5).sum()), "ingredients": len(vocabulary)}

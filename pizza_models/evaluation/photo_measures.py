@@ -42,7 +42,8 @@ from ..families.classifier import IngredientClassifier
 from ..data import kitchen_recipes, load_image, read_manifest, rotate_view, to_tensor
 from ..kitchen.procedural import Kitchen
 from ..recipe_sampler import HELD_OUT_RECIPES, single_ingredient_recipe
-from .protocol import EVAL_SEED, THRESHOLD, generate, judge_images, presence, resize, single_ingredient_scores
+from .metrics import single_ingredient_scores
+from .protocol import EVAL_SEED, THRESHOLD, generate, judge_images, presence, resize
 from ..recipe import DEFAULT_VOCABULARY, Recipe, Vocabulary
 
 Draw = Callable[[Sequence[Recipe], int], np.ndarray]  # (recipes, seed) -> uint8 (N, S, S, 3)

@@ -224,15 +224,6 @@ def _draw_and_read(model, recipes: Sequence[Recipe], latent_seed: int, run: _Run
     return images, _read(images, run)
 
 
-def single_ingredient_scores(predicted: torch.Tensor, n_samples: int, vocabulary: Vocabulary) -> dict:
-    """``predicted`` (V * n_samples, V) bool, the readings of ``single_ingredient_recipe(i)`` pizzas in
-    vocabulary order: the share of each ingredient's pizzas that show it, their mean, how many reach 1/2."""
-    found = predicted.view(len(vocabulary), n_samples, -1).float().mean(1)  # (V recipes, V ingredients)
-    share = found.diagonal()  # (V,): ingredient i found on its own pizza
-    return {"share": dict(zip(vocabulary.ids, share.tolist())), "mean": float(share.mean()),
-            "recognised": int((share >= 0.5).sum()), "ingredients": len(vocabulary)}
-
-
 @torch.inference_mode()
 def evaluate_generator(
     model,
@@ -323,7 +314,7 @@ def _judge_scores(sections: dict, n_judges: int, n_single_samples: int, vocabula
     per_judge = [
         {"train_recipes": M.recipe_f1(sections["train_recipes"][1][k], sections["train_recipes"][0]),
          "held_out_recipes": M.recipe_f1(sections["held_out_recipes"][1][k], sections["held_out_recipes"][0]),
-         "single_ingredient": single_ingredient_scores(sections["single_ingredient"][1][k], n_single_samples,
+         "single_ingredient": M.single_ingredient_scores(sections["single_ingredient"][1][k], n_single_samples,
                                                        vocabulary)}
         for k in range(n_judges)
     ]

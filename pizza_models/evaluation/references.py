@@ -20,7 +20,8 @@ from . import metrics as M
 from ..data import kitchen_recipes, to_tensor
 from ..kitchen.procedural import Kitchen
 from ..recipe_sampler import HELD_OUT_RECIPES
-from .protocol import EVAL_SEED, KITCHEN, RENDER_SEED, RENDER_STREAM, Images, presence, single_ingredient_scores
+from .metrics import single_ingredient_scores
+from .protocol import EVAL_SEED, KITCHEN, RENDER_SEED, RENDER_STREAM, Images, presence
 from ..recipe import DEFAULT_VOCABULARY, Vocabulary, from_counts
 
 TRIVIAL_ANSWER = ("tomato_sauce", "mozzarella")  # the trivial reader's answer for every pizza
