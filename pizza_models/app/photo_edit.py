@@ -16,7 +16,7 @@ as uploaded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -198,10 +198,10 @@ def restyle_photo(reading: PhotoReading, target: RecipeLike, seed: int = 0,
     removed, added, skipped = changes(reading.recipe, target, reading.layers)
     photo = reading.photo
     for ingredient in removed:
-        photo = remove(_with_photo(reading, photo), ingredient)
+        photo = remove(replace(reading, photo=photo), ingredient)
     kitchen = kitchen or PaintedKitchen()
     for k, (ingredient, portions) in enumerate(added.items()):
-        photo = add(_with_photo(reading, photo), ingredient, portions, seed * 131 + k, kitchen)
+        photo = add(replace(reading, photo=photo), ingredient, portions, seed * 131 + k, kitchen)
     return photo, skipped
 
 
@@ -221,10 +221,6 @@ def try_it_photos(renders: Path, menu: Path) -> dict[str, Path]:
     found = {path.stem.replace("_", " "): path for path in sorted(renders.glob("*.png"))}
     found.update({f"menu photo: {path.stem[3:].replace('-', ' ')}": path for path in sorted(menu.glob("*.png"))})
     return found
-
-
-def _with_photo(reading: PhotoReading, photo: np.ndarray) -> PhotoReading:
-    return PhotoReading(photo, reading.box, reading.shows, reading.layers, reading.recipe)
 
 
 __all__ = ["MAX_SIDE", "PhotoReading", "add", "changes", "edit_photo", "fit_photo", "fit_photo_image", "read", "reading_image",
