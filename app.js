@@ -23,12 +23,14 @@
       }
     },
 
-    // On a narrow screen (results and controls stacked) bring `selector` into view once its new
-    // pictures have arrived, and again once they have loaded and taken their size, unless the
-    // `status` line has a message to read.
+    // Bring `selector` into view once its new pictures have arrived, and again once they have loaded
+    // and taken their size, unless the `status` line has a message to read. On a narrow screen
+    // (results and controls stacked) it comes to the top; on a wide one the page moves only when the
+    // pictures lie below the fold (a tall recipe can push them there), just enough to show them.
     bringIntoView(selector, status) {
-      if (window.innerWidth >= 1024 || document.querySelector(status)?.textContent.trim()) return;
-      const show = () => document.querySelector(selector)?.scrollIntoView({block: "start"});
+      if (document.querySelector(status)?.textContent.trim()) return;
+      const block = window.innerWidth >= 1024 ? "nearest" : "start";
+      const show = () => document.querySelector(selector)?.scrollIntoView({block});
       setTimeout(() => {
         show();
         document.querySelectorAll(selector + " img").forEach(img => {

@@ -57,8 +57,8 @@ PRIVATE = dict(api_visibility="private")
 
 
 def bring_into_view(selector: str, status: str) -> str:
-    """JavaScript run when an event's pictures have arrived: on a narrow screen, ``selector`` scrolls
-    into view unless the ``status`` line has a message to read (app.js)."""
+    """JavaScript run when an event's pictures have arrived: ``selector`` scrolls into view (on a wide
+    screen only when it lies below the fold) unless the ``status`` line has a message to read (app.js)."""
     return f"() => window.pizzaiolo?.bringIntoView({selector!r}, {status!r})"
 
 
