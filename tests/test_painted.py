@@ -1,10 +1,11 @@
-"""The painted kitchen: the clip-art kitchen's layouts and layers, painted with pieces and bases from the photos."""
+"""The painted kitchen: the clip-art kitchen's layouts and layers, painted with pieces and bases from the photos,
+as densely as the photos are covered."""
 
 import numpy as np
 import pytest
 
 from pizza_models.kitchen.procedural import Kitchen
-from pizza_models.kitchen.painted import PaintedKitchen, PhotoBank, shipped_bank
+from pizza_models.kitchen.painted import PHOTO_COVERAGE, PaintedKitchen, PhotoBank, shipped_bank
 
 RECIPE = ["tomato_sauce", "mozzarella", "pepperoni", "olives", "bbq_sauce"]
 
@@ -34,6 +35,34 @@ def test_layout_is_the_clip_art_kitchens(painted):
     for name in ("pepperoni", "olives"):
         assert np.allclose(clip.pieces[name].xy, paint.pieces[name].xy)
     assert clip.strokes == paint.strokes
+
+
+def topping_cover(layers) -> float:
+    """Share of the sauce disc under some topping piece (alpha > 0.5)."""
+    g = layers.geometry
+    yy, xx = (np.mgrid[:64, :64] + 0.5) / 64
+    disc = np.hypot(xx - g.cx, yy - g.cy) < g.inner
+    alpha = np.zeros((64, 64))
+    for name, rgba in layers.layers:
+        if name in layers.pieces:
+            alpha += (1 - alpha) * rgba[..., 3]
+    return float((alpha[disc] > 0.5).mean())
+
+
+@pytest.mark.parametrize("recipe", [["tomato_sauce", "mozzarella", "pepperoni"],
+                                    ["tomato_sauce", "mozzarella", "ham", "mushrooms", "olives", "bell_pepper"]])
+def test_at_photo_coverage_toppings_cover_the_disc_as_densely_as_in_the_photos(painted, recipe):
+    # The photos' layer maps put toppings on 0.32 to 0.74 of the sauce disc; the clip-art counts cover far less.
+    dense = np.mean([topping_cover(PaintedKitchen(coverage=PHOTO_COVERAGE).render_layers(recipe, s, 64)) for s in range(6)])
+    sparse = np.mean([topping_cover(painted.render_layers(recipe, s, 64)) for s in range(6)])
+    assert 0.35 < dense < 0.8 and dense > sparse + 0.1
+
+
+def test_the_same_layout_at_another_coverage_keeps_its_geometry_and_strokes(painted):
+    sparse = PaintedKitchen(coverage=(0.1, 0.1)).render_layers(RECIPE, 4, 64)
+    dense = PaintedKitchen(coverage=(0.7, 0.7)).render_layers(RECIPE, 4, 64)
+    assert sparse.geometry == dense.geometry and sparse.strokes == dense.strokes
+    assert len(dense.pieces["pepperoni"].xy) > len(sparse.pieces["pepperoni"].xy)
 
 
 def test_pieces_vary_and_come_from_the_bank(painted):

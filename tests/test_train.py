@@ -27,7 +27,8 @@ from pizza_models.families.classifier import IngredientClassifier
 from pizza_models.families.gan import Generator
 from pizza_models.hub import atomic_torch_save, save_checkpoint
 from pizza_models.recipe import DEFAULT_VOCABULARY
-from train.__main__ import build_parser, main, make_data, parse_args
+from train.__main__ import build_parser, main, make_data, parse_args, run_hyper
+from train.layered import training_kitchen
 from train.checkpoints import STATE
 from train.registry import hyper, trainers
 
@@ -468,3 +469,12 @@ def test_every_run_file_is_readable_by_all_and_the_card_names_the_training_famil
     modes = {f.name: f.stat().st_mode & 0o777 for f in tmp_path.iterdir() if f.is_file()}
     assert modes["model.safetensors"] == modes["config.json"] == 0o644, modes
     assert "# Neural Pizzaiolo: cvaegan" in (tmp_path / "README.md").read_text()
+
+
+def test_coverage_paints_the_kitchen_as_densely_as_asked():
+    def kitchen(*argv):
+        hp, _ = run_hyper(parse_args(["layered", "--kitchen", "painted", *argv]))
+        return training_kitchen(hp, DEFAULT_VOCABULARY)
+
+    assert kitchen("--coverage", "0.4", "0.7").coverage == (0.4, 0.7)
+    assert kitchen().coverage is None  # the clip-art kitchen's counts

@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "an option applies to the families it names")
     for name, f in hyper_options().items():
         kind = f.type if isinstance(f.type, type) else type(f.default)
-        extra = dict(nargs=2, type=float) if name == "betas" else dict(type=positive if name == "steps" else kind)
+        extra = dict(nargs=2, type=float) if isinstance(f.default, tuple) else dict(type=positive if name == "steps" else kind)
         (length if name == "steps" else knobs).add_argument(
             flag(name), dest=name, choices=f.metadata["choices"], metavar=name.upper(),
             help=f"{f.metadata['help']} ({preset_values(name)})", **extra)
@@ -196,7 +196,7 @@ def run_hyper(args: argparse.Namespace) -> tuple[Hyper, Path]:
     """The run's hyper-parameters and folder: the preset's values, then those of the run it resumes,
     then the command line's; an option that does not apply to the family is refused."""
     given = {name: getattr(args, name) for name in hyper_options()}
-    given["betas"] = tuple(given["betas"]) if given["betas"] else None
+    given = {k: tuple(v) if isinstance(v, list) else v for k, v in given.items()}  # pairs (--betas, --coverage)
     given = {k: v for k, v in given.items() if v is not None}
     try:
         hp = hyper(args.family, args.preset, **given)

@@ -44,6 +44,9 @@ class LayeredHyper(Hyper):
 
     kitchen: str = knob("clipart", "layered: the kitchen its pizzas come from, clip-art or painted with the menu photos",
                         ("clipart", "painted"))
+    coverage: tuple[float, float] = knob((0.0, 0.0), "layered: painted kitchen: the share of the sauce disc its toppings "
+                                         "cover, drawn between these two per pizza (0.4 0.7 as in the photos; 0 0: the "
+                                         "clip-art kitchen's counts)")
     variants: int = knob(1, "layered: sprites per topping (pieces that differ; the painted kitchen has up to 8 real ones)")
     ema: float = knob(0.0, "decay of the exported weights' moving average (0 exports the raw weights)")
     kl_weight: float = knob(1.0, "weight of the KL term")
@@ -154,7 +157,9 @@ class LayeredKitchen(Dataset):
 
 def training_kitchen(hp: LayeredHyper, vocabulary: Vocabulary) -> Kitchen:
     """The kitchen the run learns from: clip-art, or painted with the menu photos."""
-    return PaintedKitchen(vocabulary) if hp.kitchen == "painted" else Kitchen(vocabulary)
+    if hp.kitchen != "painted":
+        return Kitchen(vocabulary)
+    return PaintedKitchen(vocabulary, coverage=tuple(hp.coverage) if max(hp.coverage) > 0 else None)
 
 
 def layered_config(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[dict] = None) -> LayeredConfig:

@@ -160,11 +160,11 @@ class Kitchen:
         layers, pieces, strokes = [], {}, {}
         piece_order, stroke_order = self._order
         toppings = [i for i in piece_order if i in recipe.ingredients]
-        crowd = max(0.6, 1 - 0.06 * (len(toppings) - 1))  # busy pizzas carry fewer pieces of each
+        crowds = self._crowds(toppings, seed)
         for ingredient_id in toppings:
             layer, draw = self._layer_canvas(n)
             pieces[ingredient_id] = self._scatter(
-                draw, ingredient_id, recipe.count(ingredient_id), crowd, seed, n, cx, cy, inner, rotation)
+                draw, ingredient_id, recipe.count(ingredient_id), crowds[ingredient_id], seed, n, cx, cy, inner, rotation)
             layers.append((ingredient_id, self._premultiplied(layer)))
         for ingredient_id in (i for i in stroke_order if i in recipe.ingredients):
             layer, draw = self._layer_canvas(n)
@@ -237,6 +237,10 @@ class Kitchen:
                 dx, dy = math.cos(a) * radius * 0.97, math.sin(a) * radius * 0.97
                 draw.line([cx - dx, cy - dy, cx + dx, cy + dy], fill=(214, 160, 104), width=max(1, n // 160))
         return np.asarray(img.reduce(self.supersample) if n != size else img, np.float32)
+
+    def _crowds(self, toppings: list[str], seed: int) -> dict[str, float]:
+        """How many pieces of each topping, as a multiple of its table's count: busy pizzas carry fewer of each."""
+        return dict.fromkeys(toppings, max(0.6, 1 - 0.06 * (len(toppings) - 1)))
 
     def _scatter(self, draw, ingredient_id, portions, crowd, seed, n, cx, cy, inner, rotation) -> Pieces:
         """The pieces of one topping, placed uniformly over the sauce in polar coordinates."""
