@@ -218,3 +218,17 @@ def test_grain_energy_of_a_flat_picture_has_a_finite_gradient():
     flat = torch.full((1, 3, 16, 16), 1.0, requires_grad=True)  # a photo's white background: no high-pass energy
     high_pass_energy(flat).sum().backward()
     assert torch.isfinite(flat.grad).all()
+
+
+def test_a_round_crust_is_white_beyond_the_rim_whatever_the_latent():
+    torch.manual_seed(0)
+    m = LayeredPizza(LayeredConfig(image_size=32, pieces=PIECES, channels=8, sprite_size=8, max_pieces=32, crust="round"))
+    geometry = torch.tensor([[0.5, 0.5, 0.4, 0.35]] * 2)  # (B, 4): cx, cy, radius, inner
+    latent = torch.randn(2, m.config.base_channels, 8, 8) * 3
+    base = m.base(latent, codes(PEPPERONI, "tomato_sauce"), geometry, torch.randn(2, 1, 32, 32))  # (2, 3, 32, 32)
+    t = (torch.arange(32) + 0.5) / 32
+    dist = ((t[None, :] - 0.5) ** 2 + (t[:, None] - 0.5) ** 2).sqrt()  # (32, 32) as fractions of the side
+    assert (base[:, :, dist > 0.4 + 1 / 32] == 1).all()
+    assert (base[:, :, dist < 0.4 - 1 / 32] < 1).any()
+    with pytest.raises(ValueError, match="crust"):
+        LayeredConfig(crust="square")

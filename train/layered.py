@@ -47,6 +47,8 @@ class LayeredHyper(Hyper):
     coverage: tuple[float, float] = knob((0.0, 0.0), "layered: painted kitchen: the share of the sauce disc its toppings "
                                          "cover, drawn between these two per pizza (0.4 0.7 as in the photos; 0 0: the "
                                          "clip-art kitchen's counts)")
+    crust: str = knob("learned", "layered: the base's outline, learned or cut round by the pizza's geometry (the photos' "
+                                 "crusts are round)", ("learned", "round"))
     variants: int = knob(1, "layered: sprites per topping (pieces that differ; the painted kitchen has up to 8 real ones)")
     ema: float = knob(0.0, "decay of the exported weights' moving average (0 exports the raw weights)")
     kl_weight: float = knob(1.0, "weight of the KL term")
@@ -169,7 +171,8 @@ def layered_config(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[d
     else:
         pieces, strokes = training_kitchen(hp, vocabulary).drawing_order()
     return LayeredConfig(image_size=hp.image_size, ingredients=vocabulary.ids, pieces=pieces, strokes=strokes,
-                         channels=hp.channels, sprite_size=max(8, hp.image_size // 4), variants=hp.variants)
+                         channels=hp.channels, sprite_size=max(8, hp.image_size // 4), variants=hp.variants,
+                         crust=hp.crust)
 
 
 def layered_data(hp: LayeredHyper, vocabulary: Vocabulary, n: int, seed: int, progress: bool, setup: Setup) -> Dataset:

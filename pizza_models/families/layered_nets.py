@@ -39,7 +39,7 @@ class BaseDecoder(nn.Module):
     def __init__(self, config: LayeredConfig):
         super().__init__()
         c, v = config.channels, len(config.ingredients)
-        self.size = config.image_size
+        self.size, self.round_crust = config.image_size, config.crust == "round"
         self.embed = nn.Sequential(nn.Linear(v, 64), nn.SiLU())
         self.conv_in = nn.Conv2d(4 + config.base_channels, c, 3, padding=1)
         self.convs = nn.ModuleList([nn.Conv2d(c, c, 3, padding=1) for _ in range(2)])
@@ -64,7 +64,11 @@ class BaseDecoder(nn.Module):
             h = F.silu(film(conv(h), e))
         # The grain head reads the trunk's features but never trains them: the smooth base is the
         # trunk's job alone (trained through it, the grain pulls the base away from the picture).
-        return torch.sigmoid(self.to_rgb(h)), F.softplus(self.to_grain(h.detach()))
+        smooth, amplitude = torch.sigmoid(self.to_rgb(h)), F.softplus(self.to_grain(h.detach()))
+        if self.round_crust:  # white beyond the geometry's rim, soft over 1.5 px: round whatever the latent
+            disc = ((1 - maps[:, :1]) * geometry[:, 2, None, None, None].to(maps.dtype) * self.size / 1.5 + 0.5).clamp(0, 1)
+            smooth, amplitude = 1 - disc * (1 - smooth), amplitude * disc
+        return smooth, amplitude
 
 
 class Decomposer(nn.Module):
