@@ -175,6 +175,7 @@ class PaintedKitchen(Kitchen):
         self.coverage = coverage
         self._sprites: dict = {}
         self._reaches: dict = {}
+        self._fills: dict = {}
 
     def _base(self, recipe, canvas, rng, cx, cy, radius, inner) -> Image.Image:
         """A photo's base turned, mirrored and scaled onto (cx, cy, radius), colour jittered; (S, S) RGB."""
@@ -228,9 +229,11 @@ class PaintedKitchen(Kitchen):
         """The share of the disc of its reach that a piece of this topping covers (sprites are ragged)."""
         if ingredient_id not in self.bank.pieces:
             return 0.5  # the clip-art shapes
-        sprites = self.bank.pieces[ingredient_id]
-        reach = np.array([self._reach(ingredient_id, k) for k in range(len(sprites))])
-        return float(np.mean((sprites[..., 3] >= 128).sum((1, 2)) / (math.pi * reach ** 2)))
+        if ingredient_id not in self._fills:  # every render asks: measured once
+            sprites = self.bank.pieces[ingredient_id]
+            reach = np.array([self._reach(ingredient_id, k) for k in range(len(sprites))])
+            self._fills[ingredient_id] = float(np.mean((sprites[..., 3] >= 128).sum((1, 2)) / (math.pi * reach ** 2)))
+        return self._fills[ingredient_id]
 
     def _cut(self, img: Image.Image, rng: np.random.Generator, n: int, geometry: Geometry) -> np.ndarray:
         """The photos show their own slice cuts: none drawn."""
