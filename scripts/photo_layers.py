@@ -15,7 +15,11 @@
    size (the kitchen's piece sizes, 0.3x to 3x in area) whose mean colour is nearer that topping's
    kitchen colour than any other topping of the photo's recipe (a sanity gate: the classifier alone
    swaps look-alike toppings) are cut out with a clean soft edge and
-   stored as RGBA sprites, the most solid first, at most ``--per-ingredient`` of each.
+   stored as RGBA sprites, the most solid first, at most ``--per-ingredient`` of each. A topping
+   the classifier gave fewer than 3 pieces of takes its pieces and pixels from a colour contrast
+   (``colour_maps``: colours likelier on the photos with it than on those without), if that finds
+   at least 3: the classifier, shared across photos, misses small pieces of colours no other pizza
+   shows (olives, jalapeno, green pepper).
 3. **Bases.** Each photo with its topping pixels refilled from the same photo turned about its
    centre (the crust, sauce and cheese at the same distance from the centre, where the turned photo
    shows base): the photo's own sauce specks, cheese and browning stay.
@@ -42,6 +46,12 @@ from pizza_models.kitchen.procedural import DRIZZLES, SAUCES, TOPPINGS, Kitchen
 from pizza_models.kitchen.painted import BANK_SIDE, CELL, LAYERS, PhotoBank
 
 INNER = 0.84  # sauce disc over the pizza's radius in the photos (the crust ring is the rest)
+MIN_PIECES = 3  # a topping's pieces in the bank come from one source only if it gives at least this many
+
+
+def thin(name: str) -> bool:
+    """Whether a topping's pieces are thin (strips, onion rings, leaves, shrimp): 1-2 px wide in the photos."""
+    return TOPPINGS[name].shape in ("strip", "arc", "leaf", "shrimp")
 
 
 def disc_geometry(image: np.ndarray) -> tuple[float, float, float]:
@@ -133,19 +143,23 @@ def nearest_topping(colour: np.ndarray, candidates: list[str]) -> str:
 
 
 def cut_pieces(image: np.ndarray, shows: np.ndarray, layer: int, piece_radius: float,
-               gate=None) -> list[tuple[float, np.ndarray]]:
+               gate=None, thin: bool = False) -> list[tuple[float, np.ndarray]]:
     """Sprites of one topping from one photo: [(solidity, (CELL, CELL, 4) uint8 RGBA)], a piece centred
     in its cell at the scale of the photo (half-width ``piece_radius`` px expected). ``gate(colour)``
-    says whether a blob of that mean colour may be this topping."""
-    mask = ndi.binary_opening(ndi.binary_closing(shows == layer), iterations=1)
+    says whether a blob of that mean colour may be this topping. ``thin`` pieces (strips, rings of
+    onion) are 1-2 px wide in the photos: no opening (it would erase them) and a lower area floor."""
+    mask = ndi.binary_closing(shows == layer)
+    if not thin:
+        mask = ndi.binary_opening(mask, iterations=1)
     labels, n = ndi.label(mask)
     area_expected = math.pi * piece_radius**2
+    floor = 0.12 if thin else 0.3
     out = []
     for i, box in enumerate(ndi.find_objects(labels), start=1):
         blob = labels[box] == i
         area = int(blob.sum())
         h, w = blob.shape
-        if not 0.3 * area_expected <= area <= 3 * area_expected or max(h, w) > CELL - 4:
+        if not floor * area_expected <= area <= 3 * area_expected or max(h, w) > CELL - 4:
             continue
         if gate is not None and not gate(image[box][blob].mean(0)):
             continue
@@ -156,10 +170,41 @@ def cut_pieces(image: np.ndarray, shows: np.ndarray, layer: int, piece_radius: f
             continue
         # A clean outline: the blob filled, its notches closed and its edge smoothed, then one soft pixel.
         blob = ndi.binary_closing(ndi.binary_fill_holes(labels[oy:oy + CELL, ox:ox + CELL] == i), iterations=2)
-        alpha = np.clip((ndi.gaussian_filter(blob.astype(np.float32), 1.0) - 0.3) / 0.4, 0, 1)
+        alpha = np.clip((ndi.gaussian_filter(blob.astype(np.float32), 0.7 if thin else 1.0) - 0.3) / 0.4, 0, 1)
         rgba = np.concatenate([image[oy:oy + CELL, ox:ox + CELL], (alpha * 255)[..., None]], -1)
         out.append((solidity * min(1.0, area / area_expected), rgba.astype(np.uint8)))
     return out
+
+
+def colour_maps(images: np.ndarray, inner: np.ndarray, recipes: list, ratio: float = 5.0, levels: int = 12) -> np.ndarray:
+    """(N, S, S) layer maps from colour contrast alone (0: not claimed).
+
+    For each topping, a smoothed colour histogram of the sauce discs of the photos whose recipe has it
+    against that of the photos without it: a pixel shows the topping of its recipe whose colour is
+    likeliest on its photos over the others, if that likelihood ratio exceeds ``ratio``. No colour is
+    set by hand; it finds the toppings whose colour no other pizza shows (olives, jalapeno, green
+    pepper) where the shared classifier, pulled by the sauce and cheese around them, misses them."""
+    bins = (images.astype(int) * levels // 256) @ np.array([levels * levels, levels, 1])  # (N, S, S)
+
+    def histogram(photos: np.ndarray) -> np.ndarray:
+        h = np.bincount(bins[photos][inner[photos]], minlength=levels**3).astype(np.float64)
+        h = ndi.gaussian_filter(h.reshape((levels,) * 3), 0.7).ravel()
+        return h / h.sum()
+
+    likelier = {}
+    for name in TOPPINGS:
+        has = np.array([name in r.ingredients for r in recipes])
+        if has.any():
+            likelier[name] = histogram(has) / (histogram(~has) + 1e-6)
+    maps = np.zeros(bins.shape, np.uint8)
+    for b, recipe in enumerate(recipes):
+        toppings = [name for name in recipe.ingredients if name in TOPPINGS]
+        if not toppings:
+            continue
+        r = np.stack([likelier[name][bins[b]] for name in toppings])  # (T, S, S)
+        layer = np.array([1 + LAYERS.index(name) for name in toppings])[r.argmax(0)]
+        maps[b] = np.where((r.max(0) > ratio) & inner[b], layer, 0)
+    return maps
 
 
 def refill_base(image: np.ndarray, shows: np.ndarray, inner: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -211,8 +256,22 @@ def main() -> None:
         for name in toppings:
             radius = TOPPINGS[name].size * 2 * INNER * geometry[b][2]
             gate = lambda colour, name=name: nearest_topping(colour, toppings) == name  # noqa: E731
-            for solidity, rgba in cut_pieces(images[b], shows[b], 1 + LAYERS.index(name), radius, gate):
+            for solidity, rgba in cut_pieces(images[b], shows[b], 1 + LAYERS.index(name), radius, gate, thin(name)):
                 pieces.setdefault(name, []).append((solidity, b, rgba))
+    # Toppings the classifier gave too few pieces of take them from the colour contrast, if it finds
+    # enough (fewer are likelier a stray look-alike than the topping); their pixels join the layer maps.
+    colours = colour_maps(images, inner, [p.recipe for p in photos])
+    for name in TOPPINGS:
+        if len(pieces.get(name, [])) >= MIN_PIECES:
+            continue
+        layer, found = 1 + LAYERS.index(name), []
+        for b, photo in enumerate(photos):
+            if name in photo.recipe.ingredients:
+                radius = TOPPINGS[name].size * 2 * INNER * geometry[b][2]
+                found += [(solidity, b, rgba) for solidity, rgba in cut_pieces(images[b], colours[b], layer, radius, thin=thin(name))]
+        if len(found) >= MIN_PIECES:
+            pieces[name] = found
+            shows[(colours == layer) & (shows == 0)] = layer
     bank_pieces = {name: sorted(found, key=lambda t: -t[0])[:args.per_ingredient] for name, found in pieces.items()}
     drizzles = {}
     for name in list(DRIZZLES) + ["condensed_milk"]:

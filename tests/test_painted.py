@@ -124,3 +124,17 @@ def test_the_background_is_pure_white_as_in_the_photos(painted):
     for seed in range(4):
         image = np.asarray(painted.render(RECIPE, seed, 64))
         assert (image[:2, :2] == 255).all() and (image[-2:, -2:] == 255).all()
+
+
+def test_colour_contrast_claims_the_colour_only_its_topping_shows():
+    from pizza_models.recipe import Recipe
+    from scripts.photo_layers import LAYERS, colour_maps
+
+    rng = np.random.default_rng(0)
+    images = np.clip(rng.normal((214, 170, 120), 6, (4, 32, 32, 3)), 0, 255).astype(np.uint8)  # cheese
+    images[:2, 8:12, 8:12] = (30, 26, 32)  # olives on the first two photos only
+    with_olives, without = Recipe(("tomato_sauce", "olives")), Recipe(("tomato_sauce", "pepperoni"))
+    maps = colour_maps(images, np.ones((4, 32, 32), bool), [with_olives, with_olives, without, without])
+    olives = maps == 1 + LAYERS.index("olives")
+    assert olives[:2, 8:12, 8:12].all()
+    assert olives.sum() == 2 * 16 and not maps[2:].any()
