@@ -1,7 +1,7 @@
 """Figures of the photo-painted model beside the menu photos.
 
     python scripts/painted_figures.py checkpoints/painted docs/painted \
-        [--photos ../shared/datasets/dodo20/recipes.csv] [--clipart checkpoints/layered]
+        [--photos ../shared/datasets/dodo20/recipes.csv] [--clipart checkpoints/layered] [--coverage LO HI]
 
 - ``menu.png``: for each of the 20 menu recipes, side by side at 64 px: the real photo, the clip-art
   layered model's pizza, the painted kitchen's render and the painted model's pizza (shown at 2x);
@@ -55,9 +55,12 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--photos", type=Path, default=Path("../shared/datasets/dodo20/recipes.csv"))
     parser.add_argument("--clipart", type=Path, default=Path("checkpoints/layered"))
+    parser.add_argument("--coverage", type=float, nargs=2, metavar=("LO", "HI"),
+                        help="the painted kitchen's coverage the model was trained at (default: clip-art counts)")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
-    model, clipart, kitchen = load(args.model).eval(), load(args.clipart).eval(), PaintedKitchen()
+    kitchen = PaintedKitchen(coverage=tuple(args.coverage) if args.coverage else None)
+    model, clipart = load(args.model).eval(), load(args.clipart).eval()
     photos = read_manifest(args.photos)
     args.out.mkdir(parents=True, exist_ok=True)
     rows = [[photo(p.path), draw_one(clipart, p.recipe, i), kitchen.render(p.recipe, i, SIZE), draw_one(model, p.recipe, i)]

@@ -30,10 +30,11 @@ from pizza_models.kitchen.painted import PaintedKitchen, shipped_bank
 from pizza_models.pipeline import load
 
 DODO20 = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "dodo20"
-def painted_draw(size: int, photos=None) -> P.Draw:
-    """The painted kitchen's pizzas, its bank cut down to ``photos`` (indices) when given."""
+def painted_draw(size: int, photos=None, coverage=None) -> P.Draw:
+    """The painted kitchen's pizzas, its bank cut down to ``photos`` (indices) when given, at ``coverage``
+    (``PaintedKitchen``'s; None: the clip-art kitchen's counts)."""
     bank = shipped_bank() if photos is None else shipped_bank().subset(photos)
-    return P.kitchen_draw(size, kitchen=PaintedKitchen(bank=bank))
+    return P.kitchen_draw(size, kitchen=PaintedKitchen(bank=bank, coverage=coverage))
 
 
 JUDGE_DRAWS = {"kitchen": P.kitchen_draw, "painted": painted_draw}  # name -> (size) -> Draw: what the photo judge learns from
@@ -89,6 +90,8 @@ def main() -> None:
     p.add_argument("--rows", nargs="*", choices=("photos", "kitchen", "painted"), default=["photos", "kitchen", "painted"],
                    help="which reference rows to measure besides the checkpoints (painted: the painted kitchen, its CAS "
                         "from banks of each fold's training photos)")
+    p.add_argument("--coverage", type=float, nargs=2, metavar=("LO", "HI"),
+                   help="the painted kitchen row's coverage (a model's --coverage); the judge keeps the clip-art counts")
     p.add_argument("--add", action="store_true", help="keep the rows of an existing --out and add these to them")
     args = p.parse_args()
     budgets = QUICK if args.quick else {"two_sample": P.TWO_SAMPLE_BUDGET, "cas": P.PHOTO_CAS_BUDGET,
@@ -115,8 +118,10 @@ def main() -> None:
     if "kitchen" in args.rows:
         results["kitchen"] = measure_draw("kitchen (floor)", P.kitchen_draw(args.size), photos, recipes, judge, args, budgets)
     if "painted" in args.rows:
-        results["painted kitchen"] = measure_draw("painted kitchen", painted_draw(args.size), photos, recipes, judge, args,
-                                                  budgets, fold_draw=lambda train: painted_draw(args.size, train))
+        coverage = tuple(args.coverage) if args.coverage else None
+        name = "painted kitchen" + (f" at coverage {coverage[0]:g}-{coverage[1]:g}" if coverage else "")
+        results[name] = measure_draw(name, painted_draw(args.size, coverage=coverage), photos, recipes, judge, args,
+                                     budgets, fold_draw=lambda train: painted_draw(args.size, train, coverage))
     for folder in args.checkpoints:
         model = load(folder)
         results[folder.name] = measure_draw(str(folder), P.model_draw(model, args.size), photos, recipes, judge, args, budgets)
