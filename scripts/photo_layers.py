@@ -49,9 +49,14 @@ INNER = 0.84  # sauce disc over the pizza's radius in the photos (the crust ring
 MIN_PIECES = 3  # a topping's pieces in the bank come from one source only if it gives at least this many
 
 
-def thin(name: str) -> bool:
+def is_thin(name: str) -> bool:
     """Whether a topping's pieces are thin (strips, onion rings, leaves, shrimp): 1-2 px wide in the photos."""
     return TOPPINGS[name].shape in ("strip", "arc", "leaf", "shrimp")
+
+
+def piece_radius(name: str, pizza_radius: float) -> float:
+    """The half-width in photo pixels the kitchen gives a piece of this topping on a pizza of that radius."""
+    return TOPPINGS[name].size * 2 * INNER * pizza_radius
 
 
 def disc_geometry(image: np.ndarray) -> tuple[float, float, float]:
@@ -254,9 +259,9 @@ def main() -> None:
     for b, photo in enumerate(photos):
         toppings = [name for name in photo.recipe.ingredients if name in TOPPINGS]
         for name in toppings:
-            radius = TOPPINGS[name].size * 2 * INNER * geometry[b][2]
             gate = lambda colour, name=name: nearest_topping(colour, toppings) == name  # noqa: E731
-            for solidity, rgba in cut_pieces(images[b], shows[b], 1 + LAYERS.index(name), radius, gate, thin(name)):
+            for solidity, rgba in cut_pieces(images[b], shows[b], 1 + LAYERS.index(name), piece_radius(name, geometry[b][2]),
+                                             gate, is_thin(name)):
                 pieces.setdefault(name, []).append((solidity, b, rgba))
     # Toppings the classifier gave too few pieces of take them from the colour contrast, if it finds
     # enough (fewer are likelier a stray look-alike than the topping); their pixels join the layer maps.
@@ -267,8 +272,8 @@ def main() -> None:
         layer, found = 1 + LAYERS.index(name), []
         for b, photo in enumerate(photos):
             if name in photo.recipe.ingredients:
-                radius = TOPPINGS[name].size * 2 * INNER * geometry[b][2]
-                found += [(solidity, b, rgba) for solidity, rgba in cut_pieces(images[b], colours[b], layer, radius, thin=thin(name))]
+                cut = cut_pieces(images[b], colours[b], layer, piece_radius(name, geometry[b][2]), thin=is_thin(name))
+                found += [(solidity, b, rgba) for solidity, rgba in cut]
         if len(found) >= MIN_PIECES:
             pieces[name] = found
             shows[(colours == layer) & (shows == 0)] = layer

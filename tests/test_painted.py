@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 from pizza_models.kitchen.procedural import Kitchen
-from pizza_models.kitchen.painted import PHOTO_COVERAGE, PaintedKitchen, PhotoBank, shipped_bank
+from pizza_models.kitchen.painted import LAYERS, PHOTO_COVERAGE, PaintedKitchen, PhotoBank, shipped_bank
+from pizza_models.recipe import Recipe
+from scripts.photo_layers import colour_maps
 
 RECIPE = ["tomato_sauce", "mozzarella", "pepperoni", "olives", "bbq_sauce"]
 
@@ -127,9 +129,6 @@ def test_the_background_is_pure_white_as_in_the_photos(painted):
 
 
 def test_colour_contrast_claims_the_colour_only_its_topping_shows():
-    from pizza_models.recipe import Recipe
-    from scripts.photo_layers import LAYERS, colour_maps
-
     rng = np.random.default_rng(0)
     images = np.clip(rng.normal((214, 170, 120), 6, (4, 32, 32, 3)), 0, 255).astype(np.uint8)  # cheese
     images[:2, 8:12, 8:12] = (30, 26, 32)  # olives on the first two photos only
