@@ -1,10 +1,12 @@
-"""The layered family: shapes, drawing order, absent ingredients, determinism, restyle, training, round trip."""
+"""The layered family: shapes, drawing order, absent ingredients, determinism, restyle, training, the photo
+critic, round trip."""
 
 import copy
 
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from pizza_models.hub import save_checkpoint
 from pizza_models.kitchen.procedural import Kitchen
@@ -14,7 +16,7 @@ from pizza_models.pipeline import generate, load, model_view, restyle
 from pizza_models.recipe import DEFAULT_VOCABULARY, encode, parse_recipe
 from pizza_models.registry import model_classes
 from train.common import Batch
-from train.layered import LayeredKitchen, build_layered
+from train.layered import LayeredKitchen, build_layered, layered_data
 from train.loop import train_step
 from train.registry import hyper
 
@@ -232,3 +234,60 @@ def test_a_round_crust_is_white_beyond_the_rim_whatever_the_latent():
     assert (base[:, :, dist < 0.4 - 1 / 32] < 1).any()
     with pytest.raises(ValueError, match="crust"):
         LayeredConfig(crust="square")
+
+
+# --------------------------------------------------------------------------- the photo critic
+
+
+@pytest.fixture
+def photos(tmp_path) -> str:
+    """A manifest of two 'photos': a red pepperoni pizza and a white one, each with a dark corner."""
+    for name, colour in (("a.png", (200, 60, 40)), ("b.png", (240, 240, 230))):
+        image = np.full((40, 40, 3), colour, np.uint8)
+        image[:8, :8] = 0  # a corner that shows how the view was turned
+        Image.fromarray(image).save(tmp_path / name)
+    (tmp_path / "recipes.csv").write_text("image,ingredients\na.png,tomato_sauce;mozzarella;pepperoni\nb.png,mozzarella\n")
+    return str(tmp_path)
+
+
+def critic_run(photos: str):
+    torch.manual_seed(0)
+    hp = hyper("layered", "modern", 32, channels=8, photos=photos, photo_weight=0.1)
+    built = build_layered(hp, DEFAULT_VOCABULARY)
+    return hp, built, layered_data(hp, DEFAULT_VOCABULARY, 4, 0, False, built)
+
+
+def test_a_photo_weight_needs_the_photos():
+    with pytest.raises(ValueError, match="--photos"):
+        hyper("layered", "modern", 32, photo_weight=0.1)
+
+
+def test_without_a_photo_weight_there_is_no_critic(setup):
+    _, built = setup
+    assert set(built.nets) == {"model"}
+
+
+def test_the_critic_sees_each_photo_turned_or_mirrored_with_its_recipe(photos):
+    _, _, data = critic_run(photos)
+    _, _, parts = data.collate([data[i] for i in range(4)])
+    pictures, counts = data.photos  # (2, 3, 32, 32) in [-1, 1], (2, V)
+    assert parts["photos"].shape == (4, 3, 32, 32) and parts["photo_counts"].shape == (4, len(DEFAULT_VOCABULARY))
+    for view, code in zip(parts["photos"], parts["photo_counts"]):
+        i = next(k for k in range(len(counts)) if torch.equal(counts[k], code))
+        turns = [pictures[i].rot90(k, (1, 2)) for k in range(4)]
+        assert any(torch.equal(view, t) or torch.equal(view, t.flip(2)) for t in turns)  # exactly, no resampling
+
+
+def test_a_step_with_the_critic_trains_the_critic_and_logs_how_well_the_model_fools_it(photos):
+    hp, built, data = critic_run(photos)
+    before = [p.detach().clone() for p in built.nets["critic"].parameters()]
+    x, c, parts = data.collate([data[i] for i in range(4)])
+    stats = train_step(built, built.modules(), Batch(x, c, parts), hp, torch.device("cpu"))
+    assert np.isfinite(stats["critic"]) and np.isfinite(stats["photo"]) and np.isfinite(stats["sprites"])
+    assert any(not torch.equal(a, b) for a, b in zip(before, built.nets["critic"].parameters()))
+
+
+def test_a_missing_photo_manifest_is_a_clear_error(tmp_path):
+    hp = hyper("layered", "modern", 32, channels=8, photos=str(tmp_path / "nowhere"), photo_weight=0.1)
+    with pytest.raises(ValueError, match="nowhere"):
+        layered_data(hp, DEFAULT_VOCABULARY, 4, 0, False, build_layered(hp, DEFAULT_VOCABULARY))

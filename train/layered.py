@@ -13,7 +13,10 @@ Every part of ``LayeredPizza`` learns from its own supervision, so no part waits
   and whose decoder redraws the base beneath the toppings (L1 + KL); the decomposer also learns
   which layer every pixel shows (cross-entropy) and the geometry (squared error);
 - layout: maximum likelihood of the true geometry, piece counts, sizes and shades, and the reach
-  of the spread.
+  of the spread;
+- with ``--photos`` and ``--photo-weight``, the look: a patch critic learns to tell the menu photos
+  (turned and mirrored) from the model's pizzas for the same recipes (hinge), and the drawing
+  learns to fool it, beside all of the above, which keep every layer where the recipe puts it.
 """
 
 from dataclasses import dataclass
@@ -22,17 +25,22 @@ from typing import Iterator, Optional
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from pizza_models import losses
+from pizza_models.augment import rand_translation
 from pizza_models.data import kitchen_recipes
-from pizza_models.kitchen.procedural import Kitchen
+from pizza_models.evaluation.photo_measures import load_photos
+from pizza_models.families.blocks import DBlock
 from pizza_models.families.layered import LayeredConfig, LayeredPizza
 from pizza_models.kitchen.painted import PaintedKitchen
+from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.recipe import Vocabulary, encode
 
-from .common import Batch, Setup, Trainer, Update, ema_model, exporter, register, unwrap
+from .common import Batch, Setup, Trainer, Update, ema_model, exporter, frozen, register, unwrap
 from .hyper import Hyper, knob
 
 TABLE_LR = 15  # sprites, templates and layout statistics learn at this many times the networks' rate
@@ -61,6 +69,15 @@ class LayeredHyper(Hyper):
     visible_weight: float = knob(1.0, "layered: weight of the decomposer's cross-entropy of which layer each pixel shows")
     geometry_weight: float = knob(1.0, "layered: weight of the decomposer's squared error of the geometry (x 100)")
     layout_weight: float = knob(0.1, "layered: weight of the layout's negative log likelihood")
+    photos: str = knob("", "layered: a photo manifest (a folder with recipes.csv) whose pizzas a patch critic learns to "
+                           "tell from the model's, with --photo-weight")
+    photo_weight: float = knob(0.0, "layered: weight of fooling the photo critic (0: no critic)")
+    critic_lr: float = knob(2e-4, "layered: learning rate of the photo critic")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.photo_weight and not self.photos:
+            raise ValueError("--photo-weight needs --photos: the manifest of the photos the critic learns from")
 
 
 # Every part learns from the kitchen's own layers: plain Adam, the KL on the base (a lighter one lets
@@ -75,8 +92,10 @@ class LayeredKitchen(Dataset):
     pieces and layers vary in number from pizza to pizza.
     """
 
-    def __init__(self, config: LayeredConfig, n: int, seed: int = 0, progress: bool = True, kitchen: Kitchen = None):
-        self.config = config
+    def __init__(self, config: LayeredConfig, n: int, seed: int = 0, progress: bool = True, kitchen: Kitchen = None,
+                 photos: Optional[tuple[torch.Tensor, torch.Tensor]] = None):
+        self.config, self.photos = config, photos  # photos: (N, 3, S, S) in [-1, 1] and their counts (N, V)
+        self.views = torch.Generator().manual_seed(seed)
         kitchen = kitchen or Kitchen(config.vocabulary)
         size, vocabulary = config.image_size, config.vocabulary
         self.recipes = kitchen_recipes(n, seed, vocabulary)
@@ -153,6 +172,13 @@ class LayeredKitchen(Dataset):
             "stroke_double": (stroke_meta[:, 2] > 1).long(), "stroke_angle": stroke_meta[:, 3],
             "stroke_variant": stroke_meta[:, 4].long(),
         }
+        if self.photos is not None:  # as many photos as pizzas, each in one of its 8 turns and mirrorings
+            pictures, counts = self.photos
+            pick = torch.randint(len(pictures), (len(items),), generator=self.views)
+            turns, flips = torch.randint(4, (len(items),), generator=self.views), torch.rand(len(items), generator=self.views)
+            views = [p.rot90(int(k), (1, 2)) for p, k in zip(pictures[pick], turns)]
+            parts["photos"] = torch.stack([v.flip(2) if f < 0.5 else v for v, f in zip(views, flips)])
+            parts["photo_counts"] = counts[pick]
         x = images([item["image"] for item in items]) * 2 - 1
         return x, torch.stack([item["counts"] for item in items]), parts
 
@@ -175,9 +201,38 @@ def layered_config(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[d
                          crust=hp.crust)
 
 
+def critic_photos(hp: LayeredHyper, vocabulary: Vocabulary) -> Optional[tuple[torch.Tensor, torch.Tensor]]:
+    """The photos of ``--photos`` (N, 3, S, S) in [-1, 1] and their counts (N, V); None without a critic."""
+    if not hp.photo_weight:
+        return None
+    try:
+        images, recipes = load_photos(hp.photos, hp.image_size, vocabulary)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"--photos {hp.photos}: {error}") from None
+    pictures = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1
+    return pictures, torch.stack([encode(r, "counts", vocabulary) for r in recipes])
+
+
 def layered_data(hp: LayeredHyper, vocabulary: Vocabulary, n: int, seed: int, progress: bool, setup: Setup) -> Dataset:
-    """``n`` pizzas of the run's kitchen taken apart in the layers of the model ``setup`` trains."""
-    return LayeredKitchen(setup.export().config, n, seed, progress, training_kitchen(hp, vocabulary))
+    """``n`` pizzas of the run's kitchen taken apart in the layers of the model ``setup`` trains (and
+    the critic's photos, with ``--photo-weight``)."""
+    return LayeredKitchen(setup.export().config, n, seed, progress, training_kitchen(hp, vocabulary),
+                          critic_photos(hp, vocabulary))
+
+
+class PhotoCritic(nn.Module):
+    """Is a patch from a menu photo or drawn? (x (B, 3, S, S) in [-1, 1]) -> logits (B, 1, S / 8, S / 8),
+    one per patch of about 30 px: the look of the crust, sauce, cheese and pieces, not the whole pizza,
+    which 20 photos could only teach by heart."""
+
+    def __init__(self, channels: int = 32):
+        super().__init__()
+        c = channels
+        self.blocks = nn.Sequential(DBlock(3, c, preactivation=False), DBlock(c, 2 * c), DBlock(2 * c, 4 * c))
+        self.out = spectral_norm(nn.Conv2d(4 * c, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(F.relu(self.blocks(x)))
 
 
 def build_layered(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[dict] = None) -> Setup:
@@ -189,8 +244,11 @@ def build_layered(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[di
     tables = {id(p) for p in model.tables()}
     groups = [{"params": [p for p in model.parameters() if id(p) not in tables], "lr": hp.lr},
               {"params": model.tables(), "lr": hp.lr * TABLE_LR}]
-    optimizer = torch.optim.Adam(groups, lr=hp.lr, betas=hp.betas, fused=True)
-    return Setup({"model": model}, {"model": optimizer}, layered_step, exporter(model, ema), ema, model)
+    nets, optimizers = {"model": model}, {"model": torch.optim.Adam(groups, lr=hp.lr, betas=hp.betas, fused=True)}
+    if hp.photo_weight:
+        nets["critic"] = PhotoCritic()
+        optimizers["critic"] = torch.optim.Adam(nets["critic"].parameters(), lr=hp.critic_lr, betas=(0.0, 0.99), fused=True)
+    return Setup(nets, optimizers, layered_step, exporter(model, ema), ema, model)
 
 
 def high_pass_energy(x: torch.Tensor, cell: int = 8) -> torch.Tensor:
@@ -268,8 +326,14 @@ def layout_loss(model: LayeredPizza, parts: dict) -> torch.Tensor:
 
 
 def layered_step(nets: dict, batch: Batch, hp: LayeredHyper) -> Iterator[Update]:
-    """One update of every part of the layered model, each on its own supervision (see the module docstring)."""
+    """One update of every part of the layered model, each on its own supervision (see the module docstring);
+    with a photo critic, the critic's update first."""
     model, (x, code, parts) = unwrap(nets["model"]), batch
+    if hp.photo_weight:
+        critic, photos, counts = nets["critic"], parts["photos"], parts["photo_counts"]
+        drawn = model.draw(model.sample_latent(len(counts), device=counts.device), counts)  # (B, 3, S, S) in [-1, 1]
+        d_loss = losses.d_hinge(critic(rand_translation(photos)), critic(rand_translation(drawn.detach())))
+        yield Update("critic", d_loss, {"critic": d_loss})
     # The networks run under the loop's autocast; rendering and the losses in float32.
     terms = dict(zip(("sprites", "variants"), sprite_losses(model, parts)))
     terms.update(zip(("strokes", "templates"), stroke_losses(model, x, parts)))
@@ -279,7 +343,13 @@ def layered_step(nets: dict, batch: Batch, hp: LayeredHyper) -> Iterator[Update]
                    visible=hp.visible_weight, geometry=hp.geometry_weight, layout=hp.layout_weight)
     loss = sum(weights[name] * term for name, term in terms.items())
     logged = ("sprites", "strokes", "base", "grain", "kl", "visible", "geometry", "layout")  # as runs have logged them
-    yield Update("model", loss, {"loss": loss, **{name: terms[name] for name in logged}})
+    logs = {"loss": loss, **{name: terms[name] for name in logged}}
+    if not hp.photo_weight:
+        yield Update("model", loss, logs)
+        return
+    with frozen(critic):
+        fool = losses.g_hinge(critic(rand_translation(drawn)))
+        yield Update("model", loss + hp.photo_weight * fool, {**logs, "photo": fool})
 
 
 TRAINER = register(Trainer("layered", LayeredHyper, PRESETS, build_layered, layered_data))
