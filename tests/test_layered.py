@@ -291,3 +291,19 @@ def test_a_missing_photo_manifest_is_a_clear_error(tmp_path):
     hp = hyper("layered", "modern", 32, channels=8, photos=str(tmp_path / "nowhere"), photo_weight=0.1)
     with pytest.raises(ValueError, match="nowhere"):
         layered_data(hp, DEFAULT_VOCABULARY, 4, 0, False, build_layered(hp, DEFAULT_VOCABULARY))
+
+
+def test_the_critic_teaches_the_base_and_leaves_pieces_and_drizzles_to_the_kitchen(photos):
+    silent = dict(sprite_weight=0, stroke_weight=0, template_weight=0, variant_weight=0, base_weight=0, grain_weight=0,
+                  kl_weight=0, visible_weight=0, geometry_weight=0, layout_weight=0)  # only the critic's term is left
+    torch.manual_seed(0)
+    hp = hyper("layered", "modern", 32, channels=8, photos=photos, photo_weight=1.0, **silent)
+    built = build_layered(hp, DEFAULT_VOCABULARY)
+    data = layered_data(hp, DEFAULT_VOCABULARY, 4, 0, False, built)
+    model = built.nets["model"]
+    sprites, templates = model.sprites.detach().clone(), model.templates.detach().clone()
+    base = [p.detach().clone() for p in model.base.parameters()]
+    x, c, parts = data.collate([data[i] for i in range(4)])
+    train_step(built, built.modules(), Batch(x, c, parts), hp, torch.device("cpu"))
+    assert torch.equal(model.sprites, sprites) and torch.equal(model.templates, templates)
+    assert any(not torch.equal(a, b) for a, b in zip(base, model.base.parameters()))

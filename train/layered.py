@@ -14,9 +14,9 @@ Every part of ``LayeredPizza`` learns from its own supervision, so no part waits
   which layer every pixel shows (cross-entropy) and the geometry (squared error);
 - layout: maximum likelihood of the true geometry, piece counts, sizes and shades, and the reach
   of the spread;
-- with ``--photos`` and ``--photo-weight``, the look: a patch critic learns to tell the menu photos
-  (turned and mirrored) from the model's pizzas for the same recipes (hinge), and the drawing
-  learns to fool it, beside all of the above, which keep every layer where the recipe puts it.
+- with ``--photos`` and ``--photo-weight``, the look of the base: a patch critic learns to tell the
+  menu photos (turned and mirrored) from the model's pizzas for the same recipes (hinge), and the
+  base learns to fool it, beside all of the above.
 """
 
 from dataclasses import dataclass
@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from pizza_models import losses
 from pizza_models.augment import rand_translation
+from pizza_models.compositing import lay
 from pizza_models.data import kitchen_recipes
 from pizza_models.evaluation.photo_measures import load_photos
 from pizza_models.families.blocks import DBlock
@@ -331,7 +332,10 @@ def layered_step(nets: dict, batch: Batch, hp: LayeredHyper) -> Iterator[Update]
     model, (x, code, parts) = unwrap(nets["model"]), batch
     if hp.photo_weight:
         critic, photos, counts = nets["critic"], parts["photos"], parts["photo_counts"]
-        drawn = model.draw(model.sample_latent(len(counts), device=counts.device), counts)  # (B, 3, S, S) in [-1, 1]
+        # The critic teaches the base alone (crust, sauce, cheese, grain): the pieces and drizzles are laid
+        # as drawn but detached, for they are real pieces already, and through them it recoloured toppings.
+        base, layers = model.draw_parts(model.sample_latent(len(counts), device=counts.device), counts)
+        drawn = lay(base.float(), layers.detach()) * 2 - 1  # (B, 3, S, S) in [-1, 1]
         d_loss = losses.d_hinge(critic(rand_translation(photos)), critic(rand_translation(drawn.detach())))
         yield Update("critic", d_loss, {"critic": d_loss})
     # The networks run under the loop's autocast; rendering and the losses in float32.
