@@ -236,6 +236,50 @@ def test_a_round_crust_is_white_beyond_the_rim_whatever_the_latent():
         LayeredConfig(crust="square")
 
 
+# --------------------------------------------------------------------------- the base's reach blocks
+
+REACHING = LayeredConfig(**{**TINY.__dict__, "base_blocks": 2})
+
+
+def test_new_reach_blocks_leave_the_base_as_it_was():
+    torch.manual_seed(0)
+    plain, reaching = LayeredPizza(TINY), LayeredPizza(REACHING)
+    missing, unexpected = reaching.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and missing and all(".reach." in name for name in missing)
+    z, c = plain.sample_latent(2, torch.Generator().manual_seed(0)), codes(PEPPERONI, "tomato_sauce")
+    assert torch.allclose(plain.draw(z, c), reaching.draw(z, c), atol=1e-6)
+
+
+def test_reach_blocks_read_the_grain_noise_beyond_one_pixel():
+    torch.manual_seed(0)
+    base = LayeredPizza(REACHING).base
+    with torch.no_grad():
+        for block in base.reach:
+            block.noise_gain.fill_(1.0)
+            torch.nn.init.normal_(block.out.weight, std=0.5)
+    latent, geometry = torch.zeros(1, TINY.base_channels, 8, 8), torch.tensor([[0.5, 0.5, 0.45, 0.4]])
+    noise = torch.zeros(1, 1, 32, 32)
+    nudged = noise.clone()
+    nudged[0, 0, 16, 16] = 5.0  # one pixel of noise
+    smooth = lambda n: base.parts(latent, codes("tomato_sauce"), geometry, n)[0]  # noqa: E731
+    changed = (smooth(nudged) - smooth(noise)).abs().sum(1)[0] > 1e-6  # (32, 32)
+    assert changed[16, 16 + 4] and changed[16 - 4, 16]  # dilation 2 then 4 reaches 4 pixels and more away
+
+
+def test_reach_blocks_survive_a_save_load_round_trip(tmp_path):
+    m = LayeredPizza(REACHING)
+    with torch.no_grad():
+        m.base.reach[0].noise_gain.fill_(0.3)
+    save_checkpoint(m, tmp_path)
+    again = load(tmp_path)
+    assert again.config.base_blocks == 2 and torch.equal(again.base.reach[0].noise_gain, m.base.reach[0].noise_gain)
+
+
+def test_base_blocks_cannot_be_negative():
+    with pytest.raises(ValueError, match="base_blocks"):
+        LayeredConfig(base_blocks=-1)
+
+
 # --------------------------------------------------------------------------- the photo critic
 
 

@@ -478,3 +478,14 @@ def test_coverage_paints_the_kitchen_as_densely_as_asked():
 
     assert kitchen("--coverage", "0.4", "0.7").coverage == (0.4, 0.7)
     assert kitchen().coverage is None  # the clip-art kitchen's counts
+
+
+def test_init_grows_new_base_blocks_fresh_and_keeps_every_other_weight(tmp_path, capsys):
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert train(first, "layered", "--steps", "1") == 0
+    assert train(second, "layered", "--steps", "1", "--lr", "1e-12", "--init", str(first), "--base-blocks", "2") == 0
+    assert "parts it lacks start fresh: base.reach.0, base.reach.1\n" in capsys.readouterr().err
+    a = torch.load(first / STATE, weights_only=True)["nets"]["model"]
+    b = torch.load(second / STATE, weights_only=True)["nets"]["model"]
+    assert set(b) - set(a) and all(k.startswith("base.reach.") for k in set(b) - set(a))
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-5) for k in a)

@@ -174,12 +174,20 @@ def initialise(setup, folder: Path) -> None:
         pairs = [(net.decoder, model.net) for net in nets if isinstance(net, CVAE)]
     if not pairs:
         raise SystemExit(f"--init {folder}: a {model.config.family} checkpoint; this run trains {', '.join(setup.nets)}")
+    # A network that grew parts the checkpoint lacks (e.g. --base-blocks) starts them fresh; every
+    # weight the checkpoint has must fit.
+    fresh = set()
     try:
         for net, source in pairs:
-            net.load_state_dict(source.state_dict())
+            missing, unexpected = net.load_state_dict(source.state_dict(), strict=False)
+            if unexpected:
+                raise RuntimeError(f"unexpected weights {unexpected[:3]}")
+            fresh.update(".".join(name.split(".")[:3]) for name in missing)  # e.g. base.reach.0
     except RuntimeError:
         raise SystemExit(f"--init {folder}: its weights do not fit this run's networks; use its size, preset and "
-                         f"channels ({model.config.image_size} px, {model.config.arch})") from None
+                         f"channels ({model.config.image_size} px, {getattr(model.config, 'arch', model.config.family)})") from None
+    if fresh:
+        print(f"--init {folder}: parts it lacks start fresh: {', '.join(sorted(fresh))}", file=sys.stderr)
 
 
 def split(data, fraction: float, seed: int):

@@ -58,6 +58,8 @@ class LayeredHyper(Hyper):
                                          "clip-art kitchen's counts)")
     crust: str = knob("learned", "layered: the base's outline, learned or cut round by the pizza's geometry (the photos' "
                                  "crusts are round)", ("learned", "round"))
+    base_blocks: int = knob(0, "layered: dilated residual blocks reading noise in the base decoder (texture wider than "
+                                  "the grain: cheese blotches, sauce, browning)")
     variants: int = knob(1, "layered: sprites per topping (pieces that differ; the painted kitchen has up to 8 real ones)")
     ema: float = knob(0.0, "decay of the exported weights' moving average (0 exports the raw weights)")
     kl_weight: float = knob(1.0, "weight of the KL term")
@@ -199,7 +201,7 @@ def layered_config(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[d
         pieces, strokes = training_kitchen(hp, vocabulary).drawing_order()
     return LayeredConfig(image_size=hp.image_size, ingredients=vocabulary.ids, pieces=pieces, strokes=strokes,
                          channels=hp.channels, sprite_size=max(8, hp.image_size // 4), variants=hp.variants,
-                         crust=hp.crust)
+                         crust=hp.crust, base_blocks=hp.base_blocks)
 
 
 def critic_photos(hp: LayeredHyper, vocabulary: Vocabulary) -> Optional[tuple[torch.Tensor, torch.Tensor]]:
@@ -289,7 +291,8 @@ def base_losses(model: LayeredPizza, x: torch.Tensor, code: torch.Tensor, parts:
     side, geometry = model.config.image_size, parts["geometry"]  # (B, 4): cx, cy, radius, inner
     logits, mu, logvar, geometry_guess = model.decomposer(x)
     z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-    base, amplitude = model.base.parts(z, model.base_counts(code), geometry)
+    noise = torch.randn(len(x), 1, side, side, device=x.device)  # the grain map a drawing would feed its reach blocks
+    base, amplitude = model.base.parts(z, model.base_counts(code), geometry, noise)
     # Grain: the smooth base is held fixed; the amplitude learns the pixel-scale energy the
     # smooth decoder leaves out (matched per picture, channel and 8 x 8 cell, in a 3x3 high-pass).
     grained = base.detach().float() + amplitude.float() * torch.randn_like(base, dtype=torch.float32)

@@ -58,13 +58,15 @@ class LayeredConfig(RecipeConditioned):
     templates: int = 4
     variants: int = 1  # sprites per topping: pieces that differ, picked at learned frequencies
     crust: str = "learned"  # "round": the base is cut by its geometry's disc (the photos' crusts are round)
+    base_blocks: int = 0  # dilated residual blocks reading noise in the base decoder: wider texture than the grain
 
     def __post_init__(self) -> None:
         self._check_recipe_fields()
         object.__setattr__(self, "pieces", tuple(self.pieces))
         object.__setattr__(self, "strokes", tuple(self.strokes))
-        if self.variants < 1 or self.crust not in ("learned", "round"):
-            raise ValueError(f"variants must be >= 1 and crust 'learned' or 'round', got {self.variants} and {self.crust!r}")
+        if self.variants < 1 or self.crust not in ("learned", "round") or self.base_blocks < 0:
+            raise ValueError(f"variants must be >= 1, crust 'learned' or 'round' and base_blocks >= 0, got "
+                             f"{self.variants}, {self.crust!r} and {self.base_blocks}")
         if self.encoding != "counts":
             raise ValueError("a layered model reads ingredient counts (encoding 'counts')")
         unknown = [i for i in self.pieces + self.strokes if i not in self.ingredients]

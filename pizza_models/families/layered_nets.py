@@ -30,11 +30,29 @@ class FiLM(nn.Module):
         return h * (1 + gain) + bias
 
 
+class ReachBlock(nn.Module):
+    """A residual block at full resolution with a dilated 3x3 convolution, reading noise (B, 1, S, S):
+    texture a few to tens of pixels wide (cheese blotches, sauce showing through, browning), which
+    neither the 8 x 8 latent nor the per-pixel grain can draw. Starts as the identity."""
+
+    def __init__(self, channels: int, dilation: int):
+        super().__init__()
+        self.noise_gain = nn.Parameter(torch.zeros(1, channels, 1, 1))  # per channel, as StyleGAN's noise inputs
+        self.conv = nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation)
+        self.out = nn.Conv2d(channels, channels, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, h: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        return h + self.out(F.silu(self.conv(h + self.noise_gain * noise)))
+
+
 class BaseDecoder(nn.Module):
     """(base latent (B, C, k, k), recipe counts (B, V), geometry (B, 4)) -> base (B, 3, S, S) in [0, 1].
 
     With ``grain`` (B, 1, S, S) noise, a learned per-pixel amplitude of it is added: the crust's
-    specks and the sauce's grain, which no smooth decoder draws (``amplitude`` learns it)."""
+    specks and the sauce's grain, which no smooth decoder draws (``amplitude`` learns it). With
+    ``config.base_blocks``, ``ReachBlock``s of dilation 2, 4, 8, ... read the same noise first."""
 
     def __init__(self, config: LayeredConfig):
         super().__init__()
@@ -44,6 +62,7 @@ class BaseDecoder(nn.Module):
         self.conv_in = nn.Conv2d(4 + config.base_channels, c, 3, padding=1)
         self.convs = nn.ModuleList([nn.Conv2d(c, c, 3, padding=1) for _ in range(2)])
         self.films = nn.ModuleList([FiLM(64, c) for _ in range(3)])
+        self.reach = nn.ModuleList([ReachBlock(c, 2 ** (i + 1)) for i in range(config.base_blocks)])
         self.to_rgb = nn.Conv2d(c, 3, 1)
         self.to_grain = nn.Conv2d(c, 3, 1)
         nn.init.zeros_(self.to_grain.weight)
@@ -51,17 +70,23 @@ class BaseDecoder(nn.Module):
 
     def forward(self, latent: torch.Tensor, counts: torch.Tensor, geometry: torch.Tensor,
                 grain: Optional[torch.Tensor] = None) -> torch.Tensor:
-        smooth, amplitude = self.parts(latent, counts, geometry)
+        smooth, amplitude = self.parts(latent, counts, geometry, grain)
         return smooth if grain is None else (smooth + amplitude * grain).clamp(0, 1)
 
-    def parts(self, latent: torch.Tensor, counts: torch.Tensor, geometry: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The smooth base (B, 3, S, S) in [0, 1] and the grain's amplitude (B, 3, S, S)."""
+    def parts(self, latent: torch.Tensor, counts: torch.Tensor, geometry: torch.Tensor,
+              noise: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The base before its grain (B, 3, S, S) in [0, 1] and the grain's amplitude (B, 3, S, S);
+        ``noise`` (B, 1, S, S) feeds the reach blocks (None: zeros, the mean texture)."""
         e = self.embed(counts)
         maps = coordinate_maps(geometry, self.size).to(latent.dtype)
         up = F.interpolate(latent, size=(self.size, self.size), mode="bilinear", align_corners=False)
         h = F.silu(self.films[0](self.conv_in(torch.cat([maps, up], 1)), e))
         for conv, film in zip(self.convs, self.films[1:]):
             h = F.silu(film(conv(h), e))
+        if len(self.reach):
+            noise = torch.zeros_like(h[:, :1]) if noise is None else noise.to(h.dtype)
+            for block in self.reach:
+                h = block(h, noise)
         # The grain head reads the trunk's features but never trains them: the smooth base is the
         # trunk's job alone (trained through it, the grain pulls the base away from the picture).
         smooth, amplitude = torch.sigmoid(self.to_rgb(h)), F.softplus(self.to_grain(h.detach()))
