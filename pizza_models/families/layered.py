@@ -4,8 +4,7 @@ A pizza is made the way a cook makes one, and the way PizzaGAN (Papadopoulos et 
 models it: a base (crust, sauce, cheese), then each topping spread as many small pieces, then the
 drizzles. Every part is a small learned model:
 
-- base: a conditional VAE with an 8 x 8 spatial latent, decoding (sauces and cheese, the pizza's
-  geometry, the latent) into the base picture;
+- base: a conditional VAE with an 8 x 8 spatial latent, decoding (sauces, cheese, geometry, latent) into the base;
 - pieces: one learned RGBA sprite per topping, warped to each piece's centre, size and angle;
 - layout: how many pieces, how large, how far out and how shaded, as small learned distributions
   per topping; pieces are spread on Vogel's sunflower spiral (the even spread of a cook's hand),
@@ -65,8 +64,7 @@ class LayeredConfig(RecipeConditioned):
         object.__setattr__(self, "pieces", tuple(self.pieces))
         object.__setattr__(self, "strokes", tuple(self.strokes))
         if self.variants < 1 or self.crust not in ("learned", "round") or self.base_blocks < 0:
-            raise ValueError(f"variants must be >= 1, crust 'learned' or 'round' and base_blocks >= 0, got "
-                             f"{self.variants}, {self.crust!r} and {self.base_blocks}")
+            raise ValueError(f"variants >= 1, crust learned|round, base_blocks >= 0: {self.variants}, {self.crust!r}, {self.base_blocks}")
         if self.encoding != "counts":
             raise ValueError("a layered model reads ingredient counts (encoding 'counts')")
         unknown = [i for i in self.pieces + self.strokes if i not in self.ingredients]
