@@ -7,6 +7,9 @@
   layered model's pizza, the painted kitchen's render and the painted model's pizza (shown at 2x);
 - ``singles.png``: the painted model's 28 single-ingredient pizzas in vocabulary order, rows of seven;
 - ``samples.png``: four pizzas per menu recipe, to show that pieces and bases vary.
+
+With ``--compare DIR... --labels NAME...`` it writes only ``compare.jpg``: per menu recipe, the photo
+and each model's pizza for it (the same seed), side by side.
 """
 
 import argparse
@@ -57,12 +60,22 @@ def main() -> None:
     parser.add_argument("--clipart", type=Path, default=Path("checkpoints/layered"))
     parser.add_argument("--coverage", type=float, nargs=2, metavar=("LO", "HI"),
                         help="the painted kitchen's coverage the model was trained at (default: clip-art counts)")
+    parser.add_argument("--compare", type=Path, nargs="+", default=[], metavar="DIR",
+                        help="more models: write compare.jpg (the photo, MODEL and these per menu recipe) and nothing else")
+    parser.add_argument("--labels", nargs="+", default=[], help="column names of MODEL and the --compare models")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
-    kitchen = PaintedKitchen(coverage=tuple(args.coverage) if args.coverage else None)
-    model, clipart = load(args.model).eval(), load(args.clipart).eval()
     photos = read_manifest(args.photos)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.compare:
+        models = [load(path).eval() for path in [args.model, *args.compare]]
+        labels = args.labels or [path.name for path in [args.model, *args.compare]]
+        rows = [[photo(p.path)] + [draw_one(m, p.recipe, i) for m in models] for i, p in enumerate(photos)]
+        labelled_grid(rows, ["photo", *labels]).save(args.out / "compare.jpg", quality=92)
+        print(f"wrote {args.out / 'compare.jpg'}")
+        return
+    kitchen = PaintedKitchen(coverage=tuple(args.coverage) if args.coverage else None)
+    model, clipart = load(args.model).eval(), load(args.clipart).eval()
     rows = [[photo(p.path), draw_one(clipart, p.recipe, i), kitchen.render(p.recipe, i, SIZE), draw_one(model, p.recipe, i)]
             for i, p in enumerate(photos)]
     labelled_grid(rows, ["photo", "clip-art model", "painted kitchen", "painted model"]).save(args.out / "menu.png")

@@ -2,6 +2,7 @@
 critic, round trip."""
 
 import copy
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -241,18 +242,20 @@ def test_a_round_crust_is_white_beyond_the_rim_whatever_the_latent():
 REACHING = LayeredConfig(**{**TINY.__dict__, "base_blocks": 2})
 
 
-def test_new_reach_blocks_leave_the_base_as_it_was():
+@pytest.mark.parametrize("reach", ["dilated", "pooled"])
+def test_new_reach_blocks_leave_the_base_as_it_was(reach):
     torch.manual_seed(0)
-    plain, reaching = LayeredPizza(TINY), LayeredPizza(REACHING)
+    plain, reaching = LayeredPizza(TINY), LayeredPizza(replace(REACHING, base_reach=reach))
     missing, unexpected = reaching.load_state_dict(plain.state_dict(), strict=False)
     assert not unexpected and missing and all(".reach." in name for name in missing)
     z, c = plain.sample_latent(2, torch.Generator().manual_seed(0)), codes(PEPPERONI, "tomato_sauce")
     assert torch.allclose(plain.draw(z, c), reaching.draw(z, c), atol=1e-6)
 
 
-def test_reach_blocks_read_the_grain_noise_beyond_one_pixel():
+def answer_to_one_pixel_of_noise(reach: str) -> torch.Tensor:
+    """(32, 32) bool: which pixels of the smooth base change when the noise is nudged at (16, 16)."""
     torch.manual_seed(0)
-    base = LayeredPizza(REACHING).base
+    base = LayeredPizza(replace(REACHING, base_reach=reach)).base
     with torch.no_grad():
         for block in base.reach:
             block.noise_gain.fill_(1.0)
@@ -260,10 +263,20 @@ def test_reach_blocks_read_the_grain_noise_beyond_one_pixel():
     latent, geometry = torch.zeros(1, TINY.base_channels, 8, 8), torch.tensor([[0.5, 0.5, 0.45, 0.4]])
     noise = torch.zeros(1, 1, 32, 32)
     nudged = noise.clone()
-    nudged[0, 0, 16, 16] = 5.0  # one pixel of noise
+    nudged[0, 0, 16, 16] = 5.0
     smooth = lambda n: base.parts(latent, codes("tomato_sauce"), geometry, n)[0]  # noqa: E731
-    changed = (smooth(nudged) - smooth(noise)).abs().sum(1)[0] > 1e-6  # (32, 32)
+    return (smooth(nudged) - smooth(noise)).abs().sum(1)[0] > 1e-6
+
+
+def test_reach_blocks_read_the_grain_noise_beyond_one_pixel():
+    changed = answer_to_one_pixel_of_noise("dilated")
     assert changed[16, 16 + 4] and changed[16 - 4, 16]  # dilation 2 then 4 reaches 4 pixels and more away
+
+
+def test_dilated_reach_answers_on_a_grid_and_pooled_reach_on_a_whole_patch():
+    window = (slice(12, 21), slice(12, 21))  # 9 x 9 pixels about the nudged one
+    assert not answer_to_one_pixel_of_noise("dilated")[window].all()  # the dilations skip pixels: the grid
+    assert answer_to_one_pixel_of_noise("pooled")[window].all()
 
 
 def test_reach_blocks_survive_a_save_load_round_trip(tmp_path):
@@ -278,6 +291,11 @@ def test_reach_blocks_survive_a_save_load_round_trip(tmp_path):
 def test_base_blocks_cannot_be_negative():
     with pytest.raises(ValueError, match="base_blocks"):
         LayeredConfig(base_blocks=-1)
+
+
+def test_base_reach_is_dilated_or_pooled():
+    with pytest.raises(ValueError, match="base_reach"):
+        LayeredConfig(base_reach="strided")
 
 
 # --------------------------------------------------------------------------- the photo critic

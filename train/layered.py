@@ -58,8 +58,10 @@ class LayeredHyper(Hyper):
                                          "clip-art kitchen's counts)")
     crust: str = knob("learned", "layered: the base's outline, learned or cut round by the pizza's geometry (the photos' "
                                  "crusts are round)", ("learned", "round"))
-    base_blocks: int = knob(0, "layered: dilated residual blocks reading noise in the base decoder (texture wider than "
+    base_blocks: int = knob(0, "layered: residual blocks reading noise in the base decoder (texture wider than "
                                   "the grain: cheese blotches, sauce, browning)")
+    base_reach: str = knob("dilated", "layered: how those blocks reach 2, 4, 8, ... px: dilated 3x3 convolutions, or pooled "
+                                      "ones upsampled smoothly (no grid)", ("dilated", "pooled"))
     variants: int = knob(1, "layered: sprites per topping (pieces that differ; the painted kitchen has up to 8 real ones)")
     ema: float = knob(0.0, "decay of the exported weights' moving average (0 exports the raw weights)")
     kl_weight: float = knob(1.0, "weight of the KL term")
@@ -201,7 +203,7 @@ def layered_config(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[d
         pieces, strokes = training_kitchen(hp, vocabulary).drawing_order()
     return LayeredConfig(image_size=hp.image_size, ingredients=vocabulary.ids, pieces=pieces, strokes=strokes,
                          channels=hp.channels, sprite_size=max(8, hp.image_size // 4), variants=hp.variants,
-                         crust=hp.crust, base_blocks=hp.base_blocks)
+                         crust=hp.crust, base_blocks=hp.base_blocks, base_reach=hp.base_reach)
 
 
 def critic_photos(hp: LayeredHyper, vocabulary: Vocabulary) -> Optional[tuple[torch.Tensor, torch.Tensor]]:

@@ -57,14 +57,17 @@ class LayeredConfig(RecipeConditioned):
     templates: int = 4
     variants: int = 1  # sprites per topping: pieces that differ, picked at learned frequencies
     crust: str = "learned"  # "round": the base is cut by its geometry's disc (the photos' crusts are round)
-    base_blocks: int = 0  # dilated residual blocks reading noise in the base decoder: wider texture than the grain
+    base_blocks: int = 0  # residual blocks reading noise in the base decoder: wider texture than the grain
+    base_reach: str = "dilated"  # how those blocks reach: "dilated" 3x3 convolutions, or "pooled" ones upsampled (no grid)
 
     def __post_init__(self) -> None:
         self._check_recipe_fields()
         object.__setattr__(self, "pieces", tuple(self.pieces))
         object.__setattr__(self, "strokes", tuple(self.strokes))
-        if self.variants < 1 or self.crust not in ("learned", "round") or self.base_blocks < 0:
-            raise ValueError(f"variants >= 1, crust learned|round, base_blocks >= 0: {self.variants}, {self.crust!r}, {self.base_blocks}")
+        reach_ok = self.base_blocks >= 0 and self.base_reach in ("dilated", "pooled")
+        if self.variants < 1 or self.crust not in ("learned", "round") or not reach_ok:
+            raise ValueError(f"variants >= 1, crust learned|round, base_blocks >= 0, base_reach dilated|pooled: {self.variants}, "
+                             f"{self.crust!r}, {self.base_blocks}, {self.base_reach!r}")
         if self.encoding != "counts":
             raise ValueError("a layered model reads ingredient counts (encoding 'counts')")
         unknown = [i for i in self.pieces + self.strokes if i not in self.ingredients]
@@ -72,8 +75,7 @@ class LayeredConfig(RecipeConditioned):
             raise ValueError(f"pieces/strokes name ingredients outside the vocabulary: {unknown}")
         steps = math.log2(self.image_size / self.base_latent_side)
         if steps < 1 or steps != int(steps):
-            raise ValueError(f"image_size must be base_latent_side ({self.base_latent_side}) times a power of two, "
-                             f"got {self.image_size}")
+            raise ValueError(f"image_size must be base_latent_side ({self.base_latent_side}) times a power of two: {self.image_size}")
 
     @property
     def layers(self) -> tuple[str, ...]:
@@ -195,10 +197,8 @@ class LayeredPizza(PizzaModel):
 
     # ---------------------------------------------------------------------------- the prior
 
-    def sample_latent(
-        self, n: int, generator: Optional[torch.Generator] = None, scale: float = 1.0,
-        device: "torch.device | str | None" = None,
-    ) -> torch.Tensor:
+    def sample_latent(self, n: int, generator: Optional[torch.Generator] = None, scale: float = 1.0,
+                      device: "torch.device | str | None" = None) -> torch.Tensor:
         """(n, latent_dim) standard normal draws times ``scale`` (0: the typical pizza)."""
         device = device or self.sprites.device
         return latent_noise(n, self.config.latent_dim, False, generator, scale, device)

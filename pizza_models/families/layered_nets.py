@@ -31,20 +31,28 @@ class FiLM(nn.Module):
 
 
 class ReachBlock(nn.Module):
-    """A residual block at full resolution with a dilated 3x3 convolution, reading noise (B, 1, S, S):
-    texture a few to tens of pixels wide (cheese blotches, sauce showing through, browning), which
-    neither the 8 x 8 latent nor the per-pixel grain can draw. Starts as the identity."""
+    """A residual block at full resolution reading noise (B, 1, S, S) ``step`` pixels wide: texture a few
+    to tens of pixels across (cheese blotches, sauce showing through, browning), which neither the
+    8 x 8 latent nor the per-pixel grain can draw. Dilated: a 3x3 convolution of dilation ``step``
+    (it reads every step-th pixel, and draws that grid); pooled: a 3x3 convolution of the features and
+    noise averaged over step x step cells, upsampled smoothly (no grid). Starts as the identity."""
 
-    def __init__(self, channels: int, dilation: int):
+    def __init__(self, channels: int, step: int, pooled: bool = False):
         super().__init__()
+        self.step, self.pooled = step, pooled
         self.noise_gain = nn.Parameter(torch.zeros(1, channels, 1, 1))  # per channel, as StyleGAN's noise inputs
-        self.conv = nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation)
+        reach = 1 if pooled else step
+        self.conv = nn.Conv2d(channels, channels, 3, padding=reach, dilation=reach)
         self.out = nn.Conv2d(channels, channels, 1)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
     def forward(self, h: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        return h + self.out(F.silu(self.conv(h + self.noise_gain * noise)))
+        if not self.pooled:
+            return h + self.out(F.silu(self.conv(h + self.noise_gain * noise)))
+        s = self.step  # the cell's mean of unit noise has std 1 / s: times s, unit again
+        coarse = F.avg_pool2d(h, s) + self.noise_gain * F.avg_pool2d(noise, s) * s  # (B, C, S / s, S / s)
+        return h + F.interpolate(self.out(F.silu(self.conv(coarse))), scale_factor=s, mode="bilinear", align_corners=False)
 
 
 class BaseDecoder(nn.Module):
@@ -52,7 +60,7 @@ class BaseDecoder(nn.Module):
 
     With ``grain`` (B, 1, S, S) noise, a learned per-pixel amplitude of it is added: the crust's
     specks and the sauce's grain, which no smooth decoder draws (``amplitude`` learns it). With
-    ``config.base_blocks``, ``ReachBlock``s of dilation 2, 4, 8, ... read the same noise first."""
+    ``config.base_blocks``, ``ReachBlock``s of steps 2, 4, 8, ... (``config.base_reach``) read the same noise first."""
 
     def __init__(self, config: LayeredConfig):
         super().__init__()
@@ -62,7 +70,7 @@ class BaseDecoder(nn.Module):
         self.conv_in = nn.Conv2d(4 + config.base_channels, c, 3, padding=1)
         self.convs = nn.ModuleList([nn.Conv2d(c, c, 3, padding=1) for _ in range(2)])
         self.films = nn.ModuleList([FiLM(64, c) for _ in range(3)])
-        self.reach = nn.ModuleList([ReachBlock(c, 2 ** (i + 1)) for i in range(config.base_blocks)])
+        self.reach = nn.ModuleList([ReachBlock(c, 2 ** (i + 1), config.base_reach == "pooled") for i in range(config.base_blocks)])
         self.to_rgb = nn.Conv2d(c, 3, 1)
         self.to_grain = nn.Conv2d(c, 3, 1)
         nn.init.zeros_(self.to_grain.weight)
