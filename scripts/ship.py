@@ -1,10 +1,12 @@
 """Copy a finished run into ``checkpoints/``: float16 weights, its config, card and pictures, no training state.
-With ``--evaluate``, the shipped (float16) weights are judged and their metrics.json goes in the card.
+With ``--evaluate``, the shipped (float16) weights are judged and their metrics.json goes in the card;
+``--photo-measures`` adds the run's row of ``scripts/photo_measures.py`` (its measures on the real photos).
 
     python scripts/ship.py runs/cvaegan-modern-64 checkpoints/cvaegan --command "python -m train ..." --evaluate
 """
 
 import argparse
+import json
 import shutil
 from pathlib import Path
 from typing import Optional
@@ -18,11 +20,14 @@ from train.checkpoints import saved_state
 SHIPPED = ("samples.png", "losses.png", "losses.csv")  # the progress GIF stays in the run: megabytes
 
 
-def ship(run: Path, destination: Path, command: str, evaluate: Optional[list[str]] = None) -> Path:
+def ship(run: Path, destination: Path, command: str, evaluate: Optional[list[str]] = None,
+         photo_measures: Optional[Path] = None) -> Path:
     """Write ``run``'s model into ``destination`` in float16 with its model card and pictures.
 
     ``evaluate``: extra arguments of ``python -m pizza_models.evaluation.evaluate`` (e.g. ``["--real", CSV]``)
     to judge the shipped weights and write their metrics.json before the card; None skips it.
+    ``photo_measures``: a JSON of ``scripts/photo_measures.py`` with a row named as ``run``'s folder, added
+    to metrics.json as ``photo_measures`` beside the photo judge's own reading of the photos.
     """
     model = load(run)
     save_checkpoint(model, destination, half=True)
@@ -33,6 +38,15 @@ def ship(run: Path, destination: Path, command: str, evaluate: Optional[list[str
         (destination / artifacts.METRICS).unlink(missing_ok=True)  # metrics of other weights
     if evaluate is not None and evaluate_main([str(destination), "--write", *evaluate]) != 0:
         raise SystemExit(f"evaluating {destination} failed")
+    if photo_measures is not None:
+        measured = json.loads(photo_measures.read_text())
+        if run.name not in measured["rows"]:
+            raise SystemExit(f"{photo_measures} has no row {run.name!r}: {', '.join(measured['rows'])}")
+        metrics_path = destination / artifacts.METRICS
+        metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+        judge = measured["judge_on_photos"]
+        metrics["photo_measures"] = {**measured["rows"][run.name], "judge_on_photos_macro_f1": judge["macro_f1"]}
+        metrics_path.write_text(json.dumps(metrics, indent=2))
     state = saved_state(run)
     artifacts.write_model_card(destination, state["hyper"], command, steps=state["step"])
     return destination
@@ -45,5 +59,6 @@ if __name__ == "__main__":
     p.add_argument("--command", required=True, help="the command that trained the run, for the model card")
     p.add_argument("--evaluate", action="store_true", help="judge the shipped weights and write metrics.json")
     p.add_argument("--real", default="kitchen", help="with --evaluate: real pizzas for FD/KID (kitchen or a manifest)")
+    p.add_argument("--photo-measures", type=Path, help="a JSON of scripts/photo_measures.py with a row for the run")
     args = p.parse_args()
-    print(ship(args.run, args.destination, args.command, ["--real", args.real] if args.evaluate else None))
+    print(ship(args.run, args.destination, args.command, ["--real", args.real] if args.evaluate else None, args.photo_measures))

@@ -369,3 +369,17 @@ def test_the_critic_teaches_the_base_and_leaves_pieces_and_drizzles_to_the_kitch
     train_step(built, built.modules(), Batch(x, c, parts), hp, torch.device("cpu"))
     assert torch.equal(model.sprites, sprites) and torch.equal(model.templates, templates)
     assert any(not torch.equal(a, b) for a, b in zip(base, model.base.parameters()))
+
+
+def test_the_anchor_holds_the_colours_of_bases_drawn_from_the_prior_to_the_kitchens():
+    silent = dict(sprite_weight=0, stroke_weight=0, template_weight=0, variant_weight=0, base_weight=0, grain_weight=0,
+                  kl_weight=0, visible_weight=0, geometry_weight=0, layout_weight=0)
+    torch.manual_seed(0)
+    hp = hyper("layered", "modern", 32, channels=8, anchor_weight=1.0, **silent)  # only the anchor is left
+    built = build_layered(hp, DEFAULT_VOCABULARY)
+    data = layered_data(hp, DEFAULT_VOCABULARY, 4, 0, False, built)
+    x, c, parts = data.collate([data[i] for i in range(4)])
+    first = train_step(built, built.modules(), Batch(x, c, parts), hp, torch.device("cpu"))["anchor"]
+    for _ in range(20):
+        last = train_step(built, built.modules(), Batch(x, c, parts), hp, torch.device("cpu"))["anchor"]
+    assert last < 0.5 * first  # the base decoder learns the kitchen bases' colours from prior draws alone

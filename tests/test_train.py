@@ -415,11 +415,15 @@ def test_ema_follows_the_weights_early_in_a_run():
     assert ema.module.weight.min() > 0.5  # a fixed 0.999 decay would still be near 0.01
 
 
-def test_ship_copies_a_run_as_float16_with_card_and_without_training_state(tmp_path):
+def ship_script():
     spec = importlib.util.spec_from_file_location("ship", ROOT / "scripts" / "ship.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    ship = script.ship
+    return script.ship
+
+
+def test_ship_copies_a_run_as_float16_with_card_and_without_training_state(tmp_path):
+    ship = ship_script()
     run, shipped = tmp_path / "run", tmp_path / "shipped"
     assert train(run, "gan", "--steps", "1") == 0
     ship(run, shipped, "python -m train gan --steps 1")
@@ -429,6 +433,17 @@ def test_ship_copies_a_run_as_float16_with_card_and_without_training_state(tmp_p
     assert "python -m train gan --steps 1" in (shipped / "README.md").read_text()
     assert "Steps trained: 1." in (shipped / "README.md").read_text()
     assert (shipped / "samples.png").exists()
+
+
+def test_ship_records_the_runs_measures_on_the_photos_in_its_metrics_and_card(tmp_path):
+    run, shipped, measured = tmp_path / "run", tmp_path / "shipped", tmp_path / "measured.json"
+    assert train(run, "gan", "--steps", "1") == 0
+    row = {"flat": 0.006, "rog_auc": 0.9, "singles": 22}
+    measured.write_text(json.dumps({"rows": {"run": row}, "judge_on_photos": {"macro_f1": 0.33}}))
+    ship_script()(run, shipped, "python -m train gan --steps 1", photo_measures=measured)
+    metrics = json.loads((shipped / "metrics.json").read_text())
+    assert metrics["photo_measures"] == {**row, "judge_on_photos_macro_f1": 0.33}
+    assert "photo_measures.rog_auc" in (shipped / "README.md").read_text()
 
 
 @pytest.mark.parametrize("steps", ["0", "-3"])

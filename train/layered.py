@@ -16,7 +16,9 @@ Every part of ``LayeredPizza`` learns from its own supervision, so no part waits
   of the spread;
 - with ``--photos`` and ``--photo-weight``, the look of the base: a patch critic learns to tell the
   menu photos (turned and mirrored) from the model's pizzas for the same recipes (hinge), and the
-  base learns to fool it, beside all of the above.
+  base learns to fool it, beside all of the above; with ``--anchor-weight``, bases drawn from the prior
+  for the kitchen's recipes and geometries keep the kitchen's colours cell by cell (where sauce,
+  cheese and bare dough lie), which a critic of photos that all have sauce and cheese would redraw.
 """
 
 from dataclasses import dataclass
@@ -78,6 +80,8 @@ class LayeredHyper(Hyper):
                            "tell from the model's, with --photo-weight")
     photo_weight: float = knob(0.0, "layered: weight of fooling the photo critic (0: no critic)")
     critic_lr: float = knob(2e-4, "layered: learning rate of the photo critic")
+    anchor_weight: float = knob(0.0, "layered: weight of the L1, over 8 x 8 px cells, of bases drawn from the prior for "
+                                     "the kitchen's recipes against the kitchen's bases (keeps a critic's look per recipe)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -309,6 +313,18 @@ def base_losses(model: LayeredPizza, x: torch.Tensor, code: torch.Tensor, parts:
     }
 
 
+def anchor_loss(model: LayeredPizza, code: torch.Tensor, parts: dict, cell: int = 8) -> torch.Tensor:
+    """L1 of the base drawn from the prior (its latent and grain noise) for each kitchen pizza's recipe
+    and geometry against that pizza's base, both averaged over ``cell`` x ``cell`` px: the colours of
+    the base where they lie, not its texture, which the prior draws anew."""
+    config, side = model.config, model.config.image_size
+    k = config.base_latent_side
+    latent = torch.randn(len(code), config.base_channels, k, k, device=code.device)
+    noise = torch.randn(len(code), 1, side, side, device=code.device)
+    base, _ = model.base.parts(latent, model.base_counts(code), parts["geometry"], noise)  # (B, 3, S, S) in [0, 1]
+    return F.l1_loss(F.avg_pool2d(base.float(), cell), F.avg_pool2d(parts["base"], cell))
+
+
 def layout_loss(model: LayeredPizza, parts: dict) -> torch.Tensor:
     """Maximum likelihood of what the kitchen did: the geometry, and each topping's piece counts,
     sizes, shades and reach."""
@@ -347,11 +363,14 @@ def layered_step(nets: dict, batch: Batch, hp: LayeredHyper) -> Iterator[Update]
     terms = dict(zip(("sprites", "variants"), sprite_losses(model, parts)))
     terms.update(zip(("strokes", "templates"), stroke_losses(model, x, parts)))
     terms.update(base_losses(model, x, code, parts), layout=layout_loss(model, parts))
+    if hp.anchor_weight:
+        terms["anchor"] = anchor_loss(model, code, parts)
     weights = dict(sprites=hp.sprite_weight, variants=hp.variant_weight, strokes=hp.stroke_weight,
                    templates=hp.template_weight, base=hp.base_weight, grain=hp.grain_weight, kl=hp.kl_weight,
-                   visible=hp.visible_weight, geometry=hp.geometry_weight, layout=hp.layout_weight)
+                   visible=hp.visible_weight, geometry=hp.geometry_weight, layout=hp.layout_weight, anchor=hp.anchor_weight)
     loss = sum(weights[name] * term for name, term in terms.items())
     logged = ("sprites", "strokes", "base", "grain", "kl", "visible", "geometry", "layout")  # as runs have logged them
+    logged += ("anchor",) * bool(hp.anchor_weight)
     logs = {"loss": loss, **{name: terms[name] for name in logged}}
     if not hp.photo_weight:
         yield Update("model", loss, logs)
