@@ -300,8 +300,8 @@ def build_app(shelf: dict[str, PizzaModel]) -> gr.Blocks:
     distinct = set(pipeline.distinct_drawers(shelf, [name for _, name in drawers]))
     drawers = [(label, name) for label, name in drawers if name in distinct]
     with gr.Blocks(title="Neural Pizzaiolo", delete_cache=(60, CACHE_AGE_S)) as app:
-        gr.Markdown("# Neural Pizzaiolo\nPick ingredients, get a pizza. Models trained on procedurally "
-                    "rendered pizzas; the last one on the 20 real photos of the original experiment.")
+        gr.Markdown("# Neural Pizzaiolo\nPick ingredients, get a pizza. The first model learned from pizzas "
+                    "painted with pieces and crusts of 20 real menu photos; the others from clip-art pizzas or the photos alone.")
         with gr.Tab("Create"):
             open_link, link_outputs = create_tab(shelf, drawers)
         with gr.Tab("Restyle"):

@@ -19,7 +19,7 @@ from pizza_models.pipeline import load
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "cook"
 RECIPE = ["tomato_sauce", "mozzarella", "pepperoni", "mushrooms", "olives", "bbq_sauce"]
-MODELS = {"checkpoints/layered": "Layered (clip-art)", "models/painted": "Photo-painted layered"}
+MODELS = {"checkpoints/layered": "Layered (clip-art)", "checkpoints/painted": "Photo-painted layered"}
 GAP = 6
 
 

@@ -6,6 +6,7 @@ With ``--evaluate``, the shipped (float16) weights are judged and their metrics.
 """
 
 import argparse
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -47,9 +48,27 @@ def ship(run: Path, destination: Path, command: str, evaluate: Optional[list[str
         judge = measured["judge_on_photos"]
         metrics["photo_measures"] = {**measured["rows"][run.name], "judge_on_photos_macro_f1": judge["macro_f1"]}
         metrics_path.write_text(json.dumps(metrics, indent=2))
-    state = saved_state(run)
-    artifacts.write_model_card(destination, state["hyper"], command, steps=state["step"])
+    hyper, steps = run_record(run)
+    artifacts.write_model_card(destination, hyper, command, steps=steps)
     return destination
+
+
+def run_record(run: Path) -> tuple[dict, int]:
+    """A run's hyper-parameters and steps: from its training state, or, where that was left on the
+    machine that trained it (it holds the optimisers: megabytes), from the card the run wrote and its
+    losses.csv."""
+    state = saved_state(run)
+    if state:
+        return state["hyper"], state["step"]
+    card, losses = run / "README.md", run / "losses.csv"
+    if not card.is_file() or not losses.is_file():
+        raise SystemExit(f"{run} has neither a training state nor a card and losses.csv to ship from")
+    line = next((line for line in card.read_text().splitlines() if line.startswith("Hyper-parameters: `")), None)
+    if line is None:
+        raise SystemExit(f"{card} names no hyper-parameters")
+    with losses.open(newline="") as rows:
+        steps = max(int(row["step"]) for row in csv.DictReader(rows))
+    return json.loads(line.removeprefix("Hyper-parameters: `").rstrip("`")), steps
 
 
 if __name__ == "__main__":

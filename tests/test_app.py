@@ -189,8 +189,8 @@ def test_the_page_comes_with_its_first_pizzas(app_server, client):
     url = sheet["props"]["value"]["url"]
     url = url if url.startswith("http") else app_server.url.rstrip("/") + "/" + url.lstrip("/")
     first = np.asarray(Image.open(io.BytesIO(urllib.request.urlopen(url, timeout=30).read())).convert("RGB"))
-    # The default model's (layered) four pizzas of the default recipe, seed 0, noise 1: what /generate draws.
-    asked = np.asarray(Image.open(generate(client, model="layered", seed=0, noise=1.0, count=4)).convert("RGB"))
+    # The default model's (photo-painted) four pizzas of the default recipe, seed 0, noise 1: what /generate draws.
+    asked = np.asarray(Image.open(generate(client, model="painted", seed=0, noise=1.0, count=4)).convert("RGB"))
     assert first.shape == (*sheet_size(4, 64)[::-1], 3) and np.array_equal(first, asked)
     # What a first draw costs, for the record: the model alone, and a full /generate round trip.
     model = pipeline.load(Path(__file__).resolve().parents[1] / "checkpoints" / "cvaegan")
@@ -333,7 +333,7 @@ def test_each_picture_maker_is_listed_once_in_plain_words(app_server, client):
     config = json.loads(urllib.request.urlopen(app_server.url + "config", timeout=30).read())
     menus = {c["props"]["elem_id"]: [name for _, name in c["props"]["choices"]] for c in config["components"]
              if c.get("props", {}).get("elem_id") in ("create-model", "menu-model")}
-    assert menus["create-model"] == menus["menu-model"] == ["layered", "gan", "cvae", "photo", "dodo20-cvaegan"]
+    assert menus["create-model"] == menus["menu-model"] == ["painted", "layered", "gan", "cvae", "photo", "dodo20-cvaegan"]
     assert pixels(generate(client, model="cvaegan", count=2)) == pixels(generate(client, model="gan", count=2))
     for label in LABELS.values():
         assert not any(word in label for word in ("GAN", "VAE", "latent", "decoder", "encoder")), label

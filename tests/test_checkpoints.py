@@ -8,11 +8,12 @@ import pytest
 import safetensors.torch
 import torch
 
+from pizza_models.app.shelf import LABELS
 from pizza_models.families.cvae import CVAE
 from pizza_models.pipeline import load
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
-SHIPPED = {"layered": "layered",
+SHIPPED = {"painted": "layered", "layered": "layered",
            "cvaegan": "cvaegan", "gan": "gan", "cvae": "cvae", "dodo20-cvaegan": "cvaegan", "photo": "cvaegan",
            "judge": "classifier", "judge2": "classifier", "reader": "reader"}
 
@@ -22,7 +23,17 @@ def test_all_shipped_checkpoints_together_stay_under_60_mb():
     assert total < 60 * 2**20, f"{total / 2**20:.1f} MB"
 
 
-def test_the_app_default_is_the_layered_model_and_it_shows_what_was_ordered():
+PHOTOS_FLAT_SHARE = 0.0031  # the 20 menu photos' own share of flat 3x3 patches (docs/painted)
+
+
+def test_the_app_default_is_the_photo_painted_model_measured_on_the_real_photos():
+    assert next(name for name in LABELS if name in SHIPPED) == "painted"
+    measured = json.loads((CHECKPOINTS / "painted" / "metrics.json").read_text())["photo_measures"]
+    assert measured["flat"] <= 2 * PHOTOS_FLAT_SHARE  # not clip-art: as few flat patches as the photos, within 2x
+    assert measured["rog_auc"] < 0.95 and measured["singles"] >= 22  # a CNN does not tell every pizza from a photo
+
+
+def test_the_clip_art_layered_model_shows_what_was_ordered():
     metrics = json.loads((CHECKPOINTS / "layered" / "metrics.json").read_text())
     assert metrics["single_ingredient"]["recognised"] >= 26
     assert metrics["held_out_recipes"]["macro_f1"] >= 0.8 and metrics["train_recipes"]["macro_f1"] >= 0.85

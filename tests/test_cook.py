@@ -104,7 +104,7 @@ def test_an_unknown_ingredient_is_refused_as_generate_refuses_it(model):
         making(model, ["tomato_sauce", "peperoni"])
 
 
-@pytest.mark.parametrize("folder, first", [("checkpoints/layered", "Dough"), ("models/painted", "Dough + Tomato sauce + Mozzarella")])
+@pytest.mark.parametrize("folder, first", [("checkpoints/layered", "Dough"), ("checkpoints/painted", "Dough + Tomato sauce + Mozzarella")])
 def test_the_shipped_layered_models_show_how_the_sheets_pizza_is_made(folder, first, one_thread):
     """The clip-art model's base follows its sauce and cheese; the photo-painted one paints crust, sauce
     and cheese at once, so its base is one step."""

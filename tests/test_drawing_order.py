@@ -19,7 +19,7 @@ from train.layered import layered_config
 from train.registry import hyper
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERED = [ROOT / "checkpoints" / "layered", ROOT / "models" / "painted"]  # every shipped layered model
+LAYERED = [ROOT / "checkpoints" / "layered", ROOT / "checkpoints" / "painted"]  # every shipped layered model
 
 
 def script():

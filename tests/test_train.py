@@ -435,6 +435,15 @@ def test_ship_copies_a_run_as_float16_with_card_and_without_training_state(tmp_p
     assert (shipped / "samples.png").exists()
 
 
+def test_ship_takes_a_run_without_its_training_state_from_its_card_and_losses(tmp_path):
+    run, shipped = tmp_path / "run", tmp_path / "shipped"
+    assert train(run, "gan", "--steps", "2") == 0
+    (run / STATE).unlink()  # left on the machine that trained it
+    ship_script()(run, shipped, "python -m train gan --steps 2")
+    card = (shipped / "README.md").read_text()
+    assert "Steps trained: 2." in card and '"family": "gan"' in card
+
+
 def test_ship_records_the_runs_measures_on_the_photos_in_its_metrics_and_card(tmp_path):
     run, shipped, measured = tmp_path / "run", tmp_path / "shipped", tmp_path / "measured.json"
     assert train(run, "gan", "--steps", "1") == 0

@@ -5,8 +5,9 @@ from typing import Any
 
 from ..hub import PizzaModel
 
-LABELS = {  # folder -> what the model is, in plain words; menus list them in this order
-    "layered": "Layered: each ingredient drawn as its own pieces (best)",
+LABELS = {  # folder -> what the model is, in plain words; menus list them in this order, the first is the default
+    "painted": "Photo-painted: pieces and crust as in the menu photos (best)",
+    "layered": "Clip-art layered: each ingredient drawn as a clean icon",
     "gan": "Sharp sketcher: crisp pizzas, pieces move with the seed",
     "cvaegan": "Photo reader + the sharp sketcher: restyles photos",
     "cvae": "Soft painter: blurry, colours follow the recipe",
