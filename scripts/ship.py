@@ -73,7 +73,7 @@ def run_record(run: Path) -> tuple[dict, int]:
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("run", type=Path, help="a finished run folder (with training_state.pt)")
+    p.add_argument("run", type=Path, help="a finished run folder (its training_state.pt, or its card and losses.csv)")
     p.add_argument("destination", type=Path, help="the checkpoint folder to write, e.g. checkpoints/gan")
     p.add_argument("--command", required=True, help="the command that trained the run, for the model card")
     p.add_argument("--evaluate", action="store_true", help="judge the shipped weights and write metrics.json")
