@@ -37,7 +37,7 @@ from pizza_models.menu import MENU
 from pizza_models.recipe import parse_recipe
 
 RECIPE = list(parse_recipe(MENU["Pepperoni"]).portions) + ["mushrooms"]
-MODELS = {"layered": ROOT / "checkpoints" / "layered", "painted": ROOT / "models" / "painted"}
+MODELS = {"layered": ROOT / "checkpoints" / "layered", "painted": ROOT / "checkpoints" / "painted"}
 
 
 def in_process(name: str, count: int, calls: int, warmup: int) -> list[float]:
@@ -81,7 +81,7 @@ def main(argv=None) -> None:
 
     print("# /cook latency\n")
     print(machine() + "\n")
-    process, url = start_app(ROOT / "models")  # the shipped models and the photo-painted one
+    process, url = start_app(ROOT / "checkpoints")  # the shipped models, the photo-painted one first
     try:
         client = Client(url, verbose=False, analytics_enabled=False, download_files=tempfile.mkdtemp())
         rows = []
