@@ -6,14 +6,11 @@ Starts ``python app.py`` on a free port with the shipped checkpoints and stops i
 """
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
+
+from benchmarks.app_latency import start_app
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "cook" / "app_making.png"
@@ -21,30 +18,9 @@ LINK = "?recipe=tomato_sauce,mozzarella,pepperoni,mushrooms&doubles=&noise=1&see
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, app: subprocess.Popen, seconds: float = 180) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except OSError:
-            if app.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"app.py did not start (exit {app.poll()})")
-            time.sleep(0.5)
-
-
 def main() -> None:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    app = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL)
+    app, url = start_app(ROOT / "checkpoints")
     try:
-        wait_for(url, app)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1280, "height": 900})
