@@ -371,6 +371,25 @@ def test_the_critic_teaches_the_base_and_leaves_pieces_and_drizzles_to_the_kitch
     assert any(not torch.equal(a, b) for a, b in zip(base, model.base.parameters()))
 
 
+def test_a_critic_that_reads_sauces_judges_one_picture_by_the_recipe_it_was_drawn_for(photos):
+    torch.manual_seed(0)
+    hp = hyper("layered", "modern", 32, channels=8, photos=photos, photo_weight=0.1, critic_reads="sauces")
+    critic = build_layered(hp, DEFAULT_VOCABULARY).nets["critic"].eval()  # eval: spectral norm holds its estimate
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    red, white = codes("tomato_sauce, mozzarella"), codes("cheese_sauce, mozzarella")
+    with torch.no_grad():
+        assert not torch.allclose(critic(x, red), critic(x, white))
+        # only sauces and cheese: a topping, which would name one photo, changes nothing
+        assert torch.equal(critic(x, red), critic(x, codes("tomato_sauce, mozzarella, pepperoni")))
+
+
+def test_a_critic_that_reads_nothing_ignores_the_recipe(photos):
+    _, built, _ = critic_run(photos)
+    critic, x = built.nets["critic"].eval(), torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(critic(x, codes("tomato_sauce")), critic(x, codes("cheese_sauce")))
+
+
 def test_the_anchor_holds_the_colours_of_bases_drawn_from_the_prior_to_the_kitchens():
     silent = dict(sprite_weight=0, stroke_weight=0, template_weight=0, variant_weight=0, base_weight=0, grain_weight=0,
                   kl_weight=0, visible_weight=0, geometry_weight=0, layout_weight=0)

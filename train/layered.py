@@ -16,7 +16,8 @@ Every part of ``LayeredPizza`` learns from its own supervision, so no part waits
   of the spread;
 - with ``--photos`` and ``--photo-weight``, the look of the base: a patch critic learns to tell the
   menu photos (turned and mirrored) from the model's pizzas for the same recipes (hinge), and the
-  base learns to fool it, beside all of the above; with ``--anchor-weight``, bases drawn from the prior
+  base learns to fool it, beside all of the above (with ``--critic-reads sauces``, the critic knows which
+  sauces and cheese each pizza has); with ``--anchor-weight``, bases drawn from the prior
   for the kitchen's recipes and geometries keep the kitchen's colours cell by cell (where sauce,
   cheese and bare dough lie), which a critic of photos that all have sauce and cheese would redraw.
 """
@@ -41,7 +42,7 @@ from pizza_models.families.blocks import DBlock
 from pizza_models.families.layered import LayeredConfig, LayeredPizza
 from pizza_models.kitchen.painted import PaintedKitchen
 from pizza_models.kitchen.procedural import Kitchen
-from pizza_models.recipe import Vocabulary, encode
+from pizza_models.recipe import CHEESE, SAUCE, Vocabulary, encode
 
 from .common import Batch, Setup, Trainer, Update, ema_model, exporter, frozen, register, unwrap
 from .hyper import Hyper, knob
@@ -80,6 +81,9 @@ class LayeredHyper(Hyper):
                            "tell from the model's, with --photo-weight")
     photo_weight: float = knob(0.0, "layered: weight of fooling the photo critic (0: no critic)")
     critic_lr: float = knob(2e-4, "layered: learning rate of the photo critic")
+    critic_reads: str = knob("nothing", "layered: what the photo critic knows of each pizza: nothing, or which sauces and "
+                                        "cheese it has (a projection: pizzas without tomato sauce are judged against the "
+                                        "photos without it)", ("nothing", "sauces"))
     anchor_weight: float = knob(0.0, "layered: weight of the L1, over 8 x 8 px cells, of bases drawn from the prior for "
                                      "the kitchen's recipes against the kitchen's bases (keeps a critic's look per recipe)")
 
@@ -232,16 +236,27 @@ def layered_data(hp: LayeredHyper, vocabulary: Vocabulary, n: int, seed: int, pr
 class PhotoCritic(nn.Module):
     """Is a patch from a menu photo or drawn? (x (B, 3, S, S) in [-1, 1]) -> logits (B, 1, S / 8, S / 8),
     one per patch of about 30 px: the look of the crust, sauce, cheese and pieces, not the whole pizza,
-    which 20 photos could only teach by heart."""
+    which 20 photos could only teach by heart.
 
-    def __init__(self, channels: int = 32):
+    With ``reads`` (vocabulary indices, the sauces and cheese), it also reads which of them the pizza has,
+    as a projection discriminator does: a pizza without tomato sauce is judged against the photos
+    without it. Only the base's ingredients: the toppings would name single photos."""
+
+    def __init__(self, channels: int = 32, reads: tuple[int, ...] = ()):
         super().__init__()
         c = channels
         self.blocks = nn.Sequential(DBlock(3, c, preactivation=False), DBlock(c, 2 * c), DBlock(2 * c, 4 * c))
         self.out = spectral_norm(nn.Conv2d(4 * c, 1, 1))
+        self.register_buffer("reads", torch.tensor(reads, dtype=torch.long), persistent=False)
+        self.embed = spectral_norm(nn.Linear(len(reads), 4 * c, bias=False)) if reads else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.out(F.relu(self.blocks(x)))
+    def forward(self, x: torch.Tensor, counts: Optional[torch.Tensor] = None) -> torch.Tensor:
+        h = F.relu(self.blocks(x))  # (B, 4c, S / 8, S / 8)
+        logits = self.out(h)
+        if self.embed is None:
+            return logits
+        has = (counts[:, self.reads] > 0).to(h.dtype)  # (B, R): which sauces and cheese
+        return logits + (self.embed(has)[:, :, None, None] * h).sum(1, keepdim=True)
 
 
 def build_layered(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[dict] = None) -> Setup:
@@ -255,7 +270,8 @@ def build_layered(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[di
               {"params": model.tables(), "lr": hp.lr * TABLE_LR}]
     nets, optimizers = {"model": model}, {"model": torch.optim.Adam(groups, lr=hp.lr, betas=hp.betas, fused=True)}
     if hp.photo_weight:
-        nets["critic"] = PhotoCritic()
+        reads = tuple(i for i, ingredient in enumerate(vocabulary) if ingredient.kind in (SAUCE, CHEESE))
+        nets["critic"] = PhotoCritic(reads=reads if hp.critic_reads == "sauces" else ())
         optimizers["critic"] = torch.optim.Adam(nets["critic"].parameters(), lr=hp.critic_lr, betas=(0.0, 0.99), fused=True)
     return Setup(nets, optimizers, layered_step, exporter(model, ema), ema, model)
 
@@ -357,7 +373,7 @@ def layered_step(nets: dict, batch: Batch, hp: LayeredHyper) -> Iterator[Update]
         # as drawn but detached, for they are real pieces already, and through them it recoloured toppings.
         base, layers = model.draw_parts(model.sample_latent(len(counts), device=counts.device), counts)
         drawn = lay(base.float(), layers.detach()) * 2 - 1  # (B, 3, S, S) in [-1, 1]
-        d_loss = losses.d_hinge(critic(rand_translation(photos)), critic(rand_translation(drawn.detach())))
+        d_loss = losses.d_hinge(critic(rand_translation(photos), counts), critic(rand_translation(drawn.detach()), counts))
         yield Update("critic", d_loss, {"critic": d_loss})
     # The networks run under the loop's autocast; rendering and the losses in float32.
     terms = dict(zip(("sprites", "variants"), sprite_losses(model, parts)))
@@ -376,7 +392,7 @@ def layered_step(nets: dict, batch: Batch, hp: LayeredHyper) -> Iterator[Update]
         yield Update("model", loss, logs)
         return
     with frozen(critic):
-        fool = losses.g_hinge(critic(rand_translation(drawn)))
+        fool = losses.g_hinge(critic(rand_translation(drawn), counts))
         yield Update("model", loss + hp.photo_weight * fool, {**logs, "photo": fool})
 
 
