@@ -10,7 +10,9 @@ Needs the fold readers of ``scripts/photo_reader.py --fold-out runs/readers`` (f
 
 - *remove*: each topping or drizzle of each held-out photo taken off (the photo read with its own
   recipe); does the judge still find it, and does it read every other ingredient as before?
-- *add*: every layer ingredient the photo does not have, laid on it; does the judge find it?
+- *add*: every layer ingredient the photo does not have, laid on it; does the judge find it? And, for
+  what the judge can find at all, does it find it on the painted kitchen's own pizza of the photo's
+  recipe plus that ingredient (at the same density)?
 
 The figure: per photo, the photo, its reading (layers tinted), its largest topping removed and one
 ingredient added.
@@ -33,7 +35,7 @@ from pizza_models.framing import disc_box
 from pizza_models.pipeline import load
 from pizza_models.families.photo_reader import guess
 from pizza_models.evaluation.protocol import judge_images, presence
-from pizza_models.recipe import DEFAULT_VOCABULARY
+from pizza_models.recipe import DEFAULT_VOCABULARY, MAX_PORTIONS, parse_recipe
 
 DODO20 = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "dodo20"
 IDS = DEFAULT_VOCABULARY.ids
@@ -56,14 +58,18 @@ def measure_photo(judge, reading: E.PhotoReading, kitchen: PaintedKitchen, seed:
     added = [E.add(reading, i, 1, seed, kitchen) for i in lacks]
     after_remove = judge_reads(judge, removed) if removed else torch.zeros(0, len(IDS), dtype=torch.bool)
     after_add = judge_reads(judge, added) if added else torch.zeros(0, len(IDS), dtype=torch.bool)
+    on_photo = list(reading.recipe.ingredients)[:MAX_PORTIONS - 1]
+    kitchen_pizzas = [np.asarray(kitchen.render(parse_recipe(on_photo + [i]), seed, 64)) for i in lacks]
+    in_kitchen = judge_reads(judge, kitchen_pizzas) if lacks else torch.zeros(0, len(IDS), dtype=torch.bool)
     rows = []
     for i, reading_after in zip(have, after_remove):
         v, others = IDS.index(i), [IDS.index(o) for o in IDS if o != i]
         rows.append({"edit": "remove", "ingredient": i, "found_before": bool(before[v]), "found_after": bool(reading_after[v]),
                      "others_kept": float((reading_after[others] == before[others]).float().mean())})
-    for i, reading_after in zip(lacks, after_add):
+    for i, reading_after, kitchen_reading in zip(lacks, after_add, in_kitchen):
         v = IDS.index(i)
-        rows.append({"edit": "add", "ingredient": i, "found_before": bool(before[v]), "found_after": bool(reading_after[v])})
+        rows.append({"edit": "add", "ingredient": i, "found_before": bool(before[v]), "found_after": bool(reading_after[v]),
+                     "found_in_kitchen_pizza": bool(kitchen_reading[v])})
     return {"before": [n for n, yes in zip(IDS, before.tolist()) if yes], "edits": rows}
 
 
@@ -81,7 +87,8 @@ def summary(edits: list) -> dict:
             "judge_found_before_remove": len(seen), "gone_of_those_found": share(seen, lambda r: not r["found_after"]),
             "others_kept_after_remove": share(rem, lambda r: r["others_kept"]),
             "additions": len(add), "found_after_add": share(add, lambda r: r["found_after"]),
-            "found_after_add_of_those_not_found_before": share(unseen, lambda r: r["found_after"])}
+            "found_after_add_of_those_not_found_before": share(unseen, lambda r: r["found_after"]),
+            "found_in_kitchen_pizza": share(add, lambda r: r["found_in_kitchen_pizza"])}
 
 
 def figure(rows: list, path: Path, side: int = 100) -> None:
@@ -107,13 +114,15 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--report", type=Path, default=Path("runs/restyle.json"))
     p.add_argument("--figure", type=Path)
+    p.add_argument("--portions", choices=("photos", "clipart"), default="photos",
+                   help="how densely an added portion is laid: as the photos are covered (the app's), or the clip-art counts")
     args = p.parse_args()
     torch.set_num_threads(1)
     started = time.perf_counter()
     photos64, recipes = P.load_photos(args.photos, 64)
     entries = read_manifest(args.photos / "recipes.csv")
-    kitchen = PaintedKitchen()
-    judge, validation = P.train_photo_judge(P.kitchen_draw(64, kitchen=kitchen), photos64, recipes, seed=args.seed)
+    kitchen = E.portion_kitchen() if args.portions == "photos" else PaintedKitchen()
+    judge, validation = P.train_photo_judge(P.kitchen_draw(64, kitchen=PaintedKitchen()), photos64, recipes, seed=args.seed)
     per_photo, edits, rows = {}, [], []
     read, target = torch.zeros(len(entries), len(IDS), dtype=torch.bool), presence(recipes)
     for fold, test in enumerate(P.photo_folds(len(entries), args.folds, args.seed)):

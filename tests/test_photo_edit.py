@@ -93,6 +93,20 @@ def test_a_double_portion_adds_more_pieces(kitchen):
     assert two > 1.3 * one
 
 
+def test_an_added_portion_is_laid_as_densely_as_the_photos_are_covered(kitchen):
+    reading = painted_reading(kitchen)
+    sparse = (E.add(reading, "olives", 1, 4, kitchen) != reading.photo).any(-1).sum()  # the clip-art kitchen's count
+    dense = (E.add(reading, "olives", 1, 4) != reading.photo).any(-1).sum()  # the default: E.portion_kitchen()
+    assert dense > 1.3 * sparse
+
+
+def test_a_double_portion_at_the_photos_density_adds_more_pieces(kitchen):
+    reading, dense = painted_reading(kitchen), E.portion_kitchen()
+    one = (E.add(reading, "mushrooms", 1, 4, dense) != reading.photo).any(-1).sum()
+    two = (E.add(reading, "mushrooms", 2, 4, dense) != reading.photo).any(-1).sum()
+    assert two > 1.3 * one
+
+
 def test_changes_say_what_a_photo_edit_can_and_cannot_do():
     source = parse_recipe(["tomato_sauce", "mozzarella", "pepperoni", "olives", "ham"])
     target = parse_recipe(["cheese_sauce", "mozzarella", "pepperoni", "pepperoni", "mushrooms", "ham"])

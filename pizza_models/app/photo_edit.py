@@ -7,7 +7,8 @@ its recipe; then
   centre, where the turned photo shows crust, sauce or cheese at the same distance from the centre
   (the same kind of surface, with its own sauce specks and browning), not a kitchen base;
 - ``add`` lays the painted kitchen's pieces (or drizzle) of an ingredient, placed and shadowed as the
-  painted kitchen places them, fitted to the photo's disc; a double portion lays more pieces.
+  painted kitchen places them, as densely as the photos are covered (``portion_kitchen``), fitted to
+  the photo's disc; a double portion lays more pieces.
 
 Everything happens at the photo's own resolution (its longer side at most ``MAX_SIDE``); the layers,
 read at the reader's size, are upsampled smoothly. Every pixel outside the edited layers is exactly
@@ -26,7 +27,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..data import to_tensor
-from ..kitchen.painted import PaintedKitchen, layer_palette
+from ..kitchen.painted import PHOTO_COVERAGE, PaintedKitchen, layer_palette
 from ..families.photo_reader import PhotoReader, read_layers
 from ..framing import disc_box
 from ..recipe import MAX_PORTIONS, Recipe, RecipeLike, parse_recipe
@@ -138,6 +139,12 @@ def remove(reading: PhotoReading, ingredient: str) -> np.ndarray:
     return reading.paste(np.where(hole[..., None], filled, crop))
 
 
+def portion_kitchen() -> PaintedKitchen:
+    """The kitchen that lays added pieces: the painted one at the photos' density (``PHOTO_COVERAGE``), so
+    a portion laid on a photo is as many pieces as its own toppings have, not the sparser clip-art count."""
+    return PaintedKitchen(coverage=PHOTO_COVERAGE)
+
+
 def _fitted_layer(kitchen: PaintedKitchen, recipe: Recipe, ingredient: str, seed: int, side: int) -> np.ndarray:
     """``ingredient``'s layer of the painted kitchen's pizza for ``recipe``, its sauce disc fitted to the
     box's: (side, side, 4) float, colour in [0, 255] premultiplied by alpha in [0, 1]."""
@@ -158,8 +165,9 @@ def _fitted_layer(kitchen: PaintedKitchen, recipe: Recipe, ingredient: str, seed
 def add(reading: PhotoReading, ingredient: str, portions: int = 1, seed: int = 0,
         kitchen: Optional[PaintedKitchen] = None) -> np.ndarray:
     """The photo (H, W, 3) uint8 with ``portions`` portions of ``ingredient`` laid on it as the painted
-    kitchen lays them (pieces with their contact shadow, or a drizzle), fitted to the photo's disc."""
-    kitchen = kitchen or PaintedKitchen()
+    kitchen lays them (pieces with their contact shadow, or a drizzle), fitted to the photo's disc; by default
+    ``portion_kitchen``'s pieces."""
+    kitchen = kitchen or portion_kitchen()
     # The kitchen spreads fewer pieces on busy pizzas: it is told the photo's other toppings too.
     others = [i for i in reading.recipe.ingredients if i != ingredient][:MAX_PORTIONS - portions]
     recipe = parse_recipe(others + [ingredient] * portions)
@@ -199,7 +207,7 @@ def restyle_photo(reading: PhotoReading, target: RecipeLike, seed: int = 0,
     photo = reading.photo
     for ingredient in removed:
         photo = remove(replace(reading, photo=photo), ingredient)
-    kitchen = kitchen or PaintedKitchen()
+    kitchen = kitchen or portion_kitchen()
     for k, (ingredient, portions) in enumerate(added.items()):
         photo = add(replace(reading, photo=photo), ingredient, portions, seed * 131 + k, kitchen)
     return photo, skipped
@@ -223,5 +231,5 @@ def try_it_photos(renders: Path, menu: Path) -> dict[str, Path]:
     return found
 
 
-__all__ = ["MAX_SIDE", "PhotoReading", "add", "changes", "edit_photo", "fit_photo", "fit_photo_image", "read", "reading_image",
-           "remove", "restyle_photo", "try_it_photos"]
+__all__ = ["MAX_SIDE", "PhotoReading", "add", "changes", "edit_photo", "fit_photo", "fit_photo_image", "portion_kitchen", "read",
+           "reading_image", "remove", "restyle_photo", "try_it_photos"]

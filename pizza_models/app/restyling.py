@@ -15,7 +15,6 @@ from .. import pipeline
 from ..framing import crop_to_disc
 from .filecache import forget_upload, uploaded
 from ..hub import PizzaModel
-from ..kitchen.painted import PaintedKitchen
 from ..families.photo_reader import PhotoReader
 from ..recipe import DEFAULT_VOCABULARY, recipe_names
 from .shelf import model_choices
@@ -34,7 +33,7 @@ def photo_actions(shelf: dict[str, PizzaModel], examples: tuple[Path, Path], sho
     preferred = [name for name in (READER, "judge") if name in classifiers] + classifiers
     classifier = shelf[preferred[0]] if preferred else None
     reader = shelf.get(READER) if isinstance(shelf.get(READER), PhotoReader) else None
-    kitchen, examples = PaintedKitchen() if reader is not None else None, photo_edit.try_it_photos(*examples)
+    kitchen, examples = photo_edit.portion_kitchen() if reader is not None else None, photo_edit.try_it_photos(*examples)
 
     def guess(photo, crop):
         if not isinstance(crop, bool):
