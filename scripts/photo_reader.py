@@ -120,20 +120,25 @@ def main() -> None:
     p.add_argument("--folds", type=int, default=5, help="0: no folds, only the reader shipped")
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--painted", type=int, default=3000, help="painted pizzas rendered per reader")
+    p.add_argument("--coverage", type=float, nargs=2, metavar=("LO", "HI"),
+                   help="the painted pizzas' toppings cover this share of the sauce disc (the photos: 0.3 to 0.75)")
+    p.add_argument("--channels", type=int, default=16, help="the reader's width")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="save the reader trained on every photo here (fp16)")
     p.add_argument("--fold-out", type=Path, help="save each fold's reader here as fold<k> (for scripts/restyle_measures.py)")
     p.add_argument("--report", type=Path, default=Path("runs/reader.json"))
     args = p.parse_args()
     torch.set_num_threads(1)
+    coverage = tuple(args.coverage) if args.coverage else None
     photos_u8, recipes = P.load_photos(args.photos, 64)
     photos, target = P.as_float(photos_u8), presence(recipes)
     report, started = {"folds": [], "command": " ".join(["python scripts/photo_reader.py", *sys.argv[1:]])}, time.perf_counter()
     predicted = torch.zeros_like(target)
     for fold, test in enumerate(P.photo_folds(len(photos), args.folds, args.seed) if args.folds else []):
         train = np.setdiff1d(np.arange(len(photos)), test)
-        kitchen = PaintedKitchen(bank=shipped_bank().subset(train))
-        reader = train_reader(photos[train], target[train].float(), kitchen, args.steps, args.seed + fold, args.painted)
+        kitchen = PaintedKitchen(bank=shipped_bank().subset(train), coverage=coverage)
+        reader = train_reader(photos[train], target[train].float(), kitchen, args.steps, args.seed + fold, args.painted,
+                              channels=args.channels)
         predicted[test] = guess(reader, photos[test])
         if args.fold_out:
             save_checkpoint(reader, args.fold_out / f"fold{fold}", half=True)
@@ -146,7 +151,8 @@ def main() -> None:
         print(f"held-out photos: precision {report['held_out']['precision']:.3f}, recall {report['held_out']['recall']:.3f}, "
               f"macro-F1 {report['held_out']['macro_f1']:.3f}")
     if args.out:
-        reader = train_reader(photos, target.float(), PaintedKitchen(), args.steps, args.seed + 100, args.painted)
+        reader = train_reader(photos, target.float(), PaintedKitchen(coverage=coverage), args.steps, args.seed + 100,
+                              args.painted, channels=args.channels)
         save_checkpoint(reader, args.out, half=True)
         card_files(reader, args.out, report)
         report["shipped"] = str(args.out)
