@@ -57,7 +57,7 @@ def main() -> None:
     data = upload()
     reader = pipeline.load(ROOT / "checkpoints" / "reader")
     layered = pipeline.load(ROOT / "checkpoints" / "layered")
-    kitchen = PaintedKitchen()
+    kitchen = photo_edit.portion_kitchen()  # as the app lays additions
 
     def edit():
         photo, _ = pipeline.read_photo(data)
