@@ -26,6 +26,7 @@ from PIL import Image
 from pizza_models.families.classifier import IngredientClassifier
 from pizza_models.families.gan import Generator
 from pizza_models.hub import atomic_torch_save, save_checkpoint
+from pizza_models.pipeline import generate, load
 from pizza_models.recipe import DEFAULT_VOCABULARY
 from train.__main__ import build_parser, main, make_data, parse_args, run_hyper
 from train.layered import training_kitchen
@@ -513,3 +514,22 @@ def test_init_grows_new_base_blocks_fresh_and_keeps_every_other_weight(tmp_path,
     b = torch.load(second / STATE, weights_only=True)["nets"]["model"]
     assert set(b) - set(a) and all(k.startswith("base.reach.") for k in set(b) - set(a))
     assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-5) for k in a)
+
+
+def test_init_from_another_size_resizes_the_pictures_and_keeps_every_other_weight(tmp_path, capsys):
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert train(first, "layered", "--steps", "1", "--size", "64") == 0
+    assert train(second, "layered", "--steps", "1", "--lr", "1e-12", "--init", str(first), "--size", "96") == 0
+    assert "pictures resized to this run's size: sprites, templates\n" in capsys.readouterr().err
+    a = torch.load(first / STATE, weights_only=True)["nets"]["model"]
+    b = torch.load(second / STATE, weights_only=True)["nets"]["model"]
+    assert a["sprites"].shape[-2:] == (16, 16) and b["sprites"].shape[-2:] == (24, 24)
+    assert a["templates"].shape[-2:] == (64, 64) and b["templates"].shape[-2:] == (96, 96)
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-5) for k in a if k not in ("sprites", "templates"))
+
+
+def test_a_96_px_layered_model_reads_its_base_on_12_x_12_cells(tmp_path):
+    assert train(tmp_path, "layered", "--steps", "1", "--size", "96") == 0
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert (config["image_size"], config["base_latent_side"]) == (96, 12)
+    assert generate(load(tmp_path), ["pepperoni"], seed=1)[0].size == (96, 96)

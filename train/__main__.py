@@ -16,6 +16,7 @@ from dataclasses import Field, replace
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch.utils.data import random_split
 
 from pizza_models.families.cvae import CVAE
@@ -176,10 +177,17 @@ def initialise(setup, folder: Path) -> None:
         raise SystemExit(f"--init {folder}: a {model.config.family} checkpoint; this run trains {', '.join(setup.nets)}")
     # A network that grew parts the checkpoint lacks (e.g. --base-blocks) starts them fresh; every
     # weight the checkpoint has must fit.
-    fresh = set()
+    fresh, resized = set(), set()
     try:
         for net, source in pairs:
-            missing, unexpected = net.load_state_dict(source.state_dict(), strict=False)
+            state = source.state_dict()
+            for name, value in net.state_dict().items():
+                if name in state and picture_of_another_size(state[name], value):
+                    pictures = state[name].float().flatten(0, -4)  # (N, C, H, W)
+                    pictures = F.interpolate(pictures, size=value.shape[-2:], mode="bilinear", align_corners=False, antialias=True)
+                    state[name] = pictures.reshape(value.shape).to(value.dtype)
+                    resized.add(name)
+            missing, unexpected = net.load_state_dict(state, strict=False)
             if unexpected:
                 raise RuntimeError(f"unexpected weights {unexpected[:3]}")
             fresh.update(".".join(name.split(".")[:3]) for name in missing)  # e.g. base.reach.0
@@ -188,6 +196,15 @@ def initialise(setup, folder: Path) -> None:
                          f"channels ({model.config.image_size} px, {getattr(model.config, 'arch', model.config.family)})") from None
     if fresh:
         print(f"--init {folder}: parts it lacks start fresh: {', '.join(sorted(fresh))}", file=sys.stderr)
+    if resized:
+        print(f"--init {folder}: pictures resized to this run's size: {', '.join(sorted(resized))}", file=sys.stderr)
+
+
+def picture_of_another_size(weight: torch.Tensor, target: torch.Tensor) -> bool:
+    """Whether a checkpoint's ``weight`` is a picture (a layered model's sprites or drizzle templates,
+    (..., C, H, W)) that ``target`` holds at another size: a model drawn at another size starts from it resized.
+    Convolution kernels never differ in size between image sizes, so only pictures match."""
+    return weight.dim() >= 4 and weight.shape[:-2] == target.shape[:-2] and weight.shape[-2:] != target.shape[-2:]
 
 
 def split(data, fraction: float, seed: int):

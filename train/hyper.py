@@ -34,7 +34,7 @@ class Hyper:
 
     family: str
     preset: str
-    image_size: int = knob(64, "image size", (32, 64, 128))
+    image_size: int = knob(64, "image size", (32, 64, 96, 128))
     steps: int = knob(3000, "optimizer steps in total")
     batch_size: int = knob(32, "batch size per process")
     lr: float = knob(2e-4, "learning rate of the generator / VAE / classifier / layered model")
