@@ -1,15 +1,17 @@
 """Figures of the photo-painted model beside the menu photos.
 
     python scripts/painted_figures.py checkpoints/painted docs/painted \
-        [--photos ../shared/datasets/dodo20/recipes.csv] [--clipart checkpoints/layered] [--coverage LO HI]
+        [--photos ../shared/datasets/dodo20/recipes.csv] [--clipart checkpoints/layered] [--coverage LO HI] [--size 64]
 
-- ``menu.png``: for each of the 20 menu recipes, side by side at 64 px: the real photo, the clip-art
+- ``menu.png``: for each of the 20 menu recipes, side by side at ``--size`` px: the real photo, the clip-art
   layered model's pizza, the painted kitchen's render and the painted model's pizza (shown at 2x);
 - ``singles.png``: the painted model's 28 single-ingredient pizzas in vocabulary order, rows of seven;
 - ``samples.png``: four pizzas per menu recipe, to show that pieces and bases vary.
 
 With ``--compare DIR... --labels NAME...`` it writes only ``compare.jpg``: per menu recipe, the photo
-and each model's pizza for it (the same seed), side by side.
+and each model's pizza for it (the same seed), side by side: each picture at its own size, enlarged to
+twice ``--size`` by a whole factor where it can be (``--size 96``: a 64 px model 3x, a 96 px one 2x, the photo
+shrunk to 96 px then 2x).
 """
 
 import argparse
@@ -25,17 +27,17 @@ from pizza_models.pipeline import generate, load, sheet, single_ingredient_menu
 SIZE = 64
 
 
-def photo(path: Path) -> Image.Image:
-    return Image.open(path).convert("RGB").resize((SIZE, SIZE), Image.LANCZOS)
+def photo(path: Path, size: int = SIZE) -> Image.Image:
+    return Image.open(path).convert("RGB").resize((size, size), Image.LANCZOS)
 
 
 def draw_one(model, recipe, seed: int) -> Image.Image:
-    return generate(model, [recipe], n=1, seed=seed, noise=1.0)[0].resize((SIZE, SIZE), Image.NEAREST)
+    return generate(model, [recipe], n=1, seed=seed, noise=1.0)[0]
 
 
-def labelled_grid(rows: list[list[Image.Image]], header: list[str], scale: int = 2) -> Image.Image:
-    """Rows of equal tiles under a header line of column names, each tile ``scale`` times enlarged."""
-    tile, gap, top = SIZE * scale, 4, 18
+def labelled_grid(rows: list[list[Image.Image]], header: list[str], tile: int = 2 * SIZE) -> Image.Image:
+    """Rows of tiles ``tile`` px a side (each picture enlarged to it) under a header line of column names."""
+    gap, top = 4, 18
     columns = len(header)
     pairs = (len(rows) + 1) // 2  # two recipes side by side per line
     width = 2 * columns * (tile + gap) + gap * 3
@@ -63,6 +65,7 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, nargs="+", default=[], metavar="DIR",
                         help="more models: write compare.jpg (the photo, MODEL and these per menu recipe) and nothing else")
     parser.add_argument("--labels", nargs="+", default=[], help="column names of MODEL and the --compare models")
+    parser.add_argument("--size", type=int, default=SIZE, help="the photos' side in the figures; tiles are twice that")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     photos = read_manifest(args.photos)
@@ -70,21 +73,20 @@ def main() -> None:
     if args.compare:
         models = [load(path).eval() for path in [args.model, *args.compare]]
         labels = args.labels or [path.name for path in [args.model, *args.compare]]
-        rows = [[photo(p.path)] + [draw_one(m, p.recipe, i) for m in models] for i, p in enumerate(photos)]
-        labelled_grid(rows, ["photo", *labels]).save(args.out / "compare.jpg", quality=92)
+        rows = [[photo(p.path, args.size)] + [draw_one(m, p.recipe, i) for m in models] for i, p in enumerate(photos)]
+        labelled_grid(rows, ["photo", *labels], 2 * args.size).save(args.out / "compare.jpg", quality=92)
         print(f"wrote {args.out / 'compare.jpg'}")
         return
     kitchen = PaintedKitchen(coverage=tuple(args.coverage) if args.coverage else None)
     model, clipart = load(args.model).eval(), load(args.clipart).eval()
-    rows = [[photo(p.path), draw_one(clipart, p.recipe, i), kitchen.render(p.recipe, i, SIZE), draw_one(model, p.recipe, i)]
-            for i, p in enumerate(photos)]
-    labelled_grid(rows, ["photo", "clip-art model", "painted kitchen", "painted model"]).save(args.out / "menu.png")
+    rows = [[photo(p.path, args.size), draw_one(clipart, p.recipe, i), kitchen.render(p.recipe, i, args.size),
+             draw_one(model, p.recipe, i)] for i, p in enumerate(photos)]
+    labelled_grid(rows, ["photo", "clip-art model", "painted kitchen", "painted model"], 2 * args.size).save(args.out / "menu.png")
     singles = single_ingredient_menu(model, seed=0, noise=1.0)
     board = sheet([image for image, _ in singles], columns=7)  # vocabulary order, rows of seven
     board.resize((board.width * 2, board.height * 2), Image.NEAREST).save(args.out / "singles.png")
-    samples = [[photo(p.path)] + generate(model, [p.recipe], n=4, seed=7, noise=1.0) for p in photos]
-    labelled_grid([[im.resize((SIZE, SIZE), Image.NEAREST) for im in row] for row in samples],
-                  ["photo", "seed 7", "", "", ""]).save(args.out / "samples.png")
+    samples = [[photo(p.path, args.size)] + generate(model, [p.recipe], n=4, seed=7, noise=1.0) for p in photos]
+    labelled_grid(samples, ["photo", "seed 7", "", "", ""], 2 * args.size).save(args.out / "samples.png")
     print(f"wrote {args.out / 'menu.png'}, singles.png, samples.png")
 
 

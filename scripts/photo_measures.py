@@ -93,9 +93,14 @@ def main() -> None:
     p.add_argument("--coverage", type=float, nargs=2, metavar=("LO", "HI"),
                    help="the painted kitchen row's coverage (a model's --coverage); the judge keeps the clip-art counts")
     p.add_argument("--add", action="store_true", help="keep the rows of an existing --out and add these to them")
+    p.add_argument("--two-sample-size", type=int, metavar="SIDE",
+                   help="side the real-or-generated CNN looks at (default: its budget's, 48 px): --size 96 "
+                        "--two-sample-size 96 tells whether pizzas drawn at 96 px look like the photos at 96 px")
     args = p.parse_args()
     budgets = QUICK if args.quick else {"two_sample": P.TWO_SAMPLE_BUDGET, "cas": P.PHOTO_CAS_BUDGET,
                                         "judge": P.PHOTO_JUDGE_BUDGET}
+    if args.two_sample_size:
+        budgets = {**budgets, "two_sample": replace(budgets["two_sample"], image_size=args.two_sample_size)}
     photos, recipes = P.load_photos(args.photos, args.size)
     started = time.perf_counter()
 

@@ -212,7 +212,7 @@ def layered_config(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[d
     return LayeredConfig(image_size=hp.image_size, ingredients=vocabulary.ids, pieces=pieces, strokes=strokes,
                          channels=hp.channels, sprite_size=max(8, hp.image_size // 4), variants=hp.variants,
                          crust=hp.crust, base_blocks=hp.base_blocks, base_reach=hp.base_reach,
-                         base_latent_side=12 if hp.image_size % 3 == 0 else 8)  # 96 px: 12 x 12 cells of 8 px, as at 64
+                         base_latent_side=max(8, hp.image_size // 8))  # cells of 8 px from 64 px up: 96 px reads 12 x 12
 
 
 def critic_photos(hp: LayeredHyper, vocabulary: Vocabulary) -> Optional[tuple[torch.Tensor, torch.Tensor]]:
