@@ -47,7 +47,8 @@ def splat(sprites: torch.Tensor, centre: torch.Tensor, size: torch.Tensor, angle
     Pieces of one canvas overlap rarely; where they do, alpha combines as 1 - prod(1 - a) and
     colour as the alpha-weighted mean.
     """
-    out = sprites.new_zeros(n_canvases * image_size * image_size, 5)
+    pixels = n_canvases * image_size * image_size
+    out = sprites.new_zeros(5, pixels + 1)  # weight, colour (3), log-clearness; the last column collects pixels outside the frame
     if len(sprites):
         reach = SPRITE_EXTENT * math.sqrt(2) * float(size.detach().max())
         window = 2 * math.ceil(reach) + 2
@@ -64,10 +65,11 @@ def splat(sprites: torch.Tensor, centre: torch.Tensor, size: torch.Tensor, angle
         alpha = texels[:, 3].clamp(0, 0.999)
         inside = ((px >= 0) & (px < image_size))[:, None, :] & ((py >= 0) & (py < image_size))[:, :, None]
         index = (canvas[:, None, None] * image_size + py[:, :, None].long()) * image_size + px[:, None, :].long()
-        values = torch.cat([alpha[:, None], alpha[:, None] * texels[:, :3], torch.log1p(-alpha)[:, None]], 1)
-        values = values.permute(0, 2, 3, 1)[inside]  # (K, 5) for the K window pixels inside the frame
-        out = out.index_add(0, index[inside], values)
-    out = out.view(n_canvases, image_size, image_size, 5).permute(0, 3, 1, 2)
+        index = torch.where(inside, index, pixels).flatten()  # (N * W * W,)
+        # One channel at a time: each a contiguous (N * W * W,) sum, no channels-last copy of the windows.
+        values = (alpha, *(alpha * texels[:, c] for c in range(3)), torch.log1p(-alpha))  # each (N, W, W)
+        out = torch.stack([row.index_add(0, index, value.flatten()) for row, value in zip(out, values)])
+    out = out[:, :pixels].view(5, n_canvases, image_size, image_size).transpose(0, 1)
     weight, colour, log_clear = out[:, :1], out[:, 1:4], out[:, 4:]
     alpha = 1 - log_clear.exp()
     return torch.cat([colour * alpha / (weight + 1e-4), alpha], 1)

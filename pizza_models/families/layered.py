@@ -226,11 +226,11 @@ class LayeredPizza(PizzaModel):
             geometry = self.layout.geometry(latent.geometry)
             picture = self.base(latent.base, self.base_counts(codes), geometry, latent.grain)
             # Only the layers a recipe has are drawn and laid, slot by slot, bottom to top.
-            pieces, strokes = self.present_pieces(latent, codes, geometry), self.present_strokes(latent, codes, geometry)
-            layers, pizza, slot = (torch.cat(parts) for parts in zip(pieces, strokes))
-            for s in slot.unique().tolist():  # ascending: the drawing order
-                on = (slot == s).nonzero(as_tuple=True)[0]
-                picture[pizza[on]] = over(picture[pizza[on]], layers[on, :3], layers[on, 3:])
+            # The strokes' slots count on from the pieces': pieces, then strokes, each slot ascending, is the drawing order.
+            for layers, pizza, slot in (self.present_pieces(latent, codes, geometry), self.present_strokes(latent, codes, geometry)):
+                for s in slot.unique().tolist():
+                    on = (slot == s).nonzero(as_tuple=True)[0]
+                    picture[pizza[on]] = over(picture[pizza[on]], layers[on, :3], layers[on, 3:])
             return picture * 2 - 1
 
     def draw_parts(self, z: torch.Tensor, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -251,29 +251,23 @@ class LayeredPizza(PizzaModel):
         mean, std = layout.count_stats(topping.reshape(-1), portions.reshape(-1), crowd.reshape(-1))
         count = (mean + std * latent.spread[..., 1].reshape(-1)).exp().round().clamp(1, m).view(b, p)
         count = torch.where(portions > 0, count, torch.zeros_like(count))
-        k = torch.arange(m, device=codes.device, dtype=torch.float32)
-        present = k < count[..., None]  # (B, P, M)
-        noise = latent.pieces  # (B, P, M, 5)
-        inner = geometry[:, 3, None, None]
-        log_size = layout.size[:p, 0, None] + layout.size[:p, 1, None].exp() * noise[..., 3]  # (B, P, M)
+        present = torch.arange(m, device=codes.device) < count[..., None]  # (B, P, M)
+        # Only the pieces laid are computed: one (pizza, topping, index) triple per piece, in (B, P, M) order.
+        pizza, topping, k = present.nonzero(as_tuple=True)  # (N,) each
+        kf, noise, inner = k.float(), latent.pieces[pizza, topping, k], geometry[pizza, 3]  # noise (N, piece_noise)
+        log_size = layout.size[topping, 0] + layout.size[topping, 1].exp() * noise[:, 3]
         size = inner * log_size.exp()
-        reach = torch.sigmoid(layout.reach[:p])[None, :, None] * inner
-        u = (0.5 + 0.3 * noise[..., 1]).clamp(0.02, 0.98)
-        rho = ((k + u) / count[..., None].clamp(min=1)).clamp(max=1).sqrt() * reach
+        reach = torch.sigmoid(layout.reach[topping]) * inner
+        u = (0.5 + 0.3 * noise[:, 1]).clamp(0.02, 0.98)
+        rho = ((kf + u) / count[pizza, topping].clamp(min=1)).clamp(max=1).sqrt() * reach
         # Each topping's spiral starts at its own angle, so that at noise 0 no two toppings stack.
-        start = math.pi / math.sqrt(2) * torch.arange(p, device=codes.device, dtype=torch.float32)[None, :, None]
-        phi = math.pi * latent.spread[..., :1] + start + vogel_angle(k) + 0.25 * noise[..., 0]
-        centre = torch.stack([geometry[:, 0, None, None] + rho * phi.cos(), geometry[:, 1, None, None] + rho * phi.sin()], -1)
-        angle = math.pi * noise[..., 2] + 2.4 * k
-        shade = 1 + layout.shade_log_std[:p, None].exp() * noise[..., 4]
-        canvas = (torch.arange(b, device=codes.device)[:, None] * p + torch.arange(p, device=codes.device)).unsqueeze(-1).expand(b, p, m)
-        pick = lambda t: t[present]  # noqa: E731
-        topping = pick(topping.unsqueeze(-1).expand(b, p, m))
-        if config.variants > 1:
-            sprite = topping * config.variants + layout.variant(topping, pick(noise[..., 5]), pick(k.expand(b, p, m)))
-        else:
-            sprite = topping
-        return pick(centre), pick(size), pick(angle), pick(shade), pick(canvas), sprite
+        start = math.pi / math.sqrt(2) * topping.float()
+        phi = math.pi * latent.spread[pizza, topping, 0] + start + vogel_angle(kf) + 0.25 * noise[:, 0]
+        centre = torch.stack([geometry[pizza, 0] + rho * phi.cos(), geometry[pizza, 1] + rho * phi.sin()], -1)
+        angle = math.pi * noise[:, 2] + 2.4 * kf
+        shade = 1 + layout.shade_log_std[topping].exp() * noise[:, 4]
+        sprite = topping * config.variants + layout.variant(topping, noise[:, 5], kf) if config.variants > 1 else topping
+        return centre, size, angle, shade, pizza * p + topping, sprite
 
     @torch.autocast("cpu", enabled=False)
     @torch.autocast("cuda", enabled=False)
