@@ -123,6 +123,7 @@ def main() -> None:
     p.add_argument("--coverage", type=float, nargs=2, metavar=("LO", "HI"),
                    help="the painted pizzas' toppings cover this share of the sauce disc (the photos: 0.3 to 0.75)")
     p.add_argument("--channels", type=int, default=16, help="the reader's width")
+    p.add_argument("--size", type=int, default=64, help="the side the reader reads photos at (a multiple of 8)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="save the reader trained on every photo here (fp16)")
     p.add_argument("--fold-out", type=Path, help="save each fold's reader here as fold<k> (for scripts/restyle_measures.py)")
@@ -130,7 +131,7 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(1)
     coverage = tuple(args.coverage) if args.coverage else None
-    photos_u8, recipes = P.load_photos(args.photos, 64)
+    photos_u8, recipes = P.load_photos(args.photos, args.size)
     photos, target = P.as_float(photos_u8), presence(recipes)
     report, started = {"folds": [], "command": " ".join(["python scripts/photo_reader.py", *sys.argv[1:]])}, time.perf_counter()
     predicted = torch.zeros_like(target)
@@ -138,7 +139,7 @@ def main() -> None:
         train = np.setdiff1d(np.arange(len(photos)), test)
         kitchen = PaintedKitchen(bank=shipped_bank().subset(train), coverage=coverage)
         reader = train_reader(photos[train], target[train].float(), kitchen, args.steps, args.seed + fold, args.painted,
-                              channels=args.channels)
+                              size=args.size, channels=args.channels)
         predicted[test] = guess(reader, photos[test])
         if args.fold_out:
             save_checkpoint(reader, args.fold_out / f"fold{fold}", half=True)
@@ -152,7 +153,7 @@ def main() -> None:
               f"macro-F1 {report['held_out']['macro_f1']:.3f}")
     if args.out:
         reader = train_reader(photos, target.float(), PaintedKitchen(coverage=coverage), args.steps, args.seed + 100,
-                              args.painted, channels=args.channels)
+                              args.painted, size=args.size, channels=args.channels)
         save_checkpoint(reader, args.out, half=True)
         card_files(reader, args.out, report)
         report["shipped"] = str(args.out)

@@ -349,6 +349,19 @@ def test_a_step_with_the_critic_trains_the_critic_and_logs_how_well_the_model_fo
     assert any(not torch.equal(a, b) for a, b in zip(before, built.nets["critic"].parameters()))
 
 
+def test_a_critic_size_shows_the_critic_photos_and_pizzas_at_that_side(photos):
+    torch.manual_seed(0)
+    hp = hyper("layered", "modern", 64, channels=8, photos=photos, photo_weight=0.1, critic_size=32)
+    built = build_layered(hp, DEFAULT_VOCABULARY)
+    data = layered_data(hp, DEFAULT_VOCABULARY, 4, 0, False, built)
+    x, c, parts = data.collate([data[i] for i in range(4)])
+    assert x.shape[-1] == 64 and parts["photos"].shape[-1] == 32
+    seen = []
+    built.nets["critic"].register_forward_hook(lambda module, args, out: seen.append(args[0].shape[-1]))
+    stats = train_step(built, built.modules(), Batch(x, c, parts), hp, torch.device("cpu"))
+    assert np.isfinite(stats["photo"]) and seen and set(seen) == {32}
+
+
 def test_a_missing_photo_manifest_is_a_clear_error(tmp_path):
     hp = hyper("layered", "modern", 32, channels=8, photos=str(tmp_path / "nowhere"), photo_weight=0.1)
     with pytest.raises(ValueError, match="nowhere"):

@@ -4,22 +4,20 @@ The kitchen gives every picture apart (``Kitchen.render_layers``): the base, eac
 layer with the place, size, angle and shade of every piece, each drizzle with its direction.
 Every part of ``LayeredPizza`` learns from its own supervision, so no part waits on another:
 
-- sprites: each piece layer is re-drawn from its true layout with the model's sprites, L1 to the
-  true layer;
-- stroke templates: each way the data draws a drizzle (its number of zig-zag passes, ranked within
-  its portions) has a template of its own, drawn at the true direction, L1 to the true layer; the
-  template frequencies are their maximum-likelihood estimate;
-- base and decomposer: a conditional VAE whose encoder (the decomposer) sees the finished picture
-  and whose decoder redraws the base beneath the toppings (L1 + KL); the decomposer also learns
-  which layer every pixel shows (cross-entropy) and the geometry (squared error);
-- layout: maximum likelihood of the true geometry, piece counts, sizes and shades, and the reach
-  of the spread;
-- with ``--photos`` and ``--photo-weight``, the look of the base: a patch critic learns to tell the
-  menu photos (turned and mirrored) from the model's pizzas for the same recipes (hinge), and the
-  base learns to fool it, beside all of the above (with ``--critic-reads sauces``, the critic knows which
-  sauces and cheese each pizza has); with ``--anchor-weight``, bases drawn from the prior
-  for the kitchen's recipes and geometries keep the kitchen's colours cell by cell (where sauce,
-  cheese and bare dough lie), which a critic of photos that all have sauce and cheese would redraw.
+- sprites: each piece layer is re-drawn from its true layout with the model's sprites, L1 to the true layer;
+- stroke templates: each way the data draws a drizzle (its number of zig-zag passes, ranked within its portions)
+  has a template of its own, drawn at the true direction, L1 to the true layer; the template frequencies are
+  their maximum-likelihood estimate;
+- base and decomposer: a conditional VAE whose encoder (the decomposer) sees the finished picture and whose decoder
+  redraws the base beneath the toppings (L1 + KL); the decomposer also learns which layer every pixel shows
+  (cross-entropy) and the geometry (squared error);
+- layout: maximum likelihood of the true geometry, piece counts, sizes and shades, and the reach of the spread;
+- with ``--photos`` and ``--photo-weight``, the look of the base: a patch critic learns to tell the menu photos
+  (turned and mirrored) from the model's pizzas for the same recipes (hinge), and the base learns to fool it, beside
+  all of the above (with ``--critic-reads sauces``, the critic knows which sauces and cheese each pizza has;
+  ``--critic-size``, the side it looks at); with ``--anchor-weight``, bases drawn from the prior for the kitchen's
+  recipes and geometries keep the kitchen's colours cell by cell (where sauce, cheese and bare dough lie), which a
+  critic of photos that all have sauce and cheese would redraw.
 """
 
 from dataclasses import dataclass
@@ -84,6 +82,7 @@ class LayeredHyper(Hyper):
     critic_reads: str = knob("nothing", "layered: what the photo critic knows of each pizza: nothing, or which sauces and "
                                         "cheese it has (a projection: pizzas without tomato sauce are judged against the "
                                         "photos without it)", ("nothing", "sauces"))
+    critic_size: int = knob(0, "layered: the side the photo critic looks at (0: the model's; 64 on a 96 px model: finer is the kitchen's)")
     anchor_weight: float = knob(0.0, "layered: weight of the L1, over 8 x 8 px cells, of bases drawn from the prior for "
                                      "the kitchen's recipes against the kitchen's bases (keeps a critic's look per recipe)")
 
@@ -220,7 +219,7 @@ def critic_photos(hp: LayeredHyper, vocabulary: Vocabulary) -> Optional[tuple[to
     if not hp.photo_weight:
         return None
     try:
-        images, recipes = load_photos(hp.photos, hp.image_size, vocabulary)
+        images, recipes = load_photos(hp.photos, hp.critic_size or hp.image_size, vocabulary)
     except (OSError, ValueError) as error:
         raise ValueError(f"--photos {hp.photos}: {error}") from None
     pictures = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1
@@ -325,9 +324,7 @@ def base_losses(model: LayeredPizza, x: torch.Tensor, code: torch.Tensor, parts:
         "base": F.l1_loss(base.float(), parts["base"]),
         "grain": F.mse_loss(high_pass_energy(grained), high_pass_energy(parts["base"])) * 1e3,
         "kl": losses.kl_divergence(mu.flatten(1).float(), logvar.flatten(1).float()) / (3 * side * side),
-        "visible": F.cross_entropy(logits, parts["visible"]),
-        "geometry": F.mse_loss(geometry_guess.float(), geometry) * 100,
-    }
+        "visible": F.cross_entropy(logits, parts["visible"]), "geometry": F.mse_loss(geometry_guess.float(), geometry) * 100}
 
 
 def anchor_loss(model: LayeredPizza, code: torch.Tensor, parts: dict, cell: int = 8) -> torch.Tensor:
@@ -374,6 +371,8 @@ def layered_step(nets: dict, batch: Batch, hp: LayeredHyper) -> Iterator[Update]
         # as drawn but detached, for they are real pieces already, and through them it recoloured toppings.
         base, layers = model.draw_parts(model.sample_latent(len(counts), device=counts.device), counts)
         drawn = lay(base.float(), layers.detach()) * 2 - 1  # (B, 3, S, S) in [-1, 1]
+        if drawn.shape[-1] != photos.shape[-1]:  # --critic-size: (B, 3, s, s), as the photos
+            drawn = F.interpolate(drawn, size=photos.shape[-2:], mode="bilinear", antialias=True)
         d_loss = losses.d_hinge(critic(rand_translation(photos), counts), critic(rand_translation(drawn.detach()), counts))
         yield Update("critic", d_loss, {"critic": d_loss})
     # The networks run under the loop's autocast; rendering and the losses in float32.
