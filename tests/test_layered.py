@@ -279,6 +279,13 @@ def test_dilated_reach_answers_on_a_grid_and_pooled_reach_on_a_whole_patch():
     assert answer_to_one_pixel_of_noise("pooled")[window].all()
 
 
+def test_pooled_reach_cells_scale_with_reach_cell():
+    base = LayeredPizza(replace(REACHING, base_reach="pooled", reach_cell=4)).base
+    assert [block.step for block in base.reach] == [4, 8]
+    with pytest.raises(ValueError, match="tile"):
+        LayeredConfig(**{**REACHING.__dict__, "base_reach": "pooled", "reach_cell": 3})  # cells of 6 px on 32 px
+
+
 def test_reach_blocks_survive_a_save_load_round_trip(tmp_path):
     m = LayeredPizza(REACHING)
     with torch.no_grad():

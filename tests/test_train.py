@@ -531,5 +531,5 @@ def test_init_from_another_size_resizes_the_pictures_and_keeps_every_other_weigh
 def test_a_96_px_layered_model_reads_its_base_on_12_x_12_cells(tmp_path):
     assert train(tmp_path, "layered", "--steps", "1", "--size", "96") == 0
     config = json.loads((tmp_path / "config.json").read_text())
-    assert (config["image_size"], config["base_latent_side"]) == (96, 12)
+    assert (config["image_size"], config["base_latent_side"], config["reach_cell"]) == (96, 12, 3)
     assert generate(load(tmp_path), ["pepperoni"], seed=1)[0].size == (96, 96)

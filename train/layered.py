@@ -211,7 +211,8 @@ def layered_config(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[d
     return LayeredConfig(image_size=hp.image_size, ingredients=vocabulary.ids, pieces=pieces, strokes=strokes,
                          channels=hp.channels, sprite_size=max(8, hp.image_size // 4), variants=hp.variants,
                          crust=hp.crust, base_blocks=hp.base_blocks, base_reach=hp.base_reach,
-                         base_latent_side=max(8, hp.image_size // 8))  # cells of 8 px from 64 px up: 96 px reads 12 x 12
+                         base_latent_side=max(8, hp.image_size // 8),  # cells of 8 px from 64 px up: 96 px reads 12 x 12
+                         reach_cell=max(2, hp.image_size // 32))  # reach cells of 2, 4, 8 px at 64 px; 3, 6, 12 at 96
 
 
 def critic_photos(hp: LayeredHyper, vocabulary: Vocabulary) -> Optional[tuple[torch.Tensor, torch.Tensor]]:

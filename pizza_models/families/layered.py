@@ -59,15 +59,19 @@ class LayeredConfig(RecipeConditioned):
     crust: str = "learned"  # "round": the base is cut by its geometry's disc (the photos' crusts are round)
     base_blocks: int = 0  # residual blocks reading noise in the base decoder: wider texture than the grain
     base_reach: str = "dilated"  # how those blocks reach: "dilated" 3x3 convolutions, or "pooled" ones upsampled (no grid)
+    reach_cell: int = 2  # the first block's dilation or cell, px; each next doubles (3 at 96 px: the cells of 2 at 64)
 
     def __post_init__(self) -> None:
         self._check_recipe_fields()
         object.__setattr__(self, "pieces", tuple(self.pieces))
         object.__setattr__(self, "strokes", tuple(self.strokes))
-        reach_ok = self.base_blocks >= 0 and self.base_reach in ("dilated", "pooled")
+        reach_ok = self.base_blocks >= 0 and self.base_reach in ("dilated", "pooled") and self.reach_cell >= 1
         if self.variants < 1 or self.crust not in ("learned", "round") or not reach_ok:
-            raise ValueError(f"variants >= 1, crust learned|round, base_blocks >= 0, base_reach dilated|pooled: {self.variants}, "
-                             f"{self.crust!r}, {self.base_blocks}, {self.base_reach!r}")
+            raise ValueError(f"variants >= 1, crust learned|round, base_blocks >= 0, base_reach dilated|pooled, reach_cell >= 1: "
+                             f"{self.variants}, {self.crust!r}, {self.base_blocks}, {self.base_reach!r}, {self.reach_cell}")
+        widest = self.reach_cell * 2 ** max(self.base_blocks - 1, 0)
+        if self.base_reach == "pooled" and self.base_blocks and self.image_size % widest:
+            raise ValueError(f"pooled reach cells up to {widest} px must tile image_size {self.image_size}")
         if self.encoding != "counts":
             raise ValueError("a layered model reads ingredient counts (encoding 'counts')")
         unknown = [i for i in self.pieces + self.strokes if i not in self.ingredients]

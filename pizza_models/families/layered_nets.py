@@ -60,7 +60,7 @@ class BaseDecoder(nn.Module):
 
     With ``grain`` (B, 1, S, S) noise, a learned per-pixel amplitude of it is added: the crust's
     specks and the sauce's grain, which no smooth decoder draws (``amplitude`` learns it). With
-    ``config.base_blocks``, ``ReachBlock``s of steps 2, 4, 8, ... (``config.base_reach``) read the same noise first."""
+    ``config.base_blocks``, ``ReachBlock``s of steps ``reach_cell`` times 1, 2, 4, ... (``config.base_reach``) read the same noise first."""
 
     def __init__(self, config: LayeredConfig):
         super().__init__()
@@ -70,7 +70,8 @@ class BaseDecoder(nn.Module):
         self.conv_in = nn.Conv2d(4 + config.base_channels, c, 3, padding=1)
         self.convs = nn.ModuleList([nn.Conv2d(c, c, 3, padding=1) for _ in range(2)])
         self.films = nn.ModuleList([FiLM(64, c) for _ in range(3)])
-        self.reach = nn.ModuleList([ReachBlock(c, 2 ** (i + 1), config.base_reach == "pooled") for i in range(config.base_blocks)])
+        self.reach = nn.ModuleList([ReachBlock(c, config.reach_cell * 2**i, config.base_reach == "pooled")
+                                    for i in range(config.base_blocks)])
         self.to_rgb = nn.Conv2d(c, 3, 1)
         self.to_grain = nn.Conv2d(c, 3, 1)
         nn.init.zeros_(self.to_grain.weight)
