@@ -369,6 +369,23 @@ def test_a_critic_size_shows_the_critic_photos_and_pizzas_at_that_side(photos):
     assert np.isfinite(stats["photo"]) and seen and set(seen) == {32}
 
 
+def test_the_critics_views_are_augmented_by_the_critic_augment_policy(photos, monkeypatch):
+    policies = []
+    monkeypatch.setattr("train.layered.diff_augment", lambda x, policy: policies.append(policy) or x)
+    torch.manual_seed(0)
+    hp = hyper("layered", "modern", 32, channels=8, photos=photos, photo_weight=0.1, critic_augment="color,cutout")
+    built = build_layered(hp, DEFAULT_VOCABULARY)
+    data = layered_data(hp, DEFAULT_VOCABULARY, 4, 0, False, built)
+    x, c, parts = data.collate([data[i] for i in range(4)])
+    train_step(built, built.modules(), Batch(x, c, parts), hp, torch.device("cpu"))
+    assert policies == ["color,cutout"] * 3  # the photos and the drawn pizzas for the critic, the drawn ones for the model
+
+
+def test_an_unknown_critic_augment_is_a_clear_error():
+    with pytest.raises(ValueError, match="--critic-augment: unknown \\['sepia'\\]"):
+        hyper("layered", "modern", 32, critic_augment="color,sepia")
+
+
 def test_a_missing_photo_manifest_is_a_clear_error(tmp_path):
     hp = hyper("layered", "modern", 32, channels=8, photos=str(tmp_path / "nowhere"), photo_weight=0.1)
     with pytest.raises(ValueError, match="nowhere"):

@@ -14,29 +14,27 @@ Every part of ``LayeredPizza`` learns from its own supervision, so no part waits
 - layout: maximum likelihood of the true geometry, piece counts, sizes and shades, and the reach of the spread;
 - with ``--photos`` and ``--photo-weight``, the look of the base: a patch critic learns to tell the menu photos
   (turned and mirrored) from the model's pizzas for the same recipes (hinge), and the base learns to fool it, beside
-  all of the above (with ``--critic-reads sauces``, the critic knows which sauces and cheese each pizza has;
-  ``--critic-size``, the side it looks at); with ``--anchor-weight``, bases drawn from the prior for the kitchen's
-  recipes and geometries keep the kitchen's colours cell by cell (where sauce, cheese and bare dough lie), which a
-  critic of photos that all have sauce and cheese would redraw.
+  all of the above (``--critic-reads``, ``--critic-size``, ``--critic-augment``: what it knows, the side it looks
+  at, how its views are augmented); with ``--anchor-weight``, bases drawn from the prior for the kitchen's recipes
+  and geometries keep the kitchen's colours cell by cell (where sauce, cheese and bare dough lie).
 """
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Iterator, Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
-from torch.nn.utils.parametrizations import spectral_norm
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from pizza_models import losses
-from pizza_models.augment import rand_translation
+from pizza_models.augment import AUGMENTS, diff_augment
 from pizza_models.compositing import lay
 from pizza_models.data import kitchen_recipes
 from pizza_models.evaluation.photo_measures import load_photos
-from pizza_models.families.blocks import DBlock
+from pizza_models.families.blocks import PatchCritic
 from pizza_models.families.layered import LayeredConfig, LayeredPizza
 from pizza_models.kitchen.painted import PaintedKitchen
 from pizza_models.kitchen.procedural import Kitchen
@@ -61,8 +59,8 @@ class LayeredHyper(Hyper):
                                  "crusts are round)", ("learned", "round"))
     base_blocks: int = knob(0, "layered: residual blocks reading noise in the base decoder (texture wider than "
                                   "the grain: cheese blotches, sauce, browning)")
-    base_reach: str = knob("dilated", "layered: how those blocks reach 2, 4, 8, ... px: dilated 3x3 convolutions, or pooled "
-                                      "ones upsampled smoothly (no grid)", ("dilated", "pooled"))
+    base_reach: str = knob("dilated", "layered: how those blocks reach 2, 4, 8, ... px (3, 6, 12 at 96 px): dilated 3x3 "
+                                      "convolutions, or pooled ones upsampled smoothly (no grid)", ("dilated", "pooled"))
     variants: int = knob(1, "layered: sprites per topping (pieces that differ; the painted kitchen has up to 8 real ones)")
     ema: float = knob(0.0, "decay of the exported weights' moving average (0 exports the raw weights)")
     kl_weight: float = knob(1.0, "weight of the KL term")
@@ -83,6 +81,8 @@ class LayeredHyper(Hyper):
                                         "cheese it has (a projection: pizzas without tomato sauce are judged against the "
                                         "photos without it)", ("nothing", "sauces"))
     critic_size: int = knob(0, "layered: the side the photo critic looks at (0: the model's; 64 on a 96 px model: finer is the kitchen's)")
+    critic_augment: str = knob("translation", "layered: DiffAugment policy of the critic's views, photos and drawn alike "
+                                              "(a comma-separated subset of color, translation, cutout, rotation)")
     anchor_weight: float = knob(0.0, "layered: weight of the L1, over 8 x 8 px cells, of bases drawn from the prior for "
                                      "the kitchen's recipes against the kitchen's bases (keeps a critic's look per recipe)")
 
@@ -90,6 +90,9 @@ class LayeredHyper(Hyper):
         super().__post_init__()
         if self.photo_weight and not self.photos:
             raise ValueError("--photo-weight needs --photos: the manifest of the photos the critic learns from")
+        unknown = sorted(set(filter(None, self.critic_augment.replace(" ", "").split(","))) - set(AUGMENTS))
+        if unknown:
+            raise ValueError(f"--critic-augment: unknown {unknown}; a comma-separated subset of {sorted(AUGMENTS)}")
 
 
 # Every part learns from the kitchen's own layers: plain Adam, the KL on the base (a lighter one lets
@@ -234,32 +237,6 @@ def layered_data(hp: LayeredHyper, vocabulary: Vocabulary, n: int, seed: int, pr
                           critic_photos(hp, vocabulary))
 
 
-class PhotoCritic(nn.Module):
-    """Is a patch from a menu photo or drawn? (x (B, 3, S, S) in [-1, 1]) -> logits (B, 1, S / 8, S / 8),
-    one per patch of about 30 px: the look of the crust, sauce, cheese and pieces, not the whole pizza,
-    which 20 photos could only teach by heart.
-
-    With ``reads`` (vocabulary indices, the sauces and cheese), it also reads which of them the pizza has,
-    as a projection discriminator does: a pizza without tomato sauce is judged against the photos
-    without it. Only the base's ingredients: the toppings would name single photos."""
-
-    def __init__(self, channels: int = 32, reads: tuple[int, ...] = ()):
-        super().__init__()
-        c = channels
-        self.blocks = nn.Sequential(DBlock(3, c, preactivation=False), DBlock(c, 2 * c), DBlock(2 * c, 4 * c))
-        self.out = spectral_norm(nn.Conv2d(4 * c, 1, 1))
-        self.register_buffer("reads", torch.tensor(reads, dtype=torch.long), persistent=False)
-        self.embed = spectral_norm(nn.Linear(len(reads), 4 * c, bias=False)) if reads else None
-
-    def forward(self, x: torch.Tensor, counts: Optional[torch.Tensor] = None) -> torch.Tensor:
-        h = F.relu(self.blocks(x))  # (B, 4c, S / 8, S / 8)
-        logits = self.out(h)
-        if self.embed is None:
-            return logits
-        has = (counts[:, self.reads] > 0).to(h.dtype)  # (B, R): which sauces and cheese
-        return logits + (self.embed(has)[:, :, None, None] * h).sum(1, keepdim=True)
-
-
 def build_layered(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[dict] = None) -> Setup:
     """The layered model, one Adam with a larger rate for its tables, its EMA."""
     model = LayeredPizza(layered_config(hp, vocabulary, resumed))
@@ -272,7 +249,7 @@ def build_layered(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[di
     nets, optimizers = {"model": model}, {"model": torch.optim.Adam(groups, lr=hp.lr, betas=hp.betas, fused=True)}
     if hp.photo_weight:
         reads = tuple(i for i, ingredient in enumerate(vocabulary) if ingredient.kind in (SAUCE, CHEESE))
-        nets["critic"] = PhotoCritic(reads=reads if hp.critic_reads == "sauces" else ())
+        nets["critic"] = PatchCritic(reads=reads if hp.critic_reads == "sauces" else ())
         optimizers["critic"] = torch.optim.Adam(nets["critic"].parameters(), lr=hp.critic_lr, betas=(0.0, 0.99), fused=True)
     return Setup(nets, optimizers, layered_step, exporter(model, ema), ema, model)
 
@@ -374,7 +351,8 @@ def layered_step(nets: dict, batch: Batch, hp: LayeredHyper) -> Iterator[Update]
         drawn = lay(base.float(), layers.detach()) * 2 - 1  # (B, 3, S, S) in [-1, 1]
         if drawn.shape[-1] != photos.shape[-1]:  # --critic-size: (B, 3, s, s), as the photos
             drawn = F.interpolate(drawn, size=photos.shape[-2:], mode="bilinear", antialias=True)
-        d_loss = losses.d_hinge(critic(rand_translation(photos), counts), critic(rand_translation(drawn.detach()), counts))
+        views = partial(diff_augment, policy=hp.critic_augment)
+        d_loss = losses.d_hinge(critic(views(photos), counts), critic(views(drawn.detach()), counts))
         yield Update("critic", d_loss, {"critic": d_loss})
     # The networks run under the loop's autocast; rendering and the losses in float32.
     terms = dict(zip(("sprites", "variants"), sprite_losses(model, parts)))
@@ -393,7 +371,7 @@ def layered_step(nets: dict, batch: Batch, hp: LayeredHyper) -> Iterator[Update]
         yield Update("model", loss, logs)
         return
     with frozen(critic):
-        fool = losses.g_hinge(critic(rand_translation(drawn), counts))
+        fool = losses.g_hinge(critic(views(drawn), counts))
         yield Update("model", loss + hp.photo_weight * fool, {**logs, "photo": fool})
 
 

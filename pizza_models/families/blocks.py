@@ -1,10 +1,11 @@
-"""Small building blocks shared by the modern networks: conditional batch norm and residual blocks.
+"""Small building blocks shared by the modern networks: conditional batch norm, residual blocks, a patch critic.
 
 The generator's up-blocks follow BigGAN (Brock et al. 2019) without attention; the down-blocks
 follow the SNGAN projection discriminator (Miyato & Koyama 2018).
 """
 
 import math
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
@@ -108,6 +109,32 @@ class DBlock(nn.Module):
         if self.preactivation:
             return h + F.avg_pool2d(self.shortcut(x), 2)
         return h + self.shortcut(F.avg_pool2d(x, 2))
+
+
+class PatchCritic(nn.Module):
+    """Is a patch real or drawn? (x (B, 3, S, S) in [-1, 1]) -> logits (B, 1, S / 8, S / 8), one per patch
+    of about 30 px: the layered model's photo critic judges the look of the crust, sauce, cheese and
+    pieces, not the whole pizza, which 20 photos could only teach by heart.
+
+    With ``reads`` (vocabulary indices, the sauces and cheese), it also reads which of them the pizza has,
+    as a projection discriminator does: a pizza without tomato sauce is judged against the photos
+    without it. Only the base's ingredients: the toppings would name single photos."""
+
+    def __init__(self, channels: int = 32, reads: tuple[int, ...] = ()):
+        super().__init__()
+        c = channels
+        self.blocks = nn.Sequential(DBlock(3, c, preactivation=False), DBlock(c, 2 * c), DBlock(2 * c, 4 * c))
+        self.out = spectral_norm(nn.Conv2d(4 * c, 1, 1))
+        self.register_buffer("reads", torch.tensor(reads, dtype=torch.long), persistent=False)
+        self.embed = spectral_norm(nn.Linear(len(reads), 4 * c, bias=False)) if reads else None
+
+    def forward(self, x: torch.Tensor, counts: Optional[torch.Tensor] = None) -> torch.Tensor:
+        h = F.relu(self.blocks(x))  # (B, 4c, S / 8, S / 8)
+        logits = self.out(h)
+        if self.embed is None:
+            return logits
+        has = (counts[:, self.reads] > 0).to(h.dtype)  # (B, R): which sauces and cheese
+        return logits + (self.embed(has)[:, :, None, None] * h).sum(1, keepdim=True)
 
 
 def count_parameters(module: nn.Module) -> int:
