@@ -92,13 +92,20 @@ AUGMENTS = {
 }
 
 
+def policy_names(policy: str) -> list[str]:
+    """The augmentations a comma-separated policy names, in order; a ValueError names any unknown one."""
+    names = [p.strip() for p in policy.split(",") if p.strip()]
+    unknown = [name for name in names if name not in AUGMENTS]
+    if unknown:
+        raise ValueError(f"unknown augmentation {unknown[0]!r}; use a comma-separated subset of {sorted(AUGMENTS)}")
+    return names
+
+
 def diff_augment(
     x: torch.Tensor, policy: str = "color,translation,cutout", generator: "torch.Generator | None" = None
 ) -> torch.Tensor:
     """Apply the policy's transforms in order; ``""`` returns ``x`` itself. Differentiable in x."""
-    for name in filter(None, (p.strip() for p in policy.split(","))):
-        if name not in AUGMENTS:
-            raise ValueError(f"unknown augmentation {name!r}; use a comma-separated subset of {sorted(AUGMENTS)}")
+    for name in policy_names(policy):
         for transform in AUGMENTS[name]:
             x = transform(x, generator=generator)
     return x

@@ -92,6 +92,12 @@ def test_kitchen_runs_train_without_diffaugment_unless_asked(family):
 
 
 @pytest.mark.parametrize("family", ["gan", "cvaegan"])
+def test_an_unknown_diffaugment_is_refused_before_training(family):
+    with pytest.raises(ValueError, match="--diffaugment: unknown augmentation 'blur'"):
+        hyper(family, "modern", diffaugment="translation,blur")
+
+
+@pytest.mark.parametrize("family", ["gan", "cvaegan"])
 def test_a_run_can_upsample_bilinearly_and_its_config_says_so(family, tmp_path):
     assert main([*TINY, family, "--upsample", "bilinear", "--steps", "1", "--out", str(tmp_path)]) == 0
     assert json.loads((tmp_path / "config.json").read_text())["upsample"] == "bilinear"

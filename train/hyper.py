@@ -9,6 +9,8 @@ families share, so that a flag means the same in both.
 from dataclasses import Field, dataclass, field, fields
 from typing import Optional
 
+from pizza_models.augment import policy_names
+
 PRESET_ALIASES = {"seed": "article"}  # the article's preset's first name, still accepted
 FLAGS = {"image_size": "--size"}  # options whose flag is not the field's name
 
@@ -88,6 +90,10 @@ class Adversarial:
 
     def __post_init__(self) -> None:
         super().__post_init__()  # Hyper's, later in every adversarial family's MRO
+        try:
+            policy_names(self.diffaugment)
+        except ValueError as error:
+            raise ValueError(f"--diffaugment: {error}") from None
         if self.mode_seeking and self.batch_size < 2:
             raise ValueError(f"--mode-seeking compares pairs of pizzas in a batch: use --batch-size 2 or more, "
                              f"got {self.batch_size}")

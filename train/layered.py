@@ -30,7 +30,7 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from pizza_models import losses
-from pizza_models.augment import AUGMENTS, diff_augment
+from pizza_models.augment import diff_augment, policy_names
 from pizza_models.compositing import lay
 from pizza_models.data import kitchen_recipes
 from pizza_models.evaluation.photo_measures import load_photos
@@ -90,9 +90,10 @@ class LayeredHyper(Hyper):
         super().__post_init__()
         if self.photo_weight and not self.photos:
             raise ValueError("--photo-weight needs --photos: the manifest of the photos the critic learns from")
-        unknown = sorted(set(filter(None, self.critic_augment.replace(" ", "").split(","))) - set(AUGMENTS))
-        if unknown:
-            raise ValueError(f"--critic-augment: unknown {unknown}; a comma-separated subset of {sorted(AUGMENTS)}")
+        try:
+            policy_names(self.critic_augment)
+        except ValueError as error:
+            raise ValueError(f"--critic-augment: {error}") from None
 
 
 # Every part learns from the kitchen's own layers: plain Adam, the KL on the base (a lighter one lets
