@@ -10,11 +10,12 @@ import torch
 from PIL import Image
 
 from pizza_models.hub import save_checkpoint
+from pizza_models.kitchen.painted import shipped_bank
 from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.compositing import lay, splat
 from pizza_models.families.layered import LayeredConfig, LayeredPizza, split_latent
 from pizza_models.pipeline import generate, load, model_view, restyle
-from pizza_models.recipe import DEFAULT_VOCABULARY, encode, parse_recipe
+from pizza_models.recipe import CHEESE, DEFAULT_VOCABULARY, SAUCE, encode, parse_recipe
 from pizza_models.registry import model_classes
 from train.common import Batch
 from train.layered import LayeredKitchen, build_layered, layered_data
@@ -379,6 +380,22 @@ def test_the_critics_views_are_augmented_by_the_critic_augment_policy(photos, mo
     x, c, parts = data.collate([data[i] for i in range(4)])
     train_step(built, built.modules(), Batch(x, c, parts), hp, torch.device("cpu"))
     assert policies == ["color,cutout"] * 3  # the photos and the drawn pizzas for the critic, the drawn ones for the model
+
+
+def test_a_critic_of_bases_tells_the_photo_banks_bases_from_the_base_alone():
+    torch.manual_seed(0)
+    hp = hyper("layered", "modern", 32, channels=8, photo_weight=0.1, critic_sees="bases")  # no --photos needed
+    built = build_layered(hp, DEFAULT_VOCABULARY)
+    data = layered_data(hp, DEFAULT_VOCABULARY, 4, 0, False, built)
+    bases, counts = data.photos  # (N, 3, 32, 32) in [-1, 1], (N, V): the bank's bases with their sauces and cheese
+    assert bases.shape[1:] == (3, 32, 32) and len(bases) == len(counts) == len(shipped_bank().bases)
+    only_base = [i for i, ingredient in enumerate(DEFAULT_VOCABULARY) if ingredient.kind not in (SAUCE, CHEESE)]
+    assert counts[:, only_base].sum() == 0 and counts[:, DEFAULT_VOCABULARY.index("mozzarella")].sum() > 0
+    seen = []
+    built.nets["critic"].register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    x, c, parts = data.collate([data[i] for i in range(4)])
+    stats = train_step(built, built.modules(), Batch(x, c, parts), hp, torch.device("cpu"))
+    assert np.isfinite(stats["photo"]) and len(seen) == 3
 
 
 def test_an_unknown_critic_augment_is_a_clear_error():

@@ -33,12 +33,12 @@ from pizza_models import losses
 from pizza_models.augment import diff_augment, policy_names
 from pizza_models.compositing import lay
 from pizza_models.data import kitchen_recipes
-from pizza_models.evaluation.photo_measures import load_photos
+from pizza_models.evaluation.photo_measures import as_float, load_photos
 from pizza_models.families.blocks import PatchCritic
 from pizza_models.families.layered import LayeredConfig, LayeredPizza
-from pizza_models.kitchen.painted import PaintedKitchen
+from pizza_models.kitchen.painted import PaintedKitchen, shipped_bank
 from pizza_models.kitchen.procedural import Kitchen
-from pizza_models.recipe import CHEESE, SAUCE, Vocabulary, encode
+from pizza_models.recipe import CHEESE, SAUCE, Vocabulary, encode, parse_recipe
 
 from .common import Batch, Setup, Trainer, Update, ema_model, exporter, frozen, register, unwrap
 from .hyper import Hyper, knob
@@ -81,6 +81,9 @@ class LayeredHyper(Hyper):
                                         "cheese it has (a projection: pizzas without tomato sauce are judged against the "
                                         "photos without it)", ("nothing", "sauces"))
     critic_size: int = knob(0, "layered: the side the photo critic looks at (0: the model's; 64 on a 96 px model: finer is the kitchen's)")
+    critic_sees: str = knob("photos", "layered: what the critic tells drawn pizzas from: the menu photos (the whole pizza "
+                                      "drawn), or the photo bank's bases, the photos with their toppings refilled (the base "
+                                      "alone drawn, never asked to paint toppings)", ("photos", "bases"))
     critic_augment: str = knob("translation", "layered: DiffAugment policy of the critic's views, photos and drawn alike "
                                               "(a comma-separated subset of color, translation, cutout, rotation)")
     anchor_weight: float = knob(0.0, "layered: weight of the L1, over 8 x 8 px cells, of bases drawn from the prior for "
@@ -88,7 +91,7 @@ class LayeredHyper(Hyper):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.photo_weight and not self.photos:
+        if self.photo_weight and not self.photos and self.critic_sees == "photos":
             raise ValueError("--photo-weight needs --photos: the manifest of the photos the critic learns from")
         try:
             policy_names(self.critic_augment)
@@ -220,9 +223,14 @@ def layered_config(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[d
 
 
 def critic_photos(hp: LayeredHyper, vocabulary: Vocabulary) -> Optional[tuple[torch.Tensor, torch.Tensor]]:
-    """The photos of ``--photos`` (N, 3, S, S) in [-1, 1] and their counts (N, V); None without a critic."""
+    """The photos of ``--photos`` (or the photo bank's bases, with ``--critic-sees bases``) (N, 3, S, S) in [-1, 1]
+    and their counts (N, V) (the bases': their sauces and cheese); None without a critic."""
     if not hp.photo_weight:
         return None
+    if hp.critic_sees == "bases":
+        bank = shipped_bank()
+        recipes = [parse_recipe(list(sauces) + ["mozzarella"] * cheese, vocabulary) for sauces, cheese in zip(bank.sauces, bank.cheese)]
+        return as_float(bank.bases, hp.critic_size or hp.image_size), torch.stack([encode(r, "counts", vocabulary) for r in recipes])
     try:
         images, recipes = load_photos(hp.photos, hp.critic_size or hp.image_size, vocabulary)
     except (OSError, ValueError) as error:
@@ -347,9 +355,10 @@ def layered_step(nets: dict, batch: Batch, hp: LayeredHyper) -> Iterator[Update]
     if hp.photo_weight:
         critic, photos, counts = nets["critic"], parts["photos"], parts["photo_counts"]
         # The critic teaches the base alone (crust, sauce, cheese, grain): the pieces and drizzles are laid
-        # as drawn but detached, for they are real pieces already, and through them it recoloured toppings.
+        # as drawn but detached, for they are real pieces already, and through them it recoloured toppings
+        # (with --critic-sees bases, the base alone against the photos' bases: it is never asked for toppings).
         base, layers = model.draw_parts(model.sample_latent(len(counts), device=counts.device), counts)
-        drawn = lay(base.float(), layers.detach()) * 2 - 1  # (B, 3, S, S) in [-1, 1]
+        drawn = (base.float() if hp.critic_sees == "bases" else lay(base.float(), layers.detach())) * 2 - 1  # (B, 3, S, S)
         if drawn.shape[-1] != photos.shape[-1]:  # --critic-size: (B, 3, s, s), as the photos
             drawn = F.interpolate(drawn, size=photos.shape[-2:], mode="bilinear", antialias=True)
         views = partial(diff_augment, policy=hp.critic_augment)
