@@ -227,16 +227,17 @@ def critic_photos(hp: LayeredHyper, vocabulary: Vocabulary) -> Optional[tuple[to
     and their counts (N, V) (the bases': their sauces and cheese); None without a critic."""
     if not hp.photo_weight:
         return None
+    size = hp.critic_size or hp.image_size
     if hp.critic_sees == "bases":
         bank = shipped_bank()
+        images = bank.bases
         recipes = [parse_recipe(list(sauces) + ["mozzarella"] * cheese, vocabulary) for sauces, cheese in zip(bank.sauces, bank.cheese)]
-        return as_float(bank.bases, hp.critic_size or hp.image_size), torch.stack([encode(r, "counts", vocabulary) for r in recipes])
-    try:
-        images, recipes = load_photos(hp.photos, hp.critic_size or hp.image_size, vocabulary)
-    except (OSError, ValueError) as error:
-        raise ValueError(f"--photos {hp.photos}: {error}") from None
-    pictures = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1
-    return pictures, torch.stack([encode(r, "counts", vocabulary) for r in recipes])
+    else:
+        try:
+            images, recipes = load_photos(hp.photos, size, vocabulary)
+        except (OSError, ValueError) as error:
+            raise ValueError(f"--photos {hp.photos}: {error}") from None
+    return as_float(images, size), torch.stack([encode(r, "counts", vocabulary) for r in recipes])
 
 
 def layered_data(hp: LayeredHyper, vocabulary: Vocabulary, n: int, seed: int, progress: bool, setup: Setup) -> Dataset:
