@@ -456,3 +456,20 @@ def test_the_anchor_holds_the_colours_of_bases_drawn_from_the_prior_to_the_kitch
     for _ in range(20):
         last = train_step(built, built.modules(), Batch(x, c, parts), hp, torch.device("cpu"))["anchor"]
     assert last < 0.5 * first  # the base decoder learns the kitchen bases' colours from prior draws alone
+
+
+def test_an_anchor_on_pizzas_without_tomato_sauce_holds_those_alone():
+    torch.manual_seed(0)
+    hp = hyper("layered", "modern", 32, channels=8, anchor_weight=1.0, anchor_on="no-tomato-sauce")
+    built = build_layered(hp, DEFAULT_VOCABULARY)
+    data = layered_data(hp, DEFAULT_VOCABULARY, 4, 0, False, built)
+    x, c, parts = data.collate([data[i] for i in range(4)])
+    tomato = DEFAULT_VOCABULARY.index("tomato_sauce")
+
+    def anchor(tomato_sauce: float) -> float:
+        step = train_step(built, built.modules(), Batch(x, c.index_fill(1, torch.tensor([tomato]), tomato_sauce), parts), hp,
+                          torch.device("cpu"))
+        return float(step["anchor"])
+
+    assert anchor(1.0) == 0.0  # every pizza has tomato sauce: nothing held
+    assert anchor(0.0) > 0.0

@@ -528,6 +528,26 @@ def test_init_from_another_size_resizes_the_pictures_and_keeps_every_other_weigh
     assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-5) for k in a if k not in ("sprites", "templates"))
 
 
+def test_init_fresh_starts_the_named_weights_afresh_and_keeps_every_other(tmp_path, capsys):
+    first, second, fresh = tmp_path / "first", tmp_path / "second", tmp_path / "fresh"
+    assert train(first, "layered", "--steps", "1", "--lr", "0.01") == 0  # a large step: trained sprites differ from fresh ones
+    assert train(second, "layered", "--steps", "1", "--lr", "1e-12", "--init", str(first), "--init-fresh", "sprites") == 0
+    assert "parts it lacks start fresh: sprites\n" in capsys.readouterr().err
+    assert train(fresh, "layered", "--steps", "1", "--lr", "1e-12") == 0
+    a, b, c = (torch.load(run / STATE, weights_only=True)["nets"]["model"] for run in (first, second, fresh))
+    assert torch.allclose(b["sprites"].float(), c["sprites"].float(), atol=1e-5)
+    assert not torch.allclose(a["sprites"].float(), b["sprites"].float(), atol=1e-2)
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-5) for k in a if k != "sprites")
+
+
+def test_init_fresh_refuses_a_name_the_checkpoint_lacks_and_a_run_without_init(tmp_path):
+    assert train(tmp_path / "first", "layered", "--steps", "1") == 0
+    with pytest.raises(SystemExit, match="--init-fresh spritez: no such weights"):
+        train(tmp_path / "second", "layered", "--steps", "1", "--init", str(tmp_path / "first"), "--init-fresh", "spritez")
+    with pytest.raises(SystemExit, match="pass --init too"):
+        train(tmp_path / "third", "layered", "--steps", "1", "--init-fresh", "sprites")
+
+
 def test_a_96_px_layered_model_reads_its_base_on_12_x_12_cells(tmp_path):
     assert train(tmp_path, "layered", "--steps", "1", "--size", "96") == 0
     config = json.loads((tmp_path / "config.json").read_text())

@@ -14,6 +14,7 @@ import shlex
 import sys
 from dataclasses import Field, replace
 from pathlib import Path
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -74,6 +75,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="start from the weights of a checkpoint folder (to fine tune it): the network of its family, "
                         "or a GAN's generator as a CVAE(-GAN)'s decoder; the others (encoder, discriminator, "
                         "classifier) start fresh")
+    p.add_argument("--init-fresh", nargs="+", default=(), metavar="WEIGHTS",
+                   help="with --init: weights to start fresh all the same, by name or prefix (e.g. sprites: a layered "
+                        "model's trained sprites saturate, where Adam no longer moves them)")
     p.add_argument("--push-to-hub", metavar="REPO", help="upload the finished checkpoint to this hub repo (user/name)")
     p.add_argument("--kitchen-pizzas", type=int, default=10_000,
                    help="how many kitchen pizzas to render and cache for --data kitchen (default 10000)")
@@ -157,10 +161,11 @@ def make_data(args: argparse.Namespace, size: int, encoding: str, vocabulary: Vo
     return Rotations(photos, views=args.views, random=args.random_views, seed=args.seed)
 
 
-def initialise(setup, folder: Path) -> None:
+def initialise(setup, folder: Path, fresh_names: Sequence[str] = ()) -> None:
     """Load a checkpoint folder's model into the network of the same class in ``setup`` (and its EMA),
     or a GAN's generator into a CVAE(-GAN)'s decoder: the two are one network class, so a trained
-    generator can start the decoder while the encoder learns to invert it."""
+    generator can start the decoder while the encoder learns to invert it. Weights named by or under
+    ``fresh_names`` keep the fresh network's values."""
     try:
         model = load(folder)
     except (CheckpointError, OSError) as error:
@@ -177,10 +182,15 @@ def initialise(setup, folder: Path) -> None:
         raise SystemExit(f"--init {folder}: a {model.config.family} checkpoint; this run trains {', '.join(setup.nets)}")
     # A network that grew parts the checkpoint lacks (e.g. --base-blocks) starts them fresh; every
     # weight the checkpoint has must fit.
+    names = {name for _, source in pairs for name in source.state_dict()}
+    unknown = [f for f in fresh_names if not any(n == f or n.startswith(f + ".") for n in names)]
+    if unknown:
+        raise SystemExit(f"--init-fresh {' '.join(unknown)}: no such weights in {folder} (it has e.g. {', '.join(sorted(names)[:4])})")
     fresh, resized = set(), set()
     try:
         for net, source in pairs:
-            state = source.state_dict()
+            state = {name: value for name, value in source.state_dict().items()
+                     if not any(name == f or name.startswith(f + ".") for f in fresh_names)}
             for name, value in net.state_dict().items():
                 if name in state and picture_of_another_size(state[name], value):
                     pictures = state[name].float().flatten(0, -4)  # (N, C, H, W)
@@ -244,8 +254,10 @@ def run_setup(args: argparse.Namespace, hp: Hyper, out: Path, vocabulary: Vocabu
         setup = build(hp, vocabulary, saved_config(out) if resuming else None)
     except (ValueError, OSError) as error:  # e.g. a judge given as --teacher, a missing teacher folder
         raise SystemExit(f"error: {error}") from None
+    if args.init_fresh and not args.init:
+        raise SystemExit("--init-fresh names weights of --init's checkpoint; pass --init too")
     if args.init and not resuming:
-        initialise(setup, args.init)
+        initialise(setup, args.init, args.init_fresh)
     return setup
 
 

@@ -88,6 +88,9 @@ class LayeredHyper(Hyper):
                                               "(a comma-separated subset of color, translation, cutout, rotation)")
     anchor_weight: float = knob(0.0, "layered: weight of the L1, over 8 x 8 px cells, of bases drawn from the prior for "
                                      "the kitchen's recipes against the kitchen's bases (keeps a critic's look per recipe)")
+    anchor_on: str = knob("all", "layered: the pizzas the anchor holds: all, or those ordered without tomato sauce (white "
+                                 "sauces, bare dough: 4 of the 20 photos, so the critic pulls them to a red rim)",
+                          ("all", "no-tomato-sauce"))
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -315,16 +318,22 @@ def base_losses(model: LayeredPizza, x: torch.Tensor, code: torch.Tensor, parts:
         "visible": F.cross_entropy(logits, parts["visible"]), "geometry": F.mse_loss(geometry_guess.float(), geometry) * 100}
 
 
-def anchor_loss(model: LayeredPizza, code: torch.Tensor, parts: dict, cell: int = 8) -> torch.Tensor:
+def anchor_loss(model: LayeredPizza, code: torch.Tensor, parts: dict, held: Optional[torch.Tensor] = None,
+                cell: int = 8) -> torch.Tensor:
     """L1 of the base drawn from the prior (its latent and grain noise) for each kitchen pizza's recipe
     and geometry against that pizza's base, both averaged over ``cell`` x ``cell`` px: the colours of
-    the base where they lie, not its texture, which the prior draws anew."""
+    the base where they lie, not its texture, which the prior draws anew; only the pizzas ``held`` (B,) where given."""
     config, side = model.config, model.config.image_size
+    geometry, target = parts["geometry"], parts["base"]
+    if held is not None:
+        code, geometry, target = code[held], geometry[held], target[held]
+        if not len(code):
+            return target.new_zeros(())
     k = config.base_latent_side
     latent = torch.randn(len(code), config.base_channels, k, k, device=code.device)
     noise = torch.randn(len(code), 1, side, side, device=code.device)
-    base, _ = model.base.parts(latent, model.base_counts(code), parts["geometry"], noise)  # (B, 3, S, S) in [0, 1]
-    return F.l1_loss(F.avg_pool2d(base.float(), cell), F.avg_pool2d(parts["base"], cell))
+    base, _ = model.base.parts(latent, model.base_counts(code), geometry, noise)  # (B, 3, S, S) in [0, 1]
+    return F.l1_loss(F.avg_pool2d(base.float(), cell), F.avg_pool2d(target, cell))
 
 
 def layout_loss(model: LayeredPizza, parts: dict) -> torch.Tensor:
@@ -370,7 +379,8 @@ def layered_step(nets: dict, batch: Batch, hp: LayeredHyper) -> Iterator[Update]
     terms.update(zip(("strokes", "templates"), stroke_losses(model, x, parts)))
     terms.update(base_losses(model, x, code, parts), layout=layout_loss(model, parts))
     if hp.anchor_weight:
-        terms["anchor"] = anchor_loss(model, code, parts)
+        held = code[:, model.config.ingredients.index("tomato_sauce")] == 0 if hp.anchor_on == "no-tomato-sauce" else None
+        terms["anchor"] = anchor_loss(model, code, parts, held)
     weights = dict(sprites=hp.sprite_weight, variants=hp.variant_weight, strokes=hp.stroke_weight,
                    templates=hp.template_weight, base=hp.base_weight, grain=hp.grain_weight, kl=hp.kl_weight,
                    visible=hp.visible_weight, geometry=hp.geometry_weight, layout=hp.layout_weight, anchor=hp.anchor_weight)
