@@ -548,6 +548,20 @@ def test_init_fresh_refuses_a_name_the_checkpoint_lacks_and_a_run_without_init(t
         train(tmp_path / "third", "layered", "--steps", "1", "--init-fresh", "sprites")
 
 
+def test_train_only_trains_the_named_weights_and_keeps_every_other(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert train(first, "layered", "--steps", "1") == 0
+    assert train(second, "layered", "--steps", "2", "--lr", "0.01", "--init", str(first), "--train-only", "sprites") == 0
+    a, b = (torch.load(run / STATE, weights_only=True)["nets"]["model"] for run in (first, second))
+    assert not torch.allclose(a["sprites"].float(), b["sprites"].float(), atol=1e-3)
+    assert all(torch.equal(a[k], b[k]) for k in a if k != "sprites")
+
+
+def test_train_only_refuses_a_name_no_network_has(tmp_path):
+    with pytest.raises(SystemExit, match="--train-only spritez: no such weights"):
+        train(tmp_path, "layered", "--steps", "1", "--train-only", "spritez")
+
+
 def test_a_96_px_layered_model_reads_its_base_on_12_x_12_cells(tmp_path):
     assert train(tmp_path, "layered", "--steps", "1", "--size", "96") == 0
     config = json.loads((tmp_path / "config.json").read_text())

@@ -75,6 +75,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="start from the weights of a checkpoint folder (to fine tune it): the network of its family, "
                         "or a GAN's generator as a CVAE(-GAN)'s decoder; the others (encoder, discriminator, "
                         "classifier) start fresh")
+    p.add_argument("--train-only", nargs="+", default=(), metavar="WEIGHTS",
+                   help="train only these weights, by name or prefix (e.g. sprites); every other weight stays as "
+                        "--init or the resumed run left it")
     p.add_argument("--init-fresh", nargs="+", default=(), metavar="WEIGHTS",
                    help="with --init: weights to start fresh all the same, by name or prefix (e.g. sprites: a layered "
                         "model's trained sprites saturate, where Adam no longer moves them)")
@@ -258,7 +261,22 @@ def run_setup(args: argparse.Namespace, hp: Hyper, out: Path, vocabulary: Vocabu
         raise SystemExit("--init-fresh names weights of --init's checkpoint; pass --init too")
     if args.init and not resuming:
         initialise(setup, args.init, args.init_fresh)
+    if args.train_only:
+        train_only(setup, args.train_only)
     return setup
+
+
+def train_only(setup: Setup, names: Sequence[str]) -> None:
+    """Freeze every weight of the trained networks but those named by or under ``names``."""
+    def named(name: str) -> bool:
+        return any(name == n or name.startswith(n + ".") for n in names)
+
+    weights = [(name, p) for net in setup.nets.values() for name, p in net.named_parameters()]
+    unknown = [n for n in names if not any(name == n or name.startswith(n + ".") for name, _ in weights)]
+    if unknown:
+        raise SystemExit(f"--train-only {' '.join(unknown)}: no such weights (e.g. {', '.join(name for name, _ in weights[:4])})")
+    for name, p in weights:
+        p.requires_grad_(named(name))
 
 
 def run_data(args: argparse.Namespace, hp: Hyper, setup: Setup, vocabulary: Vocabulary):

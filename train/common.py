@@ -148,9 +148,11 @@ class frozen:
         self.modules = modules
 
     def __enter__(self) -> None:
+        self.was = [[p.requires_grad for p in m.parameters()] for m in self.modules]  # as they were: --train-only keeps some off
         for m in self.modules:
             m.requires_grad_(False)
 
     def __exit__(self, *exc) -> None:
-        for m in self.modules:
-            m.requires_grad_(True)
+        for m, was in zip(self.modules, self.was):
+            for p, flag in zip(m.parameters(), was):
+                p.requires_grad_(flag)

@@ -41,8 +41,9 @@ def train_step(setup: Setup, nets: dict, batch: Batch, hp: Hyper, device: torch.
         for update in setup.step(nets, batch, hp):
             optimizer = setup.optimizers[update.optimizer]
             optimizer.zero_grad(set_to_none=True)
-            update.loss.backward()
-            optimizer.step()
+            if update.loss.requires_grad:  # not so where --train-only froze every weight it reaches
+                update.loss.backward()
+                optimizer.step()
             logs.update((name, value.detach() if torch.is_tensor(value) else value) for name, value in update.logs.items())
     if setup.ema is not None:
         setup.ema.update_parameters(setup.averaged)
