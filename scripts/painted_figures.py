@@ -6,7 +6,9 @@
 - ``menu.png``: for each of the 20 menu recipes, side by side at ``--size`` px: the real photo, the clip-art
   layered model's pizza, the painted kitchen's render and the painted model's pizza (shown at 2x);
 - ``singles.png``: the painted model's 28 single-ingredient pizzas in vocabulary order, rows of seven;
-- ``samples.png``: four pizzas per menu recipe, to show that pieces and bases vary.
+- ``samples.png``: four pizzas per menu recipe, to show that pieces and bases vary;
+- ``sprites.png``: the model's sprites over a cheese colour, a row per topping drawn as pieces (vocabulary
+  order of ``LayeredConfig.pieces``), a column per variant.
 
 With ``--compare DIR... --labels NAME...`` it writes only ``compare.jpg``: per menu recipe, the photo
 and each model's pizza for it (the same seed), side by side: each picture at its own size, enlarged to
@@ -19,6 +21,8 @@ from pathlib import Path
 
 import torch
 from PIL import Image, ImageDraw
+from torchvision.transforms.functional import to_pil_image
+from torchvision.utils import make_grid
 
 from pizza_models.data import read_manifest
 from pizza_models.kitchen.painted import PaintedKitchen
@@ -54,6 +58,15 @@ def labelled_grid(rows: list[list[Image.Image]], header: list[str], tile: int = 
     return board
 
 
+def sprite_sheet(model, scale: int = 4) -> Image.Image:
+    """A layered model's sprites over a cheese colour: a row per topping, a column per variant, enlarged ``scale`` x."""
+    rgba = model.sprite_rgba()  # (P * variants, 4, s, s) straight RGB and alpha in [0, 1]
+    cheese = torch.tensor([0.95, 0.85, 0.6])[:, None, None]
+    tiles = rgba[:, :3] * rgba[:, 3:] + cheese * (1 - rgba[:, 3:])
+    grid = to_pil_image(make_grid(tiles, nrow=model.config.variants, padding=1, pad_value=1.0))
+    return grid.resize((grid.width * scale, grid.height * scale), Image.NEAREST)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", type=Path)
@@ -87,7 +100,8 @@ def main() -> None:
     board.resize((board.width * 2, board.height * 2), Image.NEAREST).save(args.out / "singles.png")
     samples = [[photo(p.path, args.size)] + generate(model, [p.recipe], n=4, seed=7, noise=1.0) for p in photos]
     labelled_grid(samples, ["photo", "seed 7", "", "", ""], 2 * args.size).save(args.out / "samples.png")
-    print(f"wrote {args.out / 'menu.png'}, singles.png, samples.png")
+    sprite_sheet(model).save(args.out / "sprites.png")
+    print(f"wrote {args.out / 'menu.png'}, singles.png, samples.png, sprites.png")
 
 
 if __name__ == "__main__":
