@@ -164,6 +164,11 @@ def make_data(args: argparse.Namespace, size: int, encoding: str, vocabulary: Vo
     return Rotations(photos, views=args.views, random=args.random_views, seed=args.seed)
 
 
+def named_by(name: str, names: Sequence[str]) -> bool:
+    """Whether weight ``name`` is one of ``names`` or lies under one (``sprites``, ``base.reach``)."""
+    return any(name == n or name.startswith(n + ".") for n in names)
+
+
 def initialise(setup, folder: Path, fresh_names: Sequence[str] = ()) -> None:
     """Load a checkpoint folder's model into the network of the same class in ``setup`` (and its EMA),
     or a GAN's generator into a CVAE(-GAN)'s decoder: the two are one network class, so a trained
@@ -186,14 +191,13 @@ def initialise(setup, folder: Path, fresh_names: Sequence[str] = ()) -> None:
     # A network that grew parts the checkpoint lacks (e.g. --base-blocks) starts them fresh; every
     # weight the checkpoint has must fit.
     names = {name for _, source in pairs for name in source.state_dict()}
-    unknown = [f for f in fresh_names if not any(n == f or n.startswith(f + ".") for n in names)]
+    unknown = [f for f in fresh_names if not any(named_by(n, [f]) for n in names)]
     if unknown:
         raise SystemExit(f"--init-fresh {' '.join(unknown)}: no such weights in {folder} (it has e.g. {', '.join(sorted(names)[:4])})")
     fresh, resized = set(), set()
     try:
         for net, source in pairs:
-            state = {name: value for name, value in source.state_dict().items()
-                     if not any(name == f or name.startswith(f + ".") for f in fresh_names)}
+            state = {name: value for name, value in source.state_dict().items() if not named_by(name, fresh_names)}
             for name, value in net.state_dict().items():
                 if name in state and picture_of_another_size(state[name], value):
                     pictures = state[name].float().flatten(0, -4)  # (N, C, H, W)
@@ -268,15 +272,12 @@ def run_setup(args: argparse.Namespace, hp: Hyper, out: Path, vocabulary: Vocabu
 
 def train_only(setup: Setup, names: Sequence[str]) -> None:
     """Freeze every weight of the trained networks but those named by or under ``names``."""
-    def named(name: str) -> bool:
-        return any(name == n or name.startswith(n + ".") for n in names)
-
     weights = [(name, p) for net in setup.nets.values() for name, p in net.named_parameters()]
-    unknown = [n for n in names if not any(name == n or name.startswith(n + ".") for name, _ in weights)]
+    unknown = [n for n in names if not any(named_by(name, [n]) for name, _ in weights)]
     if unknown:
         raise SystemExit(f"--train-only {' '.join(unknown)}: no such weights (e.g. {', '.join(name for name, _ in weights[:4])})")
     for name, p in weights:
-        p.requires_grad_(named(name))
+        p.requires_grad_(named_by(name, names))
 
 
 def run_data(args: argparse.Namespace, hp: Hyper, setup: Setup, vocabulary: Vocabulary):
