@@ -398,6 +398,13 @@ def test_a_critic_of_bases_tells_the_photo_banks_bases_from_the_base_alone():
     assert np.isfinite(stats["photo"]) and len(seen) == 3
 
 
+def test_critic_pool_blur_builds_a_critic_that_halves_with_a_blur(photos):
+    hp = hyper("layered", "modern", 32, channels=8, photos=photos, photo_weight=0.1, critic_pool="blur")
+    assert all(block.blur for block in build_layered(hp, DEFAULT_VOCABULARY).nets["critic"].blocks)
+    hp = hyper("layered", "modern", 32, channels=8, photos=photos, photo_weight=0.1)
+    assert not any(block.blur for block in build_layered(hp, DEFAULT_VOCABULARY).nets["critic"].blocks)
+
+
 def test_an_unknown_critic_augment_is_a_clear_error():
     with pytest.raises(ValueError, match="--critic-augment: unknown augmentation 'sepia'"):
         hyper("layered", "modern", 32, critic_augment="color,sepia")

@@ -12,7 +12,7 @@ from pizza_models import hub
 from pizza_models.families.classifier import ClassifierConfig, IngredientClassifier
 from pizza_models.families.cvae import CVAE, CVAEConfig
 from pizza_models.families.gan import Discriminator, GANConfig, Generator
-from pizza_models.families.blocks import count_parameters
+from pizza_models.families.blocks import DBlock, PatchCritic, count_parameters
 from pizza_models.recipe import encode
 
 RECIPES = (["tomato_sauce", "mozzarella", "pepperoni", "pepperoni"], ["cheese_sauce", "mozzarella", "pineapple", "ham"])
@@ -103,6 +103,23 @@ def test_a_config_json_from_before_upsampling_loads_as_nearest(tmp_path):
     del config["upsample"]
     (tmp_path / "config.json").write_text(json.dumps(config))
     assert Generator.from_pretrained(tmp_path).config.upsample == "nearest"
+
+
+def test_a_blurring_down_block_halves_with_the_1_3_3_1_filter():
+    block = DBlock(1, 1, sn=False, blur=True)
+    impulse = torch.zeros(1, 1, 8, 8)
+    impulse[0, 0, 3, 3] = 1
+    taps = torch.tensor([3.0, 1.0]) / 8  # input row 3 reaches output rows 1 and 2 with weights 3/8 and 1/8
+    assert torch.allclose(block.down(impulse)[0, 0, 1:3, 1:3], taps[:, None] * taps[None, :])
+    assert block.down(torch.ones(1, 1, 8, 8)).shape[-1] == 4 and torch.allclose(block.down(torch.ones(1, 1, 8, 8)), torch.ones(1))
+
+
+def test_a_blurring_critic_has_the_same_weights_as_a_boxing_one():
+    torch.manual_seed(0)
+    box, blur = PatchCritic(8), PatchCritic(8, blur=True)
+    blur.load_state_dict(box.state_dict(), strict=True)  # a run's critic resumes either way
+    x = torch.randn(2, 3, 32, 32)
+    assert blur(x).shape == box(x).shape == (2, 1, 4, 4) and not torch.allclose(blur(x), box(x))
 
 
 @pytest.mark.parametrize("config", [GANConfig.article(image_size=32), tiny_gan(32), tiny_gan(64)], ids=["article", "modern32", "modern64"])

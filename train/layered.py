@@ -86,6 +86,8 @@ class LayeredHyper(Hyper):
                                       "alone drawn, never asked to paint toppings)", ("photos", "bases"))
     critic_augment: str = knob("translation", "layered: DiffAugment policy of the critic's views, photos and drawn alike "
                                               "(a comma-separated subset of color, translation, cutout, rotation)")
+    critic_pool: str = knob("box", "layered: how the critic halves its maps: 2x2 boxes, or a [1, 3, 3, 1] blur (no 2 px "
+                                   "checkerboard for the model to answer)", ("box", "blur"))
     anchor_weight: float = knob(0.0, "layered: weight of the L1, over 8 x 8 px cells, of bases drawn from the prior for "
                                      "the kitchen's recipes against the kitchen's bases (keeps a critic's look per recipe)")
     anchor_on: str = knob("all", "layered: the pizzas the anchor holds: all, or those ordered without tomato sauce (white "
@@ -262,7 +264,7 @@ def build_layered(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[di
     nets, optimizers = {"model": model}, {"model": torch.optim.Adam(groups, lr=hp.lr, betas=hp.betas, fused=True)}
     if hp.photo_weight:
         reads = tuple(i for i, ingredient in enumerate(vocabulary) if ingredient.kind in (SAUCE, CHEESE))
-        nets["critic"] = PatchCritic(reads=reads if hp.critic_reads == "sauces" else ())
+        nets["critic"] = PatchCritic(reads=reads if hp.critic_reads == "sauces" else (), blur=hp.critic_pool == "blur")
         optimizers["critic"] = torch.optim.Adam(nets["critic"].parameters(), lr=hp.critic_lr, betas=(0.0, 0.99), fused=True)
     return Setup(nets, optimizers, layered_step, exporter(model, ema), ema, model)
 
@@ -385,8 +387,7 @@ def layered_step(nets: dict, batch: Batch, hp: LayeredHyper) -> Iterator[Update]
                    templates=hp.template_weight, base=hp.base_weight, grain=hp.grain_weight, kl=hp.kl_weight,
                    visible=hp.visible_weight, geometry=hp.geometry_weight, layout=hp.layout_weight, anchor=hp.anchor_weight)
     loss = sum(weights[name] * term for name, term in terms.items())
-    logged = ("sprites", "strokes", "base", "grain", "kl", "visible", "geometry", "layout")  # as runs have logged them
-    logged += ("anchor",) * bool(hp.anchor_weight)
+    logged = ("sprites", "strokes", "base", "grain", "kl", "visible", "geometry", "layout") + ("anchor",) * bool(hp.anchor_weight)
     logs = {"loss": loss, **{name: terms[name] for name in logged}}
     if not hp.photo_weight:
         yield Update("model", loss, logs)

@@ -92,12 +92,15 @@ class DBlock(nn.Module):
     """Residual down-block: (ReLU)-conv3x3-ReLU-conv3x3-avgpool, plus a 1x1 shortcut.
 
     ``preactivation=False`` for the first block, which sees the image itself (SNGAN's
-    "optimized" block: no ReLU on pixels, pool before the shortcut conv).
+    "optimized" block: no ReLU on pixels, pool before the shortcut conv). ``blur`` halves with a
+    [1, 3, 3, 1] / 8 filter instead of a 2x2 box: a box's gradient is constant over each 2x2 cell, and
+    a generator free at the pixel answers it with a checkerboard of such cells (StyleGAN2 blurs likewise).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, preactivation: bool = True, sn: bool = True):
+    def __init__(self, in_channels: int, out_channels: int, preactivation: bool = True, sn: bool = True,
+                 blur: bool = False):
         super().__init__()
-        self.preactivation = preactivation
+        self.preactivation, self.blur = preactivation, blur
         self.conv1 = maybe_sn(nn.Conv2d(in_channels, out_channels, 3, padding=1), sn)
         self.conv2 = maybe_sn(nn.Conv2d(out_channels, out_channels, 3, padding=1), sn)
         self.shortcut = maybe_sn(nn.Conv2d(in_channels, out_channels, 1), sn)
@@ -105,10 +108,16 @@ class DBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # (B, Cin, H, W) -> (B, Cout, H/2, W/2)
         h = F.relu(x) if self.preactivation else x
-        h = F.avg_pool2d(self.conv2(F.relu(self.conv1(h))), 2)
+        h = self.down(self.conv2(F.relu(self.conv1(h))))
         if self.preactivation:
-            return h + F.avg_pool2d(self.shortcut(x), 2)
-        return h + self.shortcut(F.avg_pool2d(x, 2))
+            return h + self.down(self.shortcut(x))
+        return h + self.shortcut(self.down(x))
+
+    def down(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) -> (B, C, H/2, W/2): a 2x2 box, or with ``blur`` antialiased bilinear, the [1, 3, 3, 1] / 8 filter."""
+        if self.blur:
+            return F.interpolate(x, scale_factor=0.5, mode="bilinear", antialias=True)
+        return F.avg_pool2d(x, 2)
 
 
 class PatchCritic(nn.Module):
@@ -118,12 +127,13 @@ class PatchCritic(nn.Module):
 
     With ``reads`` (vocabulary indices, the sauces and cheese), it also reads which of them the pizza has,
     as a projection discriminator does: a pizza without tomato sauce is judged against the photos
-    without it. Only the base's ingredients: the toppings would name single photos."""
+    without it. Only the base's ingredients: the toppings would name single photos. ``blur``: see ``DBlock``."""
 
-    def __init__(self, channels: int = 32, reads: tuple[int, ...] = ()):
+    def __init__(self, channels: int = 32, reads: tuple[int, ...] = (), blur: bool = False):
         super().__init__()
         c = channels
-        self.blocks = nn.Sequential(DBlock(3, c, preactivation=False), DBlock(c, 2 * c), DBlock(2 * c, 4 * c))
+        self.blocks = nn.Sequential(DBlock(3, c, preactivation=False, blur=blur), DBlock(c, 2 * c, blur=blur),
+                                    DBlock(2 * c, 4 * c, blur=blur))
         self.out = spectral_norm(nn.Conv2d(4 * c, 1, 1))
         self.register_buffer("reads", torch.tensor(reads, dtype=torch.long), persistent=False)
         self.embed = spectral_norm(nn.Linear(len(reads), 4 * c, bias=False)) if reads else None
