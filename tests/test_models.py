@@ -122,6 +122,12 @@ def test_a_blurring_critic_has_the_same_weights_as_a_boxing_one():
     assert blur(x).shape == box(x).shape == (2, 1, 4, 4) and not torch.allclose(blur(x), box(x))
 
 
+def test_a_blurring_critic_runs_under_bfloat16_autocast():
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # the layered runs' --half
+        logits = PatchCritic(8, blur=True)(torch.randn(2, 3, 32, 32))
+    assert logits.dtype == torch.bfloat16 and torch.isfinite(logits.float()).all()
+
+
 @pytest.mark.parametrize("config", [GANConfig.article(image_size=32), tiny_gan(32), tiny_gan(64)], ids=["article", "modern32", "modern64"])
 def test_discriminator_returns_logits_and_features(config):
     logits, features = Discriminator(config)(images(3, config.image_size), conditions(config, 3))

@@ -114,10 +114,12 @@ class DBlock(nn.Module):
         return h + self.shortcut(self.down(x))
 
     def down(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, H, W) -> (B, C, H/2, W/2): a 2x2 box, or with ``blur`` antialiased bilinear, the [1, 3, 3, 1] / 8 filter."""
-        if self.blur:
-            return F.interpolate(x, scale_factor=0.5, mode="bilinear", antialias=True)
-        return F.avg_pool2d(x, 2)
+        """(B, C, H, W) -> (B, C, H/2, W/2): a 2x2 box, or with ``blur`` the [1, 3, 3, 1] / 8 filter, edges repeated."""
+        if not self.blur:
+            return F.avg_pool2d(x, 2)
+        taps = x.new_tensor([1.0, 3.0, 3.0, 1.0]) / 8
+        kernel = (taps[:, None] * taps[None, :]).expand(x.shape[1], 1, 4, 4)  # one 4x4 filter per channel
+        return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), kernel, stride=2, groups=x.shape[1])
 
 
 class PatchCritic(nn.Module):
