@@ -86,8 +86,8 @@ class LayeredHyper(Hyper):
                                       "alone drawn, never asked to paint toppings)", ("photos", "bases"))
     critic_augment: str = knob("translation", "layered: DiffAugment policy of the critic's views, photos and drawn alike "
                                               "(a comma-separated subset of color, translation, cutout, rotation)")
-    critic_pool: str = knob("box", "layered: how the critic halves its maps: 2x2 boxes, or a [1, 3, 3, 1] blur (no 2 px "
-                                   "checkerboard for the model to answer)", ("box", "blur"))
+    critic_pool: str = knob("box", "layered: how the critic halves its maps: 2x2 boxes, or a [1, 3, 3, 1] blur (a gradient "
+                                   "without 2 px cells)", ("box", "blur"))
     anchor_weight: float = knob(0.0, "layered: weight of the L1, over 8 x 8 px cells, of bases drawn from the prior for "
                                      "the kitchen's recipes against the kitchen's bases (keeps a critic's look per recipe)")
     anchor_on: str = knob("all", "layered: the pizzas the anchor holds: all, or those ordered without tomato sauce (white "

@@ -93,9 +93,8 @@ class DBlock(nn.Module):
 
     ``preactivation=False`` for the first block, which sees the image itself (SNGAN's
     "optimized" block: no ReLU on pixels, pool before the shortcut conv). ``blur`` halves with a
-    [1, 3, 3, 1] / 8 filter instead of a 2x2 box: a box's gradient is constant over each 2x2 cell, and
-    a generator free at the pixel answers it with a checkerboard of such cells (StyleGAN2 blurs likewise).
-    """
+    [1, 3, 3, 1] / 8 filter instead of a 2x2 box, whose gradient is constant over each 2x2 cell (StyleGAN2's
+    discriminator blurs likewise)."""
 
     def __init__(self, in_channels: int, out_channels: int, preactivation: bool = True, sn: bool = True,
                  blur: bool = False):
