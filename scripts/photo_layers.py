@@ -19,7 +19,9 @@
    the classifier gave fewer than 3 pieces of takes its pieces and pixels from a colour contrast
    (``colour_maps``: colours likelier on the photos with it than on those without), if that finds
    at least 3: the classifier, shared across photos, misses small pieces of colours no other pizza
-   shows (olives, jalapeno, green pepper).
+   shows (olives, jalapeno, green pepper). The toppings of ``--vivid`` (diced tomatoes) take their
+   pieces from blobs that stand out from the base around them on pizzas of one or two toppings
+   (``vivid_maps``), where the classifier cut pale blobs of cheese.
 3. **Bases.** Each photo with its topping pixels refilled from the same photo turned about its
    centre (the crust, sauce and cheese at the same distance from the centre, where the turned photo
    shows base): the photo's own sauce specks, cheese and browning stay.
@@ -166,7 +168,8 @@ def cut_pieces(image: np.ndarray, shows: np.ndarray, layer: int, piece_radius: f
         h, w = blob.shape
         if not floor * area_expected <= area <= 3 * area_expected or max(h, w) > CELL - 4:
             continue
-        if gate is not None and not gate(image[box][blob].mean(0)):
+        colour = image[box][blob].mean(0)
+        if gate is not None and not gate(colour):
             continue
         solidity = area / (h * w)
         y0, x0 = box[0].start + h / 2, box[1].start + w / 2  # the blob's box centre
@@ -212,6 +215,35 @@ def colour_maps(images: np.ndarray, inner: np.ndarray, recipes: list, ratio: flo
     return maps
 
 
+def stand_out(image: np.ndarray, window: int = 13) -> np.ndarray:
+    """(S, S): each pixel's Lab distance to the median colour of the ``window`` px square around it,
+    the base there (pieces are smaller than the window, so its median is the cheese and sauce)."""
+    base = np.stack([ndi.median_filter(image[..., c], size=window) for c in range(3)], -1)
+    return np.linalg.norm(lab(image) - lab(base), axis=-1)
+
+
+def vivid_maps(image: np.ndarray, inner: np.ndarray, toppings: list[str], distance: np.ndarray,
+               seed: float = 45, grow: float = 28, near: float = 50) -> np.ndarray:
+    """(S, S) layer map of the pieces that stand out from the base around them (0: not claimed).
+
+    A blob is where ``distance`` (``stand_out``) exceeds ``grow`` and somewhere ``seed`` (hysteresis:
+    whole pieces, not their brightest pixels); it shows the recipe's topping whose kitchen colour is
+    nearest its mean colour, if that is within ``near`` (Lab). Finds the vivid pieces on pale cheese
+    (diced tomatoes) that the shared classifier, fitted on coverage and colour spread, leaves as base."""
+    out = np.zeros(inner.shape, np.uint8)
+    if not toppings:
+        return out
+    labels, _ = ndi.label((distance > grow) & inner)
+    strong = np.unique(labels[(distance > seed) & inner])
+    for i in strong[strong > 0]:
+        blob = labels == i
+        colour = image[blob].mean(0)
+        name = nearest_topping(colour, toppings)
+        if np.linalg.norm(lab(np.array(TOPPINGS[name].colour, np.float64)) - lab(colour)) < near:
+            out[blob] = 1 + LAYERS.index(name)
+    return out
+
+
 def refill_base(image: np.ndarray, shows: np.ndarray, inner: np.ndarray, seed: int = 0) -> np.ndarray:
     """The photo with every topping pixel replaced by base from the same photo shifted
     a few pixels: the sauce and cheese beside it, with their specks, never a blurred fill."""
@@ -236,6 +268,8 @@ def main() -> None:
     parser.add_argument("--sheet", default="docs/painted/photo_layers.png")
     parser.add_argument("--per-ingredient", type=int, default=8)
     parser.add_argument("--steps", type=int, default=500, help="steps of the pixel classifier")
+    parser.add_argument("--vivid", nargs="*", default=["tomatoes"],
+                        help="toppings whose pieces are cut where they stand out from the base (vivid_maps), not by the classifier")
     parser.add_argument("--reuse-layers", action="store_true", help="take the layer maps from the bank in --out")
     args = parser.parse_args()
     photos = read_manifest(Path(args.photos) / "recipes.csv")
@@ -256,13 +290,22 @@ def main() -> None:
         shows = fit_pixel_classifier(images, inner, np.array(allowed), np.stack(cover), args.steps)
 
     pieces: dict[str, list] = {}
+    vivid_pieces: dict[str, list] = {}  # cut from the pieces that stand out, on pizzas of one or two toppings
     for b, photo in enumerate(photos):
         toppings = [name for name in photo.recipe.ingredients if name in TOPPINGS]
+        distance = stand_out(images[b])
+        # On busy pizzas a vivid blob is often two toppings touching: only where one or two are ordered is it not in doubt.
+        vivid = vivid_maps(images[b], inner[b], toppings if len(toppings) <= 2 else [], distance)
         for name in toppings:
             gate = lambda colour, name=name: nearest_topping(colour, toppings) == name  # noqa: E731
-            for solidity, rgba in cut_pieces(images[b], shows[b], 1 + LAYERS.index(name), piece_radius(name, geometry[b][2]),
-                                             gate, is_thin(name)):
-                pieces.setdefault(name, []).append((solidity, b, rgba))
+            layer, radius = 1 + LAYERS.index(name), piece_radius(name, geometry[b][2])
+            for source, found in ((shows[b], pieces), (vivid, vivid_pieces)):
+                for solidity, rgba in cut_pieces(images[b], source, layer, radius, gate, is_thin(name)):
+                    found.setdefault(name, []).append((solidity, b, rgba))
+        shows[b] = np.where(shows[b] == 0, vivid, shows[b])  # vivid pieces the classifier left as base are refilled too
+    # The toppings of --vivid take their vivid pieces (chosen by eye on the contact sheet: the classifier
+    # cut diced tomatoes as pale blobs of cheese; elsewhere its pieces are as good or better).
+    pieces.update({name: found for name, found in vivid_pieces.items() if name in args.vivid and len(found) >= MIN_PIECES})
     # Toppings the classifier gave too few pieces of take them from the colour contrast, if it finds
     # enough (fewer are likelier a stray look-alike than the topping); their pixels join the layer maps.
     colours = colour_maps(images, inner, [p.recipe for p in photos])

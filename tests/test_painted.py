@@ -7,7 +7,7 @@ import pytest
 from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.kitchen.painted import LAYERS, PHOTO_COVERAGE, PaintedKitchen, PhotoBank, shipped_bank
 from pizza_models.recipe import Recipe
-from scripts.photo_layers import colour_maps
+from scripts.photo_layers import colour_maps, stand_out, vivid_maps
 
 RECIPE = ["tomato_sauce", "mozzarella", "pepperoni", "olives", "bbq_sauce"]
 
@@ -137,3 +137,14 @@ def test_colour_contrast_claims_the_colour_only_its_topping_shows():
     olives = maps == 1 + LAYERS.index("olives")
     assert olives[:2, 8:12, 8:12].all()
     assert olives.sum() == 2 * 16 and not maps[2:].any()
+
+
+def test_vivid_maps_claim_whole_pieces_that_stand_out_as_the_nearest_topping():
+    rng = np.random.default_rng(0)
+    image = np.clip(rng.normal((236, 206, 160), 4, (40, 40, 3)), 0, 255).astype(np.uint8)  # pale cheese
+    image[10:15, 10:15] = (225, 60, 35)  # a diced tomato
+    image[25:30, 25:30] = (226, 196, 150)  # a piece barely darker than the cheese: not vivid
+    toppings = ["tomatoes", "chicken"]
+    maps = vivid_maps(image, np.ones((40, 40), bool), toppings, stand_out(image))
+    assert (maps[10:15, 10:15] == 1 + LAYERS.index("tomatoes")).all()
+    assert (maps > 0).sum() == 25
