@@ -222,6 +222,16 @@ def stand_out(image: np.ndarray, window: int = 13) -> np.ndarray:
     return np.linalg.norm(lab(image) - lab(base), axis=-1)
 
 
+def redder(image: np.ndarray, window: int = 15) -> np.ndarray:
+    """(S, S): how many degrees each pixel's Lab hue is redder than the median hue of the ``window`` px
+    square around it, where it has colour (chroma over 15) and light (L over 45); 0 elsewhere. Pink
+    ham on pinkish cheese differs from it in hue more than in anything ``stand_out`` measures."""
+    lab_ = lab(image)
+    hue = np.degrees(np.arctan2(lab_[..., 2], lab_[..., 1]))  # 0: red, 90: yellow
+    coloured = (np.hypot(lab_[..., 1], lab_[..., 2]) > 15) & (lab_[..., 0] > 45)
+    return np.where(coloured, ndi.median_filter(hue, size=window) - hue, 0)
+
+
 def vivid_maps(image: np.ndarray, inner: np.ndarray, toppings: list[str], distance: np.ndarray,
                seed: float = 45, grow: float = 28, near: float = 50) -> np.ndarray:
     """(S, S) layer map of the pieces that stand out from the base around them (0: not claimed).
@@ -270,6 +280,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=500, help="steps of the pixel classifier")
     parser.add_argument("--vivid", nargs="*", default=["tomatoes"],
                         help="toppings whose pieces are cut where they stand out from the base (vivid_maps), not by the classifier")
+    parser.add_argument("--pink", nargs="*", default=["ham"],
+                        help="toppings whose pieces are cut where their hue is redder than the base around them (redder)")
     parser.add_argument("--reuse-layers", action="store_true", help="take the layer maps from the bank in --out")
     args = parser.parse_args()
     photos = read_manifest(Path(args.photos) / "recipes.csv")
@@ -290,22 +302,28 @@ def main() -> None:
         shows = fit_pixel_classifier(images, inner, np.array(allowed), np.stack(cover), args.steps)
 
     pieces: dict[str, list] = {}
+    refill = shows.copy()  # what the bases refill: the layer maps and the vivid pieces (the bank keeps the maps alone)
     vivid_pieces: dict[str, list] = {}  # cut from the pieces that stand out, on pizzas of one or two toppings
+    pink_pieces: dict[str, list] = {}  # the same where their hue is redder than the base around them
     for b, photo in enumerate(photos):
         toppings = [name for name in photo.recipe.ingredients if name in TOPPINGS]
-        distance = stand_out(images[b])
         # On busy pizzas a vivid blob is often two toppings touching: only where one or two are ordered is it not in doubt.
-        vivid = vivid_maps(images[b], inner[b], toppings if len(toppings) <= 2 else [], distance)
+        few = toppings if len(toppings) <= 2 else []
+        vivid = vivid_maps(images[b], inner[b], few, stand_out(images[b]))
+        pink = vivid_maps(images[b], inner[b], few, ndi.binary_opening(redder(images[b]) > 8) * redder(images[b]), seed=16, grow=8)
         for name in toppings:
             gate = lambda colour, name=name: nearest_topping(colour, toppings) == name  # noqa: E731
             layer, radius = 1 + LAYERS.index(name), piece_radius(name, geometry[b][2])
-            for source, found in ((shows[b], pieces), (vivid, vivid_pieces)):
+            for source, found in ((shows[b], pieces), (vivid, vivid_pieces), (pink, pink_pieces)):
                 for solidity, rgba in cut_pieces(images[b], source, layer, radius, gate, is_thin(name)):
                     found.setdefault(name, []).append((solidity, b, rgba))
-        shows[b] = np.where(shows[b] == 0, vivid, shows[b])  # vivid pieces the classifier left as base are refilled too
+        for found in (vivid, pink):  # vivid pieces the classifier left as base are refilled too
+            refill[b] = np.where(refill[b] == 0, found, refill[b])
     # The toppings of --vivid take their vivid pieces (chosen by eye on the contact sheet: the classifier
     # cut diced tomatoes as pale blobs of cheese; elsewhere its pieces are as good or better).
-    pieces.update({name: found for name, found in vivid_pieces.items() if name in args.vivid and len(found) >= MIN_PIECES})
+    # Ham takes the pieces redder than the cheese around them (the classifier's were brown: mushroom gills).
+    for chosen, found in ((args.vivid, vivid_pieces), (args.pink, pink_pieces)):
+        pieces.update({name: f for name, f in found.items() if name in chosen and len(f) >= MIN_PIECES})
     # Toppings the classifier gave too few pieces of take them from the colour contrast, if it finds
     # enough (fewer are likelier a stray look-alike than the topping); their pixels join the layer maps.
     colours = colour_maps(images, inner, [p.recipe for p in photos])
@@ -319,7 +337,8 @@ def main() -> None:
                 found += [(solidity, b, rgba) for solidity, rgba in cut]
         if len(found) >= MIN_PIECES:
             pieces[name] = found
-            shows[(colours == layer) & (shows == 0)] = layer
+            for maps in (shows, refill):
+                maps[(colours == layer) & (maps == 0)] = layer
     bank_pieces = {name: sorted(found, key=lambda t: -t[0])[:args.per_ingredient] for name, found in pieces.items()}
     drizzles = {}
     for name in list(DRIZZLES) + ["condensed_milk"]:
@@ -329,7 +348,7 @@ def main() -> None:
             near = np.linalg.norm(lab(colours) - lab(np.array(Kitchen()._drizzle_colour(name), np.float64)), axis=-1)
             if np.quantile(near, 0.25) < 25:  # else the layer holds no pixel of that drizzle: the kitchen's colour stays
                 drizzles[name] = colours[near <= np.quantile(near, 0.25)].mean(0).round().astype(int).tolist()
-    bases = [refill_base(images[b], shows[b], inner[b], seed=b) for b in range(len(photos))]
+    bases = [refill_base(images[b], refill[b], inner[b], seed=b) for b in range(len(photos))]
     bank = PhotoBank.build(
         bases=np.stack(bases), geometry=geometry, inner=INNER,
         sauces=[[i for i in p.recipe.ingredients if i in SAUCES] for p in photos],
@@ -342,7 +361,7 @@ def main() -> None:
         if name in TOPPINGS:
             print(f"{name:16s} {found:3d} pieces found, {len(bank_pieces.get(name, [])):d} kept")
     if args.sheet:
-        contact_sheet(images, shows, bases, bank, photos, args.sheet)
+        contact_sheet(images, refill, bases, bank, photos, args.sheet)
 
 
 def contact_sheet(images, shows, bases, bank, photos, path: str) -> None:

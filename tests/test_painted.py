@@ -7,7 +7,7 @@ import pytest
 from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.kitchen.painted import LAYERS, PHOTO_COVERAGE, PaintedKitchen, PhotoBank, shipped_bank
 from pizza_models.recipe import Recipe
-from scripts.photo_layers import colour_maps, stand_out, vivid_maps
+from scripts.photo_layers import colour_maps, redder, stand_out, vivid_maps
 
 RECIPE = ["tomato_sauce", "mozzarella", "pepperoni", "olives", "bbq_sauce"]
 
@@ -148,3 +148,12 @@ def test_vivid_maps_claim_whole_pieces_that_stand_out_as_the_nearest_topping():
     maps = vivid_maps(image, np.ones((40, 40), bool), toppings, stand_out(image))
     assert (maps[10:15, 10:15] == 1 + LAYERS.index("tomatoes")).all()
     assert (maps > 0).sum() == 25
+
+
+def test_redder_finds_pink_ham_on_yellowish_cheese_and_ignores_grey():
+    image = np.full((40, 40, 3), (236, 206, 160), np.uint8)  # cheese: hue about 75 degrees
+    image[10:16, 10:16] = (228, 160, 150)  # ham: as light, pinker (hue about 25 degrees)
+    image[25:31, 25:31] = (120, 120, 120)  # grey: no hue to compare
+    shift = redder(image)
+    assert (shift[10:16, 10:16] > 30).all()
+    assert (shift[25:31, 25:31] == 0).all() and np.abs(shift[:5, :5]).max() < 1
