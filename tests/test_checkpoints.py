@@ -31,8 +31,8 @@ def test_the_app_default_is_the_photo_painted_model_measured_on_the_real_photos(
     measured = json.loads((CHECKPOINTS / "painted" / "metrics.json").read_text())["photo_measures"]
     assert measured["flat"] <= 2 * PHOTOS_FLAT_SHARE  # not clip-art: as few flat patches as the photos, within 2x
     assert measured["rog_auc"] < 0.95  # a CNN does not tell every pizza from a photo
-    # The photo judge learns from the painted kitchen of the shipped bank: with red tomatoes and pink ham it
-    # reads photos better (macro-F1 0.265, before 0.230) and finds 16 singles on the model that read 22 before.
+    # The photo judge learns from the painted kitchen of the shipped bank: the one of the bank with red tomatoes
+    # and pink ham finds 16 singles on the model in which the judge of the bank before found 22.
     assert measured["singles"] >= 18
 
 
