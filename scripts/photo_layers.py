@@ -168,8 +168,7 @@ def cut_pieces(image: np.ndarray, shows: np.ndarray, layer: int, piece_radius: f
         h, w = blob.shape
         if not floor * area_expected <= area <= 3 * area_expected or max(h, w) > CELL - 4:
             continue
-        colour = image[box][blob].mean(0)
-        if gate is not None and not gate(colour):
+        if gate is not None and not gate(image[box][blob].mean(0)):
             continue
         solidity = area / (h * w)
         y0, x0 = box[0].start + h / 2, box[1].start + w / 2  # the blob's box centre
@@ -236,7 +235,7 @@ def vivid_maps(image: np.ndarray, inner: np.ndarray, toppings: list[str], distan
                seed: float = 45, grow: float = 28, near: float = 50) -> np.ndarray:
     """(S, S) layer map of the pieces that stand out from the base around them (0: not claimed).
 
-    A blob is where ``distance`` (``stand_out``) exceeds ``grow`` and somewhere ``seed`` (hysteresis:
+    A blob is where ``distance`` (``stand_out``, or ``redder``) exceeds ``grow`` and somewhere ``seed`` (hysteresis:
     whole pieces, not their brightest pixels); it shows the recipe's topping whose kitchen colour is
     nearest its mean colour, if that is within ``near`` (Lab). Finds the vivid pieces on pale cheese
     (diced tomatoes) that the shared classifier, fitted on coverage and colour spread, leaves as base."""
@@ -310,7 +309,8 @@ def main() -> None:
         # On busy pizzas a vivid blob is often two toppings touching: only where one or two are ordered is it not in doubt.
         few = toppings if len(toppings) <= 2 else []
         vivid = vivid_maps(images[b], inner[b], few, stand_out(images[b]))
-        pink = vivid_maps(images[b], inner[b], few, ndi.binary_opening(redder(images[b]) > 8) * redder(images[b]), seed=16, grow=8)
+        hue_shift = redder(images[b])  # noisy pixel by pixel: blobs of at least 3 x 3 px
+        pink = vivid_maps(images[b], inner[b], few, np.where(ndi.binary_opening(hue_shift > 8), hue_shift, 0), seed=16, grow=8)
         for name in toppings:
             gate = lambda colour, name=name: nearest_topping(colour, toppings) == name  # noqa: E731
             layer, radius = 1 + LAYERS.index(name), piece_radius(name, geometry[b][2])
