@@ -238,6 +238,54 @@ def test_a_round_crust_is_white_beyond_the_rim_whatever_the_latent():
         LayeredConfig(crust="square")
 
 
+# --------------------------------------------------------------------------- a base drawn smaller than the pizza
+
+SMALL_BASE = replace(TINY, image_size=64, sprite_size=16, base_size=32)
+
+
+def test_a_smaller_base_is_drawn_at_its_side_and_laid_under_pieces_at_the_full_size():
+    torch.manual_seed(0)
+    m = LayeredPizza(SMALL_BASE)
+    z, c = m.sample_latent(2, torch.Generator().manual_seed(0)), codes(PEPPERONI, "tomato_sauce")
+    assert split_latent(z, m.config).base.shape[-2:] == (8, 8)  # the latent of a 32 px base
+    base, layers = m.draw_parts(z, c)
+    assert base.shape[-2:] == (64, 64) and layers.shape[-2:] == (64, 64) and m.draw(z, c).shape[-2:] == (64, 64)
+
+
+def test_a_smaller_base_is_the_same_network_as_a_model_of_the_bases_size():
+    """Its weights fit a model drawn at the base's side, so a 64 px model's base draws under 96 px pieces."""
+    torch.manual_seed(0)
+    small, large = LayeredPizza(replace(TINY, base_blocks=2, base_reach="pooled")), LayeredPizza(
+        replace(SMALL_BASE, base_blocks=2, base_reach="pooled"))
+    state = {k: v for k, v in small.state_dict().items() if k not in ("sprites", "templates")}
+    assert not large.load_state_dict(state, strict=False).unexpected_keys
+    geometry, latent = torch.tensor([[0.5, 0.5, 0.4, 0.35]]), torch.randn(1, TINY.base_channels, 8, 8)
+    drawn_small = small.base(latent, codes("tomato_sauce"), geometry)  # (1, 3, 32, 32)
+    drawn_large = large.base(latent, codes("tomato_sauce"), geometry)  # (1, 3, 64, 64)
+    assert drawn_large.shape[-1] == 64
+    assert torch.allclose(torch.nn.functional.avg_pool2d(drawn_large, 2), drawn_small, atol=0.05)
+
+
+def test_the_decomposer_reads_at_the_bases_side_and_answers_at_the_pictures():
+    m = LayeredPizza(SMALL_BASE)
+    logits, mu, _, geometry = m.decomposer(torch.zeros(2, 3, 64, 64))
+    assert logits.shape == (2, 1 + len(SMALL_BASE.layers), 64, 64) and mu.shape[-2:] == (8, 8) and geometry.shape == (2, 4)
+
+
+def test_a_base_larger_than_the_pizza_is_a_clear_error():
+    with pytest.raises(ValueError, match="base_size"):
+        replace(TINY, base_size=64)
+
+
+def test_a_smaller_base_survives_a_save_load_round_trip(tmp_path):
+    m = LayeredPizza(SMALL_BASE)
+    save_checkpoint(m, tmp_path)
+    again = load(tmp_path)
+    assert again.config.base_size == 32 and again.config.base_side == 32
+    z, c = m.sample_latent(1, torch.Generator().manual_seed(3)), codes(PEPPERONI)
+    assert torch.allclose(again.draw(z, c), m.draw(z, c), atol=1e-3)
+
+
 # --------------------------------------------------------------------------- the base's reach blocks
 
 REACHING = LayeredConfig(**{**TINY.__dict__, "base_blocks": 2})

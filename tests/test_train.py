@@ -567,3 +567,15 @@ def test_a_96_px_layered_model_reads_its_base_on_12_x_12_cells(tmp_path):
     config = json.loads((tmp_path / "config.json").read_text())
     assert (config["image_size"], config["base_latent_side"], config["reach_cell"]) == (96, 12, 3)
     assert generate(load(tmp_path), ["pepperoni"], seed=1)[0].size == (96, 96)
+
+
+def test_a_base_size_keeps_a_64_px_base_under_a_96_px_pizza(tmp_path, capsys):
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert train(first, "layered", "--steps", "1", "--size", "64") == 0
+    assert train(second, "layered", "--steps", "1", "--lr", "1e-12", "--init", str(first), "--size", "96", "--base-size", "64") == 0
+    config = json.loads((second / "config.json").read_text())
+    assert (config["image_size"], config["base_size"], config["base_latent_side"], config["reach_cell"]) == (96, 64, 8, 2)
+    a = torch.load(first / STATE, weights_only=True)["nets"]["model"]
+    b = torch.load(second / STATE, weights_only=True)["nets"]["model"]
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-5) for k in a if k not in ("sprites", "templates"))
+    assert generate(load(second), ["pepperoni"], seed=1)[0].size == (96, 96)

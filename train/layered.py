@@ -61,6 +61,7 @@ class LayeredHyper(Hyper):
                                   "the grain: cheese blotches, sauce, browning)")
     base_reach: str = knob("dilated", "layered: how those blocks reach 2, 4, 8, ... px (3, 6, 12 at 96 px): dilated 3x3 "
                                       "convolutions, or pooled ones upsampled smoothly (no grid)", ("dilated", "pooled"))
+    base_size: int = knob(0, "layered: the side the base is drawn and pictures are read at, upsampled to --size (0: --size)")
     variants: int = knob(1, "layered: sprites per topping (pieces that differ; the painted kitchen has up to 8 real ones)")
     ema: float = knob(0.0, "decay of the exported weights' moving average (0 exports the raw weights)")
     kl_weight: float = knob(1.0, "weight of the KL term")
@@ -220,11 +221,11 @@ def layered_config(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[d
         pieces, strokes = resumed["pieces"], resumed["strokes"]
     else:
         pieces, strokes = training_kitchen(hp, vocabulary).drawing_order()
+    base = hp.base_size or hp.image_size  # latent cells of 8 px from 64 px up (12 x 12 at 96); reach cells 2, 4, 8 px at 64
     return LayeredConfig(image_size=hp.image_size, ingredients=vocabulary.ids, pieces=pieces, strokes=strokes,
-                         channels=hp.channels, sprite_size=max(8, hp.image_size // 4), variants=hp.variants,
-                         crust=hp.crust, base_blocks=hp.base_blocks, base_reach=hp.base_reach,
-                         base_latent_side=max(8, hp.image_size // 8),  # cells of 8 px from 64 px up: 96 px reads 12 x 12
-                         reach_cell=max(2, hp.image_size // 32))  # reach cells of 2, 4, 8 px at 64 px; 3, 6, 12 at 96
+                         channels=hp.channels, sprite_size=max(8, hp.image_size // 4), variants=hp.variants, crust=hp.crust,
+                         base_blocks=hp.base_blocks, base_reach=hp.base_reach, base_size=hp.base_size,
+                         base_latent_side=max(8, base // 8), reach_cell=max(2, base // 32))
 
 
 def critic_photos(hp: LayeredHyper, vocabulary: Vocabulary) -> Optional[tuple[torch.Tensor, torch.Tensor]]:
@@ -325,13 +326,12 @@ def anchor_loss(model: LayeredPizza, code: torch.Tensor, parts: dict, held: Opti
     """L1 of the base drawn from the prior (its latent and grain noise) for each kitchen pizza's recipe
     and geometry against that pizza's base, both averaged over ``cell`` x ``cell`` px: the colours of
     the base where they lie, not its texture, which the prior draws anew; only the pizzas ``held`` (B,) where given."""
-    config, side = model.config, model.config.image_size
+    config, side, k = model.config, model.config.image_size, model.config.base_latent_side
     geometry, target = parts["geometry"], parts["base"]
     if held is not None:
         code, geometry, target = code[held], geometry[held], target[held]
         if not len(code):
             return target.new_zeros(())
-    k = config.base_latent_side
     latent = torch.randn(len(code), config.base_channels, k, k, device=code.device)
     noise = torch.randn(len(code), 1, side, side, device=code.device)
     base, _ = model.base.parts(latent, model.base_counts(code), geometry, noise)  # (B, 3, S, S) in [0, 1]

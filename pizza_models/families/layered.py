@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..compositing import over, splat, vogel_angle
-from .layered_nets import BaseDecoder, Decomposer
+from .layered_nets import BaseDecoder, Decomposer, Layout
 from ..hub import PizzaModel
 from .blocks import latent_noise
 from ..recipe import DEFAULT_VOCABULARY, RecipeConditioned
@@ -60,26 +60,33 @@ class LayeredConfig(RecipeConditioned):
     base_blocks: int = 0  # residual blocks reading noise in the base decoder: wider texture than the grain
     base_reach: str = "dilated"  # how those blocks reach: "dilated" 3x3 convolutions, or "pooled" ones upsampled (no grid)
     reach_cell: int = 2  # the first block's dilation or cell, px; each next doubles (3 at 96 px: the cells of 2 at 64)
+    base_size: int = 0  # the side the base is drawn and pictures are read at, then upsampled to image_size (0: image_size)
 
     def __post_init__(self) -> None:
         self._check_recipe_fields()
         object.__setattr__(self, "pieces", tuple(self.pieces))
         object.__setattr__(self, "strokes", tuple(self.strokes))
         reach_ok = self.base_blocks >= 0 and self.base_reach in ("dilated", "pooled") and self.reach_cell >= 1
-        if self.variants < 1 or self.crust not in ("learned", "round") or not reach_ok:
-            raise ValueError(f"variants >= 1, crust learned|round, base_blocks >= 0, base_reach dilated|pooled, reach_cell >= 1: "
-                             f"{self.variants}, {self.crust!r}, {self.base_blocks}, {self.base_reach!r}, {self.reach_cell}")
+        if self.variants < 1 or self.crust not in ("learned", "round") or not reach_ok or not 0 <= self.base_size <= self.image_size:
+            raise ValueError(f"variants >= 1, crust learned|round, base_blocks >= 0, base_reach dilated|pooled, reach_cell >= 1, "
+                             f"base_size in [0, image_size]: {self.variants}, {self.crust!r}, {self.base_blocks}, "
+                             f"{self.base_reach!r}, {self.reach_cell}, {self.base_size}")
         widest = self.reach_cell * 2 ** max(self.base_blocks - 1, 0)
-        if self.base_reach == "pooled" and self.base_blocks and self.image_size % widest:
-            raise ValueError(f"pooled reach cells up to {widest} px must tile image_size {self.image_size}")
+        if self.base_reach == "pooled" and self.base_blocks and self.base_side % widest:
+            raise ValueError(f"pooled reach cells up to {widest} px must tile the base's side {self.base_side}")
         if self.encoding != "counts":
             raise ValueError("a layered model reads ingredient counts (encoding 'counts')")
         unknown = [i for i in self.pieces + self.strokes if i not in self.ingredients]
         if unknown:
             raise ValueError(f"pieces/strokes name ingredients outside the vocabulary: {unknown}")
-        steps = math.log2(self.image_size / self.base_latent_side)
+        steps = math.log2(self.base_side / self.base_latent_side)
         if steps < 1 or steps != int(steps):
-            raise ValueError(f"image_size must be base_latent_side ({self.base_latent_side}) times a power of two: {self.image_size}")
+            raise ValueError(f"the base's side must be base_latent_side ({self.base_latent_side}) times a power of two: {self.base_side}")
+
+    @property
+    def base_side(self) -> int:
+        """The side the base decoder draws and the decomposer reads at (a base of 64 px under pieces of 96 px)."""
+        return self.base_size or self.image_size
 
     @property
     def layers(self) -> tuple[str, ...]:
@@ -117,62 +124,6 @@ def split_latent(z: torch.Tensor, config: LayeredConfig) -> Latent:
     return Latent(geometry, base.reshape(b, config.base_channels, k, k), spread.reshape(b, p, 2),
                   pieces.reshape(b, p, m, config.piece_noise), strokes.reshape(b, s, 1 + config.templates),
                   grain.reshape(b, 1, side, side))
-
-
-class Layout(nn.Module):
-    """Learned distributions of the pizza's geometry and of each topping's pieces.
-
-    - geometry (cx, cy, radius, inner / radius): a diagonal Gaussian;
-    - count of pieces: log-normal, its mean and spread predicted from the topping, its portions and
-      how many toppings share the pizza (busy pizzas carry fewer pieces of each);
-    - piece size over the inner radius: log-normal per topping; shade: normal around 1 per topping;
-    - how far out pieces reach, over the inner radius: one number per topping;
-    - each drizzle's template: learned frequencies.
-    """
-
-    def __init__(self, config: LayeredConfig):
-        super().__init__()
-        p, s = len(config.pieces), len(config.strokes)
-        self.geometry_mean = nn.Parameter(torch.tensor([0.5, 0.5, 0.46, 0.88]))
-        self.geometry_log_std = nn.Parameter(torch.full((4,), -4.0))
-        self.embed = nn.Embedding(max(p, 1), 16)
-        self.count = nn.Sequential(nn.Linear(18, 32), nn.SiLU(), nn.Linear(32, 2))
-        self.size = nn.Parameter(torch.tensor([-2.5, -2.0]).repeat(max(p, 1), 1))  # (P, 2): mean, log-std of log size
-        self.shade_log_std = nn.Parameter(torch.full((max(p, 1),), -3.0))
-        self.reach = nn.Parameter(torch.full((max(p, 1),), 1.5))  # sigmoid -> reach over the inner radius
-        self.template_logits = nn.Parameter(torch.zeros(max(s, 1), 2, config.templates))
-        if config.variants > 1:  # how often each topping's sprites are used
-            self.variant_logits = nn.Parameter(torch.zeros(max(p, 1), config.variants))
-
-    def variant(self, topping: torch.Tensor, noise: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-        """Which sprite pieces (N,) of toppings ``topping`` (N,) are: inverse-CDF sampling at the learned
-        frequencies from the normal ``noise`` (N,), offset by the golden ratio per piece index ``k`` (N,) so
-        that at noise 0 a topping's pieces still cycle through its sprites."""
-        u = torch.special.ndtr(noise.float()) + 0.6180339887 * k.float()
-        cdf = self.variant_logits[topping].float().softmax(-1).cumsum(-1)  # (N, V)
-        pick = (cdf < (u - u.floor())[:, None]).sum(-1)
-        return pick.clamp(max=cdf.shape[-1] - 1)
-
-    def template(self, stroke: torch.Tensor, double: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        """Which template strokes (N,) of portions ``double`` (N,) are drawn with: the Gumbel-max trick on the
-        learned frequencies, its uniforms from the normal ``noise`` (N, templates), so that under the prior
-        each template comes at its frequency and at noise 0 the most frequent one."""
-        u = torch.special.ndtr(noise.float()).clamp(1e-6, 1 - 1e-6)  # (N, T) uniform under the prior
-        return (self.template_logits[stroke, double].float() - (-u.log()).log()).argmax(-1)
-
-    def geometry(self, z: torch.Tensor) -> torch.Tensor:
-        """(B, 4) normal noise -> (cx, cy, radius, inner) as fractions of the image side."""
-        g = self.geometry_mean + z * self.geometry_log_std.exp()
-        radius = g[:, 2].clamp(0.3, 0.49)
-        slack = 0.5 - radius  # the pizza stays inside the frame
-        cx, cy = (torch.maximum(torch.minimum(g[:, i], 0.5 + slack), 0.5 - slack) for i in (0, 1))
-        return torch.stack([cx, cy, radius, radius * g[:, 3].clamp(0.7, 0.98)], 1)
-
-    def count_stats(self, piece: torch.Tensor, portions: torch.Tensor, crowd: torch.Tensor):
-        """Mean and std of log(count) for pieces (N,) with portions (N,) on pizzas of ``crowd`` (N,) toppings."""
-        h = torch.cat([self.embed(piece), (portions > 1).float()[:, None], crowd.float()[:, None] / 9], 1)
-        mean, log_std = self.count(h).unbind(1)
-        return mean, log_std.clamp(-5, 1).exp()
 
 
 class LayeredPizza(PizzaModel):

@@ -1,5 +1,6 @@
-"""The layered family's two convolutional networks: the base decoder (the base VAE's decoder, with its
-grain) and the decomposer (which layer each pixel shows, the base's latent, the geometry)."""
+"""The layered family's networks: the base decoder (the base VAE's decoder, with its grain), the
+decomposer (which layer each pixel shows, the base's latent, the geometry) and the layout (the learned
+distributions of the geometry, the pieces and the drizzles)."""
 
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ class BaseDecoder(nn.Module):
     def __init__(self, config: LayeredConfig):
         super().__init__()
         c, v = config.channels, len(config.ingredients)
-        self.size, self.round_crust = config.image_size, config.crust == "round"
+        self.size, self.out_size, self.round_crust = config.base_side, config.image_size, config.crust == "round"
         self.embed = nn.Sequential(nn.Linear(v, 64), nn.SiLU())
         self.conv_in = nn.Conv2d(4 + config.base_channels, c, 3, padding=1)
         self.convs = nn.ModuleList([nn.Conv2d(c, c, 3, padding=1) for _ in range(2)])
@@ -94,13 +95,19 @@ class BaseDecoder(nn.Module):
             h = F.silu(film(conv(h), e))
         if len(self.reach):
             noise = torch.zeros_like(h[:, :1]) if noise is None else noise.to(h.dtype)
+            if noise.shape[-1] != self.size:  # unit white noise stays unit white noise, picked on the base's grid
+                noise = F.interpolate(noise, size=(self.size, self.size), mode="nearest")
             for block in self.reach:
                 h = block(h, noise)
         # The grain head reads the trunk's features but never trains them: the smooth base is the
         # trunk's job alone (trained through it, the grain pulls the base away from the picture).
         smooth, amplitude = torch.sigmoid(self.to_rgb(h)), F.softplus(self.to_grain(h.detach()))
+        if self.out_size != self.size:  # (B, 3, S, S): a base drawn smaller, under pieces and grain at the full size
+            smooth = F.interpolate(smooth, size=(self.out_size, self.out_size), mode="bicubic", align_corners=False).clamp(0, 1)
+            amplitude = F.interpolate(amplitude, size=(self.out_size, self.out_size), mode="bilinear", align_corners=False)
+            maps = coordinate_maps(geometry, self.out_size).to(maps.dtype)
         if self.round_crust:  # white beyond the geometry's rim, soft over 1.5 px: round whatever the latent
-            disc = ((1 - maps[:, :1]) * geometry[:, 2, None, None, None].to(maps.dtype) * self.size / 1.5 + 0.5).clamp(0, 1)
+            disc = ((1 - maps[:, :1]) * geometry[:, 2, None, None, None].to(maps.dtype) * self.out_size / 1.5 + 0.5).clamp(0, 1)
             smooth, amplitude = 1 - disc * (1 - smooth), amplitude * disc
         return smooth, amplitude
 
@@ -113,7 +120,8 @@ class Decomposer(nn.Module):
     def __init__(self, config: LayeredConfig):
         super().__init__()
         c, k = config.channels, config.base_channels
-        steps = int(math.log2(config.image_size // config.base_latent_side))
+        self.size = config.base_side  # pictures are read at the base's side; the layers come back at theirs
+        steps = int(math.log2(config.base_side // config.base_latent_side))
         widths = [c * min(2**i, 4) for i in range(steps + 1)]  # e.g. 16, 32, 64, 64: thin at full resolution
         self.stem = nn.Sequential(nn.Conv2d(3, widths[0], 3, padding=1), nn.SiLU())
         self.down = nn.ModuleList([nn.Sequential(nn.Conv2d(a, b, 4, 2, 1), nn.SiLU(), nn.Conv2d(b, b, 3, padding=1), nn.SiLU())
@@ -125,6 +133,9 @@ class Decomposer(nn.Module):
         self.to_geometry = nn.Linear(widths[-1], 4)
 
     def forward(self, x: torch.Tensor):
+        side = x.shape[-1]
+        if side != self.size:
+            x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False, antialias=True)
         skips = [self.stem(x)]
         for block in self.down:
             skips.append(block(skips[-1]))
@@ -133,4 +144,63 @@ class Decomposer(nn.Module):
         geometry = self.to_geometry(h.mean(dim=(2, 3)))
         for block, skip in zip(self.up, skips[-2::-1]):
             h = block(torch.cat([F.interpolate(h, scale_factor=2.0, mode="nearest"), skip], 1))
-        return self.to_layers(h), mu, logvar.clamp(-10, 5), geometry
+        logits = self.to_layers(h)  # (B, 1 + L, s, s) -> (B, 1 + L, S, S)
+        if side != self.size:
+            logits = F.interpolate(logits, size=(side, side), mode="bilinear", align_corners=False)
+        return logits, mu, logvar.clamp(-10, 5), geometry
+
+
+class Layout(nn.Module):
+    """Learned distributions of the pizza's geometry and of each topping's pieces.
+
+    - geometry (cx, cy, radius, inner / radius): a diagonal Gaussian;
+    - count of pieces: log-normal, its mean and spread predicted from the topping, its portions and
+      how many toppings share the pizza (busy pizzas carry fewer pieces of each);
+    - piece size over the inner radius: log-normal per topping; shade: normal around 1 per topping;
+    - how far out pieces reach, over the inner radius: one number per topping;
+    - each drizzle's template: learned frequencies.
+    """
+
+    def __init__(self, config: LayeredConfig):
+        super().__init__()
+        p, s = len(config.pieces), len(config.strokes)
+        self.geometry_mean = nn.Parameter(torch.tensor([0.5, 0.5, 0.46, 0.88]))
+        self.geometry_log_std = nn.Parameter(torch.full((4,), -4.0))
+        self.embed = nn.Embedding(max(p, 1), 16)
+        self.count = nn.Sequential(nn.Linear(18, 32), nn.SiLU(), nn.Linear(32, 2))
+        self.size = nn.Parameter(torch.tensor([-2.5, -2.0]).repeat(max(p, 1), 1))  # (P, 2): mean, log-std of log size
+        self.shade_log_std = nn.Parameter(torch.full((max(p, 1),), -3.0))
+        self.reach = nn.Parameter(torch.full((max(p, 1),), 1.5))  # sigmoid -> reach over the inner radius
+        self.template_logits = nn.Parameter(torch.zeros(max(s, 1), 2, config.templates))
+        if config.variants > 1:  # how often each topping's sprites are used
+            self.variant_logits = nn.Parameter(torch.zeros(max(p, 1), config.variants))
+
+    def variant(self, topping: torch.Tensor, noise: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        """Which sprite pieces (N,) of toppings ``topping`` (N,) are: inverse-CDF sampling at the learned
+        frequencies from the normal ``noise`` (N,), offset by the golden ratio per piece index ``k`` (N,) so
+        that at noise 0 a topping's pieces still cycle through its sprites."""
+        u = torch.special.ndtr(noise.float()) + 0.6180339887 * k.float()
+        cdf = self.variant_logits[topping].float().softmax(-1).cumsum(-1)  # (N, V)
+        pick = (cdf < (u - u.floor())[:, None]).sum(-1)
+        return pick.clamp(max=cdf.shape[-1] - 1)
+
+    def template(self, stroke: torch.Tensor, double: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Which template strokes (N,) of portions ``double`` (N,) are drawn with: the Gumbel-max trick on the
+        learned frequencies, its uniforms from the normal ``noise`` (N, templates), so that under the prior
+        each template comes at its frequency and at noise 0 the most frequent one."""
+        u = torch.special.ndtr(noise.float()).clamp(1e-6, 1 - 1e-6)  # (N, T) uniform under the prior
+        return (self.template_logits[stroke, double].float() - (-u.log()).log()).argmax(-1)
+
+    def geometry(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, 4) normal noise -> (cx, cy, radius, inner) as fractions of the image side."""
+        g = self.geometry_mean + z * self.geometry_log_std.exp()
+        radius = g[:, 2].clamp(0.3, 0.49)
+        slack = 0.5 - radius  # the pizza stays inside the frame
+        cx, cy = (torch.maximum(torch.minimum(g[:, i], 0.5 + slack), 0.5 - slack) for i in (0, 1))
+        return torch.stack([cx, cy, radius, radius * g[:, 3].clamp(0.7, 0.98)], 1)
+
+    def count_stats(self, piece: torch.Tensor, portions: torch.Tensor, crowd: torch.Tensor):
+        """Mean and std of log(count) for pieces (N,) with portions (N,) on pizzas of ``crowd`` (N,) toppings."""
+        h = torch.cat([self.embed(piece), (portions > 1).float()[:, None], crowd.float()[:, None] / 9], 1)
+        mean, log_std = self.count(h).unbind(1)
+        return mean, log_std.clamp(-5, 1).exp()
