@@ -231,6 +231,14 @@ def redder(image: np.ndarray, window: int = 15) -> np.ndarray:
     return np.where(coloured, ndi.median_filter(hue, size=window) - hue, 0)
 
 
+def lighter(image: np.ndarray, window: int = 15) -> np.ndarray:
+    """(S, S): how much lighter (Lab L) each pixel is than the median of the ``window`` px square around it,
+    where it is nearly white (chroma under 25; white feta on cream cheese differs in lightness alone); 0 elsewhere."""
+    lab_ = lab(image)
+    pale = np.hypot(lab_[..., 1], lab_[..., 2]) < 25
+    return np.where(pale, lab_[..., 0] - ndi.median_filter(lab_[..., 0], size=window), 0)
+
+
 def vivid_maps(image: np.ndarray, inner: np.ndarray, toppings: list[str], distance: np.ndarray,
                seed: float = 45, grow: float = 28, near: float = 50) -> np.ndarray:
     """(S, S) layer map of the pieces that stand out from the base around them (0: not claimed).
@@ -281,6 +289,8 @@ def main() -> None:
                         help="toppings whose pieces are cut where they stand out from the base (vivid_maps), not by the classifier")
     parser.add_argument("--pink", nargs="*", default=["ham"],
                         help="toppings whose pieces are cut where their hue is redder than the base around them (redder)")
+    parser.add_argument("--white", nargs="*", default=["feta"],
+                        help="toppings whose pieces are cut where they are whiter than the base around them (lighter)")
     parser.add_argument("--reuse-layers", action="store_true", help="take the layer maps from the bank in --out")
     args = parser.parse_args()
     photos = read_manifest(Path(args.photos) / "recipes.csv")
@@ -303,7 +313,7 @@ def main() -> None:
     pieces: dict[str, list] = {}
     refill = shows.copy()  # what the bases refill: the layer maps and the vivid pieces (the bank keeps the maps alone)
     vivid_pieces: dict[str, list] = {}  # cut from the pieces that stand out, on pizzas of one or two toppings
-    pink_pieces: dict[str, list] = {}  # the same where their hue is redder than the base around them
+    pink_pieces, white_pieces = {}, {}  # the same where their hue is redder, or they are whiter, than the base around them
     for b, photo in enumerate(photos):
         toppings = [name for name in photo.recipe.ingredients if name in TOPPINGS]
         # On busy pizzas a vivid blob is often two toppings touching: only where one or two are ordered is it not in doubt.
@@ -311,18 +321,21 @@ def main() -> None:
         vivid = vivid_maps(images[b], inner[b], few, stand_out(images[b]))
         hue_shift = redder(images[b])  # noisy pixel by pixel: blobs of at least 3 x 3 px
         pink = vivid_maps(images[b], inner[b], few, np.where(ndi.binary_opening(hue_shift > 8), hue_shift, 0), seed=16, grow=8)
+        light = lighter(images[b])
+        white = vivid_maps(images[b], inner[b], few, np.where(ndi.binary_opening(light > 6), light, 0), seed=12, grow=6, near=60)
         for name in toppings:
             gate = lambda colour, name=name: nearest_topping(colour, toppings) == name  # noqa: E731
             layer, radius = 1 + LAYERS.index(name), piece_radius(name, geometry[b][2])
-            for source, found in ((shows[b], pieces), (vivid, vivid_pieces), (pink, pink_pieces)):
+            for source, found in ((shows[b], pieces), (vivid, vivid_pieces), (pink, pink_pieces), (white, white_pieces)):
                 for solidity, rgba in cut_pieces(images[b], source, layer, radius, gate, is_thin(name)):
                     found.setdefault(name, []).append((solidity, b, rgba))
-        for found in (vivid, pink):  # vivid pieces the classifier left as base are refilled too
+        for found in (vivid, pink, white):  # vivid pieces the classifier left as base are refilled too
             refill[b] = np.where(refill[b] == 0, found, refill[b])
     # The toppings of --vivid take their vivid pieces (chosen by eye on the contact sheet: the classifier
     # cut diced tomatoes as pale blobs of cheese; elsewhere its pieces are as good or better).
-    # Ham takes the pieces redder than the cheese around them (the classifier's were brown: mushroom gills).
-    for chosen, found in ((args.vivid, vivid_pieces), (args.pink, pink_pieces)):
+    # Ham takes the pieces redder than the cheese around them (the classifier's were brown: mushroom gills),
+    # feta the white cubes lighter than it (the classifier found none: the kitchen's clip-art squares stayed).
+    for chosen, found in ((args.vivid, vivid_pieces), (args.pink, pink_pieces), (args.white, white_pieces)):
         pieces.update({name: f for name, f in found.items() if name in chosen and len(f) >= MIN_PIECES})
     # Toppings the classifier gave too few pieces of take them from the colour contrast, if it finds
     # enough (fewer are likelier a stray look-alike than the topping); their pixels join the layer maps.

@@ -7,7 +7,7 @@ import pytest
 from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.kitchen.painted import LAYERS, PHOTO_COVERAGE, PaintedKitchen, PhotoBank, shipped_bank
 from pizza_models.recipe import Recipe
-from scripts.photo_layers import colour_maps, redder, stand_out, vivid_maps
+from scripts.photo_layers import colour_maps, lighter, redder, stand_out, vivid_maps
 
 RECIPE = ["tomato_sauce", "mozzarella", "pepperoni", "olives", "bbq_sauce"]
 
@@ -157,3 +157,12 @@ def test_redder_finds_pink_ham_on_yellowish_cheese_and_ignores_grey():
     shift = redder(image)
     assert (shift[10:16, 10:16] > 30).all()
     assert (shift[25:31, 25:31] == 0).all() and np.abs(shift[:5, :5]).max() < 1
+
+
+def test_lighter_finds_white_feta_on_cream_cheese_and_ignores_light_colour():
+    image = np.full((40, 40, 3), (222, 196, 160), np.uint8)  # cream cheese
+    image[10:15, 10:15] = (250, 248, 242)  # a feta cube: lighter, nearly white
+    image[25:30, 25:30] = (255, 200, 60)  # a light yellow piece (pineapple): too much colour to be white
+    light = lighter(image)
+    assert (light[10:15, 10:15] > 10).all()
+    assert (light[25:30, 25:30] == 0).all() and np.abs(light[:5, :5]).max() < 1
