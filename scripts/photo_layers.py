@@ -3,28 +3,22 @@
     python scripts/photo_layers.py [--photos ../shared/datasets/dodo20] [--out pizza_models/kitchen/photo_bank] \
         [--sheet docs/painted/photo_layers.png]
 
-1. **Which pixels show which ingredient.** A small fully convolutional pixel classifier (3 layers,
-   a 7 x 7 view) is fitted to all 20 photos at once, with only what the recipes say: on each photo
-   a pixel may only be the base or one of that photo's own toppings and drizzles (the others are
-   masked out), each present layer must cover about the share of the sauce disc that the kitchen's
-   layouts give that recipe (within a factor of 2), each layer's pixels must be close in colour to
-   one another, and every pixel must commit (low entropy). Because the classifier is shared, what
-   looks like pepperoni on a pepperoni pizza has to be explained otherwise on the 13 without it:
+1. **Which pixels show which ingredient.** A small fully convolutional pixel classifier (3 layers, a 7 x 7
+   view) is fitted to all 20 photos at once from the recipes alone: a pixel may only be the base or one of
+   its photo's own toppings and drizzles, each layer covers about the share of the sauce disc the kitchen's
+   layouts give that recipe, a layer's pixels are alike in colour, every pixel commits (low entropy). Being
+   shared, what reads as pepperoni on the pepperoni pizzas must be explained otherwise on the 13 without it:
    that contrast, not a hand-set colour table, separates the toppings from the base.
-2. **Pieces.** Each topping's confident pixels are split into connected blobs; blobs of a plausible
-   size (the kitchen's piece sizes, 0.3x to 3x in area) whose mean colour is nearer that topping's
-   kitchen colour than any other topping of the photo's recipe (a sanity gate: the classifier alone
-   swaps look-alike toppings) are cut out with a clean soft edge and
-   stored as RGBA sprites, the most solid first, at most ``--per-ingredient`` of each. A topping
-   the classifier gave fewer than 3 pieces of takes its pieces and pixels from a colour contrast
-   (``colour_maps``: colours likelier on the photos with it than on those without), if that finds
-   at least 3: the classifier, shared across photos, misses small pieces of colours no other pizza
-   shows (olives, jalapeno, green pepper). The toppings of ``--vivid`` (diced tomatoes) take their
-   pieces from blobs that stand out from the base around them on pizzas of one or two toppings
-   (``vivid_maps``), where the classifier cut pale blobs of cheese.
-3. **Bases.** Each photo with its topping pixels refilled from the same photo turned about its
-   centre (the crust, sauce and cheese at the same distance from the centre, where the turned photo
-   shows base): the photo's own sauce specks, cheese and browning stay.
+2. **Pieces.** Each topping's confident pixels are split into blobs; blobs of a plausible size (the
+   kitchen's, 0.3x to 3x in area) whose mean colour is nearer that topping's kitchen colour than any
+   other topping of the recipe (the classifier alone swaps look-alikes) are cut out with a soft edge,
+   the most solid first, at most ``--per-ingredient`` of each, strays of odd colour left out (``typical``).
+   Too few (under 3)? A colour contrast (``colour_maps``) gives them: the shared classifier misses small
+   pieces of colours no other pizza shows (olives, jalapeno, green pepper). ``--vivid`` (diced tomatoes),
+   ``--pink`` (ham) and ``--white`` (feta) take their pieces from blobs that stand out from the base
+   around them, are redder or are whiter than it (``vivid_maps``) on pizzas of one or two toppings.
+3. **Bases.** Each photo with its topping pixels refilled from the same photo shifted a few pixels (its own
+   sauce specks, cheese and browning), never a blurred fill.
 4. **Drizzles.** The mean colour of each drizzle's pixels.
 
 Everything written is derived from the photos and small (about 0.5 MB); the photos are not copied.
@@ -183,6 +177,14 @@ def cut_pieces(image: np.ndarray, shows: np.ndarray, layer: int, piece_radius: f
     return out
 
 
+def typical(found: list, spread: float = 2.5) -> list:
+    """The pieces [(solidity, photo, rgba)] of a topping within ``spread`` times the median distance (Lab, at least
+    12) of their median colour: a stray look-alike (a green sliver among mushrooms) is drawn on every pizza of it."""
+    colours = lab(np.array([rgba[..., :3][rgba[..., 3] > 127].mean(0) for _, _, rgba in found], np.float64))
+    distance = np.linalg.norm(colours - np.median(colours, 0), axis=-1)
+    return [f for f, d in zip(found, distance) if d <= spread * max(np.median(distance), 12)]
+
+
 def colour_maps(images: np.ndarray, inner: np.ndarray, recipes: list, ratio: float = 5.0, levels: int = 12) -> np.ndarray:
     """(N, S, S) layer maps from colour contrast alone (0: not claimed).
 
@@ -287,10 +289,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=500, help="steps of the pixel classifier")
     parser.add_argument("--vivid", nargs="*", default=["tomatoes"],
                         help="toppings whose pieces are cut where they stand out from the base (vivid_maps), not by the classifier")
-    parser.add_argument("--pink", nargs="*", default=["ham"],
-                        help="toppings whose pieces are cut where their hue is redder than the base around them (redder)")
-    parser.add_argument("--white", nargs="*", default=["feta"],
-                        help="toppings whose pieces are cut where they are whiter than the base around them (lighter)")
+    parser.add_argument("--pink", nargs="*", default=["ham"], help="toppings cut where redder than the base around them (redder)")
+    parser.add_argument("--white", nargs="*", default=["feta"], help="toppings cut where whiter than the base around them (lighter)")
     parser.add_argument("--reuse-layers", action="store_true", help="take the layer maps from the bank in --out")
     args = parser.parse_args()
     photos = read_manifest(Path(args.photos) / "recipes.csv")
@@ -352,7 +352,7 @@ def main() -> None:
             pieces[name] = found
             for maps in (shows, refill):
                 maps[(colours == layer) & (maps == 0)] = layer
-    bank_pieces = {name: sorted(found, key=lambda t: -t[0])[:args.per_ingredient] for name, found in pieces.items()}
+    bank_pieces = {name: sorted(typical(found), key=lambda t: -t[0])[:args.per_ingredient] for name, found in pieces.items()}
     drizzles = {}
     for name in list(DRIZZLES) + ["condensed_milk"]:
         sel = shows == 1 + LAYERS.index(name)

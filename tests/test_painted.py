@@ -7,7 +7,7 @@ import pytest
 from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.kitchen.painted import LAYERS, PHOTO_COVERAGE, PaintedKitchen, PhotoBank, shipped_bank
 from pizza_models.recipe import Recipe
-from scripts.photo_layers import colour_maps, lighter, redder, stand_out, vivid_maps
+from scripts.photo_layers import colour_maps, lighter, redder, stand_out, typical, vivid_maps
 
 RECIPE = ["tomato_sauce", "mozzarella", "pepperoni", "olives", "bbq_sauce"]
 
@@ -166,3 +166,14 @@ def test_lighter_finds_white_feta_on_cream_cheese_and_ignores_light_colour():
     light = lighter(image)
     assert (light[10:15, 10:15] > 10).all()
     assert (light[25:30, 25:30] == 0).all() and np.abs(light[:5, :5]).max() < 1
+
+
+def test_typical_leaves_out_a_piece_of_odd_colour():
+    def piece(colour) -> tuple:
+        rgba = np.zeros((8, 8, 4), np.uint8)
+        rgba[2:6, 2:6] = (*colour, 255)
+        return 1.0, 0, rgba
+
+    tan = [piece((190 + i, 150 + i, 110)) for i in range(6)]  # mushroom slices, a little apart
+    green = piece((170, 190, 40))  # a green sliver the classifier took for one
+    assert typical(tan + [green]) == tan
