@@ -224,9 +224,8 @@ def stand_out(image: np.ndarray, window: int = 13) -> np.ndarray:
 
 
 def redder(image: np.ndarray, window: int = 15) -> np.ndarray:
-    """(S, S): how many degrees each pixel's Lab hue is redder than the median hue of the ``window`` px
-    square around it, where it has colour (chroma over 15) and light (L over 45); 0 elsewhere. Pink
-    ham on pinkish cheese differs from it in hue more than in anything ``stand_out`` measures."""
+    """(S, S): how many degrees each pixel's Lab hue is redder than the median hue of the ``window`` px square around
+    it, where it has colour (chroma over 15) and light (L over 45; pink ham on pinkish cheese differs in hue); 0 elsewhere."""
     lab_ = lab(image)
     hue = np.degrees(np.arctan2(lab_[..., 2], lab_[..., 1]))  # 0: red, 90: yellow
     coloured = (np.hypot(lab_[..., 1], lab_[..., 2]) > 15) & (lab_[..., 0] > 45)
@@ -241,11 +240,23 @@ def lighter(image: np.ndarray, window: int = 15) -> np.ndarray:
     return np.where(pale, lab_[..., 0] - ndi.median_filter(lab_[..., 0], size=window), 0)
 
 
+VIVID = ("vivid", "pink", "white")  # the ways of ``vivid_layers``, each the option naming its toppings
+
+
+def vivid_layers(image: np.ndarray, inner: np.ndarray, toppings: list[str]) -> dict[str, np.ndarray]:
+    """The layer maps of ``vivid_maps`` by each of ``VIVID``: blobs standing out from the base around them, redder
+    than it, whiter than it (the last two noisy pixel by pixel: blobs of at least 3 x 3 px)."""
+    hue_shift, light = redder(image), lighter(image)
+    return {"vivid": vivid_maps(image, inner, toppings, stand_out(image)),
+            "pink": vivid_maps(image, inner, toppings, np.where(ndi.binary_opening(hue_shift > 8), hue_shift, 0), seed=16, grow=8),
+            "white": vivid_maps(image, inner, toppings, np.where(ndi.binary_opening(light > 6), light, 0), seed=12, grow=6, near=60)}
+
+
 def vivid_maps(image: np.ndarray, inner: np.ndarray, toppings: list[str], distance: np.ndarray,
                seed: float = 45, grow: float = 28, near: float = 50) -> np.ndarray:
     """(S, S) layer map of the pieces that stand out from the base around them (0: not claimed).
 
-    A blob is where ``distance`` (``stand_out``, or ``redder``) exceeds ``grow`` and somewhere ``seed`` (hysteresis:
+    A blob is where ``distance`` (``stand_out``, ``redder`` or ``lighter``) exceeds ``grow`` and somewhere ``seed`` (hysteresis:
     whole pieces, not their brightest pixels); it shows the recipe's topping whose kitchen colour is
     nearest its mean colour, if that is within ``near`` (Lab). Finds the vivid pieces on pale cheese
     (diced tomatoes) that the shared classifier, fitted on coverage and colour spread, leaves as base."""
@@ -287,20 +298,18 @@ def main() -> None:
     parser.add_argument("--sheet", default="docs/painted/photo_layers.png")
     parser.add_argument("--per-ingredient", type=int, default=8)
     parser.add_argument("--steps", type=int, default=500, help="steps of the pixel classifier")
-    parser.add_argument("--vivid", nargs="*", default=["tomatoes"],
-                        help="toppings whose pieces are cut where they stand out from the base (vivid_maps), not by the classifier")
+    parser.add_argument("--vivid", nargs="*", default=["tomatoes"], help="toppings cut where they stand out from the base (stand_out)")
     parser.add_argument("--pink", nargs="*", default=["ham"], help="toppings cut where redder than the base around them (redder)")
     parser.add_argument("--white", nargs="*", default=["feta"], help="toppings cut where whiter than the base around them (lighter)")
     parser.add_argument("--reuse-layers", action="store_true", help="take the layer maps from the bank in --out")
     args = parser.parse_args()
     photos = read_manifest(Path(args.photos) / "recipes.csv")
-    side = BANK_SIDE
     images, inner, allowed, cover, geometry = [], [], [], [], []
     for photo in photos:
-        image = np.asarray(Image.open(photo.path).convert("RGB").resize((side, side), Image.BICUBIC))
+        image = np.asarray(Image.open(photo.path).convert("RGB").resize((BANK_SIDE, BANK_SIDE), Image.BICUBIC))
         cx, cy, radius = disc_geometry(image)
         images.append(image)
-        inner.append(radius_map(side, cx, cy, radius) < INNER)
+        inner.append(radius_map(BANK_SIDE, cx, cy, radius) < INNER)
         allowed.append([True] + [name in photo.recipe.ingredients for name in LAYERS])
         cover.append(kitchen_cover(photo.recipe))
         geometry.append((cx, cy, radius))
@@ -309,34 +318,25 @@ def main() -> None:
         shows = PhotoBank.load(args.out).shows
     else:
         shows = fit_pixel_classifier(images, inner, np.array(allowed), np.stack(cover), args.steps)
-
-    pieces: dict[str, list] = {}
     refill = shows.copy()  # what the bases refill: the layer maps and the vivid pieces (the bank keeps the maps alone)
-    vivid_pieces: dict[str, list] = {}  # cut from the pieces that stand out, on pizzas of one or two toppings
-    pink_pieces, white_pieces = {}, {}  # the same where their hue is redder, or they are whiter, than the base around them
+    cut: dict[str, dict[str, list]] = {kind: {} for kind in ("classifier", *VIVID)}  # kind -> topping -> pieces
     for b, photo in enumerate(photos):
         toppings = [name for name in photo.recipe.ingredients if name in TOPPINGS]
         # On busy pizzas a vivid blob is often two toppings touching: only where one or two are ordered is it not in doubt.
-        few = toppings if len(toppings) <= 2 else []
-        vivid = vivid_maps(images[b], inner[b], few, stand_out(images[b]))
-        hue_shift = redder(images[b])  # noisy pixel by pixel: blobs of at least 3 x 3 px
-        pink = vivid_maps(images[b], inner[b], few, np.where(ndi.binary_opening(hue_shift > 8), hue_shift, 0), seed=16, grow=8)
-        light = lighter(images[b])
-        white = vivid_maps(images[b], inner[b], few, np.where(ndi.binary_opening(light > 6), light, 0), seed=12, grow=6, near=60)
+        sources = {"classifier": shows[b], **vivid_layers(images[b], inner[b], toppings if len(toppings) <= 2 else [])}
         for name in toppings:
             gate = lambda colour, name=name: nearest_topping(colour, toppings) == name  # noqa: E731
             layer, radius = 1 + LAYERS.index(name), piece_radius(name, geometry[b][2])
-            for source, found in ((shows[b], pieces), (vivid, vivid_pieces), (pink, pink_pieces), (white, white_pieces)):
+            for kind, source in sources.items():
                 for solidity, rgba in cut_pieces(images[b], source, layer, radius, gate, is_thin(name)):
-                    found.setdefault(name, []).append((solidity, b, rgba))
-        for found in (vivid, pink, white):  # vivid pieces the classifier left as base are refilled too
-            refill[b] = np.where(refill[b] == 0, found, refill[b])
-    # The toppings of --vivid take their vivid pieces (chosen by eye on the contact sheet: the classifier
-    # cut diced tomatoes as pale blobs of cheese; elsewhere its pieces are as good or better).
-    # Ham takes the pieces redder than the cheese around them (the classifier's were brown: mushroom gills),
-    # feta the white cubes lighter than it (the classifier found none: the kitchen's clip-art squares stayed).
-    for chosen, found in ((args.vivid, vivid_pieces), (args.pink, pink_pieces), (args.white, white_pieces)):
-        pieces.update({name: f for name, f in found.items() if name in chosen and len(f) >= MIN_PIECES})
+                    cut[kind].setdefault(name, []).append((solidity, b, rgba))
+        for kind in VIVID:  # vivid pieces the classifier left as base are refilled too
+            refill[b] = np.where(refill[b] == 0, sources[kind], refill[b])
+    # --vivid, --pink and --white toppings take those pieces (chosen by eye: the classifier cut diced tomatoes as pale
+    # blobs of cheese, ham brown (mushroom gills), no feta at all; elsewhere its pieces are as good or better).
+    pieces = cut["classifier"]
+    for kind in VIVID:
+        pieces.update({name: f for name, f in cut[kind].items() if name in getattr(args, kind) and len(f) >= MIN_PIECES})
     # Toppings the classifier gave too few pieces of take them from the colour contrast, if it finds
     # enough (fewer are likelier a stray look-alike than the topping); their pixels join the layer maps.
     colours = colour_maps(images, inner, [p.recipe for p in photos])
