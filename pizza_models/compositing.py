@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 
 SPRITE_EXTENT = 1.25  # a sprite spans +-1.25 piece half-widths, room for rims and curls
+WINDOW_STEP = 4  # splat windows come in widths of 4, 8, 12, ... px: few batches, little wasted area
 GOLDEN_ANGLE = math.pi * (3 - math.sqrt(5))  # Vogel's divergence angle, about 137.5 degrees
 
 
@@ -43,36 +44,53 @@ def splat(sprites: torch.Tensor, centre: torch.Tensor, size: torch.Tensor, angle
 
     sprites (N, 4, s, s) straight RGB and alpha in [0, 1]; centre (N, 2) and size (N,) half-width
     in pixels; angle (N,) radians; canvas (N,) which canvas each piece lands on. Each sprite is
-    sampled only in a window around its centre, so the cost grows with the pieces, not the canvas.
-    Pieces of one canvas overlap rarely; where they do, alpha combines as 1 - prod(1 - a) and
-    colour as the alpha-weighted mean.
+    sampled only in a window around its centre, as wide as its own size needs (windows come in
+    steps of WINDOW_STEP px, one batch per width), so the cost grows with the pieces' areas, not the
+    canvas nor the largest piece. Pieces of one canvas overlap rarely; where they do, alpha combines
+    as 1 - prod(1 - a) and colour as the alpha-weighted mean.
     """
     pixels = n_canvases * image_size * image_size
-    out = sprites.new_zeros(5, pixels + 1)  # weight, colour (3), log-clearness; the last column collects pixels outside the frame
+    index, values = [], []  # per width: (n * W * W,) target pixels and (5, n * W * W) weight, colour (3), log-clearness
     if len(sprites):
-        reach = SPRITE_EXTENT * math.sqrt(2) * float(size.detach().max())
-        window = 2 * math.ceil(reach) + 2
-        offsets = torch.arange(window, device=sprites.device, dtype=torch.float32)
-        origin = centre.detach().floor() - window // 2 + 1  # (N, 2): the window's top-left pixel
-        px = origin[:, None, 0] + offsets  # (N, W) pixel columns
-        py = origin[:, None, 1] + offsets  # (N, W) pixel rows
-        dx = (px + 0.5 - centre[:, :1])[:, None, :]  # (N, 1, W)
-        dy = (py + 0.5 - centre[:, 1:])[:, :, None]  # (N, W, 1)
-        cos, sin = angle.cos()[:, None, None], angle.sin()[:, None, None]
-        scale = (SPRITE_EXTENT * size)[:, None, None]
-        u, v = (cos * dx + sin * dy) / scale, (-sin * dx + cos * dy) / scale  # the sprite's own frame
-        texels = F.grid_sample(sprites, torch.stack([u, v], -1), align_corners=False)  # (N, 4, W, W)
-        alpha = texels[:, 3].clamp(0, 0.999)
-        inside = ((px >= 0) & (px < image_size))[:, None, :] & ((py >= 0) & (py < image_size))[:, :, None]
-        index = (canvas[:, None, None] * image_size + py[:, :, None].long()) * image_size + px[:, None, :].long()
-        index = torch.where(inside, index, pixels).flatten()  # (N * W * W,)
-        # One channel at a time: each a contiguous (N * W * W,) sum, no channels-last copy of the windows.
-        values = (alpha, *(alpha * texels[:, c] for c in range(3)), torch.log1p(-alpha))  # each (N, W, W)
-        out = torch.stack([row.index_add(0, index, value.flatten()) for row, value in zip(out, values)])
+        needed = 2 * (SPRITE_EXTENT * math.sqrt(2) * size.detach()).ceil() + 2  # (N,) window sides that hold each turned sprite
+        widths = (needed / WINDOW_STEP).ceil().long() * WINDOW_STEP
+        for window in widths.unique().tolist():
+            pick = (widths == window).nonzero(as_tuple=True)[0]
+            at, value = _windows(sprites[pick], centre[pick], size[pick], angle[pick], canvas[pick], window, image_size, pixels)
+            index.append(at)
+            values.append(value)
+    out = sprites.new_zeros(5, pixels + 1)  # the last column collects pixels outside the frame
+    if index:
+        index, values = torch.cat(index), torch.cat(values, 1)
+        # One channel at a time: each a contiguous (n * W * W,) sum, no channels-last copy of the windows.
+        out = torch.stack([row.index_add(0, index, value) for row, value in zip(out, values)])
     out = out[:, :pixels].view(5, n_canvases, image_size, image_size).transpose(0, 1)
     weight, colour, log_clear = out[:, :1], out[:, 1:4], out[:, 4:]
     alpha = 1 - log_clear.exp()
     return torch.cat([colour * alpha / (weight + 1e-4), alpha], 1)
+
+
+def _windows(sprites: torch.Tensor, centre: torch.Tensor, size: torch.Tensor, angle: torch.Tensor,
+             canvas: torch.Tensor, window: int, image_size: int, outside: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The n sprites sampled in windows of window x window pixels around their centres: each texel's
+    flat canvas pixel (n * W * W,) (``outside`` where outside the frame) and its weight, colour
+    and log-clearness (5, n * W * W), as ``splat`` sums them."""
+    offsets = torch.arange(window, device=sprites.device, dtype=torch.float32)
+    origin = centre.detach().floor() - window // 2 + 1  # (n, 2): the window's top-left pixel
+    px = origin[:, None, 0] + offsets  # (n, W) pixel columns
+    py = origin[:, None, 1] + offsets  # (n, W) pixel rows
+    dx = (px + 0.5 - centre[:, :1])[:, None, :]  # (n, 1, W)
+    dy = (py + 0.5 - centre[:, 1:])[:, :, None]  # (n, W, 1)
+    cos, sin = angle.cos()[:, None, None], angle.sin()[:, None, None]
+    scale = (SPRITE_EXTENT * size)[:, None, None]
+    u, v = (cos * dx + sin * dy) / scale, (-sin * dx + cos * dy) / scale  # the sprite's own frame
+    texels = F.grid_sample(sprites, torch.stack([u, v], -1), align_corners=False)  # (n, 4, W, W)
+    alpha = texels[:, 3].clamp(0, 0.999)
+    inside = ((px >= 0) & (px < image_size))[:, None, :] & ((py >= 0) & (py < image_size))[:, :, None]
+    index = (canvas[:, None, None] * image_size + py[:, :, None].long()) * image_size + px[:, None, :].long()
+    index = torch.where(inside, index, outside).flatten()
+    values = torch.stack([alpha, *(alpha * texels[:, c] for c in range(3)), torch.log1p(-alpha)]).flatten(1)
+    return index, values
 
 
 def lay(base: torch.Tensor, layers: torch.Tensor) -> torch.Tensor:

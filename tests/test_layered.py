@@ -87,6 +87,14 @@ def test_splat_puts_a_sprite_where_asked():
     assert alpha[4, 8] > 0.9 and alpha[4, 0] == 0 and alpha[12, 8] == 0
 
 
+def test_splat_lays_a_small_piece_beside_a_large_one_as_it_lays_it_alone():
+    sprites = torch.rand(2, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    centre, size, angle = torch.tensor([[10.0, 10.0], [30.0, 20.0]]), torch.tensor([1.5, 9.0]), torch.tensor([0.7, 0.2])
+    both = splat(sprites, centre, size, angle, torch.tensor([0, 1]), 2, 40)
+    alone = splat(sprites[:1], centre[:1], size[:1], angle[:1], torch.tensor([0]), 1, 40)
+    assert torch.allclose(both[:1], alone, atol=1e-6) and both[1, 3].sum() > both[0, 3].sum() * 10
+
+
 def test_same_seed_same_pizzas_and_noise_moves_the_pieces(model):
     a, b = (np.asarray(generate(model, [PEPPERONI], n=2, seed=3)[1]) for _ in range(2))
     assert np.array_equal(a, b)
