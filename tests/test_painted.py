@@ -39,6 +39,13 @@ def test_layout_is_the_clip_art_kitchens(painted):
     assert clip.strokes == paint.strokes
 
 
+def test_drizzles_are_thinner_than_the_clip_arts_and_bend_the_same_way_each_time(painted):
+    clip = dict(Kitchen().render_layers(RECIPE, 11, 64).layers)["bbq_sauce"][..., 3]  # (64, 64) alpha
+    paint = dict(painted.render_layers(RECIPE, 11, 64).layers)["bbq_sauce"][..., 3]
+    again = dict(painted.render_layers(RECIPE, 11, 64).layers)["bbq_sauce"][..., 3]
+    assert 0.4 * clip.sum() < paint.sum() < 0.85 * clip.sum() and np.array_equal(paint, again)
+
+
 def topping_cover(layers) -> float:
     """Share of the sauce disc under some topping piece (alpha > 0.5)."""
     g = layers.geometry

@@ -11,7 +11,7 @@ pixels instead of flat colours:
   piece's size, its colour shaded slightly, laid with a soft edge and a contact shadow; each piece
   records which sprite of its topping's bank it is (``Pieces.variant``). A topping the photos gave
   no clean piece of is drawn as the clip-art kitchen draws it;
-- drizzles are the kitchen's strokes in the colour of the photos' drizzles.
+- drizzles are the kitchen's strokes in the colour of the photos' drizzles, thinner and wavy as theirs.
 
 The bank is built from the photos by ``scripts/photo_layers.py`` and ships with the package
 (``pizza_models/kitchen/photo_bank``, about 0.5 MB). ``PhotoBank.subset`` keeps only what some photos
@@ -41,6 +41,10 @@ LAYERS = tuple(TOPPINGS) + tuple(DRIZZLES) + ("condensed_milk",)  # layer k of a
 SHADOW = (58, 36, 22)  # contact shadow colour under a piece
 PHOTO_COVERAGE = (0.4, 0.7)  # share of the sauce disc under toppings: the photos' layer maps show 0.32 to 0.74, 0.53 on average
 TURNS = 16  # a piece's angle is rounded to 22.5 degrees: turned sprites are cached
+# The photos' drizzles (BBQ, ranch, sweet-and-sour) are lines of 1.5-2 px at 108 px, bending every 10 px or so by
+# 1-2 px: the clip-art kitchen's width times DRIZZLE_THIN, bent by DRIZZLE_WOBBLE of the sauce disc's radius every
+# DRIZZLE_WAVE of it, drawn through points DRIZZLE_STEP of it apart.
+DRIZZLE_THIN, DRIZZLE_WOBBLE, DRIZZLE_WAVE, DRIZZLE_STEP = 0.65, 0.025, 0.45, 0.02
 
 
 def layer_palette() -> np.ndarray:
@@ -241,6 +245,25 @@ class PaintedKitchen(Kitchen):
 
     def _drizzle_colour(self, ingredient_id: str) -> tuple[int, int, int]:
         return tuple(self.bank.drizzles.get(ingredient_id, super()._drizzle_colour(ingredient_id)))
+
+    def _drizzle_line(self, draw, pts: list[float], colour, width: float, inner: float) -> None:
+        """The photos' drizzles are thinner than the clip-art's and wavy, as a squeeze bottle lays them: each pass
+        bends on a sine across it. Pass k's bend starts at phase k, so the same zig-zag bends the same way every time
+        (what a model's drizzle templates can learn) while the path itself is the kitchen's."""
+        corners = np.asarray(pts, np.float64).reshape(-1, 2)  # (passes, 2) canvas px
+        path = []
+        for k, (a, b) in enumerate(zip(corners[:-1], corners[1:])):
+            along = b - a
+            length = float(np.hypot(*along))
+            if length < 1e-6:
+                continue
+            t = np.linspace(0, 1, max(2, int(length / (DRIZZLE_STEP * inner))), endpoint=False)  # (m,)
+            bend = DRIZZLE_WOBBLE * inner * np.sin(2 * math.pi * t * length / (DRIZZLE_WAVE * inner) + k)  # (m,) px
+            normal = np.array([-along[1], along[0]]) / length
+            path.append(a + t[:, None] * along + bend[:, None] * normal)  # (m, 2)
+        path.append(corners[-1:])
+        line = np.concatenate(path).ravel().tolist()
+        draw.line(line, fill=colour, width=max(1, round(width * DRIZZLE_THIN)), joint="curve")
 
     def _sprite(self, ingredient_id: str, k: int, side: int, turn: int) -> np.ndarray:
         """Sprite k of a topping scaled to ``side`` px, turned by ``turn`` steps of 360 / TURNS degrees, with

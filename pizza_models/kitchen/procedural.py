@@ -277,9 +277,12 @@ class Kitchen:
         a = rotation + rng.uniform(-0.5, 0.5)
         c, s = math.cos(a), math.sin(a)
         pts = np.stack([cx + c * u - s * v, cy + s * u + c * v], axis=1).ravel().tolist()
-        width = max(1, round(n * (0.013 if ingredient_id == "condensed_milk" else 0.024)))
-        draw.line(pts, fill=colour, width=width, joint="curve")
+        self._drizzle_line(draw, pts, colour, n * (0.013 if ingredient_id == "condensed_milk" else 0.024), inner)
         return Stroke(a, passes)
+
+    def _drizzle_line(self, draw, pts: list[float], colour, width: float, inner: float) -> None:
+        """Lay a drizzle's zig-zag through ``pts`` (x0, y0, x1, y1, ...), ``width`` canvas px wide: straight and even."""
+        draw.line(pts, fill=colour, width=max(1, round(width)), joint="curve")
 
     def _drizzle_colour(self, ingredient_id: str) -> tuple[int, int, int]:
         return DRIZZLES.get(ingredient_id, (255, 253, 246))
