@@ -143,3 +143,17 @@ def multilabel_bce(logits: torch.Tensor, presence: torch.Tensor) -> torch.Tensor
 def gaussian_nll(x: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
     """Mean negative log-likelihood of x under N(mean, exp(log_std)^2), without the constant."""
     return (log_std + 0.5 * ((x - mean) / log_std.exp()) ** 2).mean()
+
+
+def high_pass_energy(x: torch.Tensor, cell: int = 8) -> torch.Tensor:
+    """(B, C, H / cell, W / cell): root-mean-square, cell by cell, of what a 3x3 box blur removes
+    from pictures x (B, C, H, W); cell by cell, so that grain goes where the picture has it."""
+    energy = F.avg_pool2d((x - F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)).pow(2), cell)
+    return (energy + 1e-8).sqrt()  # a flat cell (a photo's white background) has energy 0, where sqrt's slope is infinite
+
+
+def interior_energy(x: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
+    """(N, C): root-mean-square of what a 3x3 box blur removes from layers x (N, C, S, S), over the pixels ``inside``
+    (N, 1, S, S) alone (a piece's texture, not its edge)."""
+    residual = (x - F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)).pow(2) * inside
+    return (residual.sum((2, 3)) / inside.sum((2, 3)).clamp(min=1) + 1e-8).sqrt()

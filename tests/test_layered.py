@@ -10,10 +10,11 @@ import torch
 from PIL import Image
 
 from pizza_models.hub import save_checkpoint
-from pizza_models.kitchen.painted import shipped_bank
+from pizza_models.kitchen.painted import PaintedKitchen, shipped_bank
 from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.compositing import lay, splat
 from pizza_models.families.layered import LayeredConfig, LayeredPizza, split_latent
+from pizza_models.losses import high_pass_energy
 from pizza_models.pipeline import generate, load, model_view, restyle
 from pizza_models.recipe import CHEESE, DEFAULT_VOCABULARY, SAUCE, encode, parse_recipe
 from pizza_models.registry import model_classes
@@ -224,9 +225,50 @@ def test_variants_survive_a_save_load_round_trip(tmp_path):
     assert torch.equal(again.layout.variant_logits, m.layout.variant_logits)
 
 
-def test_grain_energy_of_a_flat_picture_has_a_finite_gradient():
-    from train.layered import high_pass_energy
+GRAINED = replace(TINY, piece_grain=True)
 
+
+def test_piece_grain_textures_the_pieces_and_nothing_beside_them():
+    torch.manual_seed(0)
+    m = LayeredPizza(GRAINED).eval()
+    with torch.no_grad():
+        m.sprites[:, 3] = 3.0
+        m.piece_grain.fill_(-1.0)  # an amplitude of 0.31
+    z = m.sample_latent(1, torch.Generator().manual_seed(2))
+    other = z.clone()
+    other[:, -32 * 32:] = torch.randn(1, 32 * 32, generator=torch.Generator().manual_seed(3))  # another grain only
+    layers = [m.draw_parts(x, codes(PEPPERONI))[1][0, GRAINED.layers.index("pepperoni")] for x in (z, other)]
+    alpha = layers[0][3:]
+    assert torch.equal(alpha, layers[1][3:]) and (layers[0][:3] <= alpha + 1e-6).all()
+    changed = (layers[0][:3] - layers[1][:3]).abs().amax(0)  # (S, S)
+    assert changed[alpha[0] > 0.5].mean() > 0.05 and changed[alpha[0] == 0].max() == 0
+
+
+def test_piece_grain_learns_the_texture_inside_the_kitchens_pieces():
+    torch.manual_seed(0)
+    hp = hyper("layered", "modern", 32, channels=8, piece_grain=True, kitchen="painted")
+    built = build_layered(hp, DEFAULT_VOCABULARY)
+    model = built.nets["model"]
+    with torch.no_grad():
+        model.sprites[:, 3] = 6.0  # opaque pieces, as a trained model's: their insides are where the texture is matched
+    data = LayeredKitchen(model.config, 8, seed=1, progress=False, kitchen=PaintedKitchen())
+    batch = Batch(*data.collate([data[i] for i in range(8)]))
+    before = model.piece_grain.detach().clone()
+    stats = [train_step(built, built.modules(), batch, hp, torch.device("cpu")) for _ in range(6)]
+    assert "piece_grain" in stats[0] and np.isfinite(stats[-1]["piece_grain"])
+    assert (model.piece_grain.detach() - before).abs().max() > 0.01
+
+
+def test_piece_grain_survives_a_save_load_round_trip(tmp_path):
+    m = LayeredPizza(GRAINED)
+    with torch.no_grad():
+        m.piece_grain.normal_()
+    save_checkpoint(m, tmp_path)
+    again = load(tmp_path)
+    assert again.config.piece_grain and torch.equal(again.piece_grain, m.piece_grain)
+
+
+def test_grain_energy_of_a_flat_picture_has_a_finite_gradient():
     flat = torch.full((1, 3, 16, 16), 1.0, requires_grad=True)  # a photo's white background: no high-pass energy
     high_pass_energy(flat).sum().backward()
     assert torch.isfinite(flat.grad).all()

@@ -12,11 +12,10 @@ Every part of ``LayeredPizza`` learns from its own supervision, so no part waits
   redraws the base beneath the toppings (L1 + KL); the decomposer also learns which layer every pixel shows
   (cross-entropy) and the geometry (squared error);
 - layout: maximum likelihood of the true geometry, piece counts, sizes and shades, and the reach of the spread;
-- with ``--photos`` and ``--photo-weight``, the look of the base: a patch critic learns to tell the menu photos
-  (turned and mirrored) from the model's pizzas for the same recipes (hinge), and the base learns to fool it, beside
-  all of the above (``--critic-reads``, ``--critic-size``, ``--critic-augment``: what it knows, the side it looks
-  at, how its views are augmented); with ``--anchor-weight``, bases drawn from the prior for the kitchen's recipes
-  and geometries keep the kitchen's colours cell by cell (where sauce, cheese and bare dough lie).
+- with ``--piece-grain``, the texture inside the pieces: a grain amplitude per topping, matched to the kitchen's;
+- with ``--photos`` and ``--photo-weight``, the look of the base: a patch critic learns to tell the menu photos (turned,
+  mirrored) from the model's pizzas for the same recipes (hinge), and the base learns to fool it (``--critic-*``);
+  with ``--anchor-weight``, prior-drawn bases keep the kitchen's colours cell by cell.
 """
 
 from dataclasses import dataclass
@@ -63,6 +62,7 @@ class LayeredHyper(Hyper):
                                       "convolutions, or pooled ones upsampled smoothly (no grid)", ("dilated", "pooled"))
     base_size: int = knob(0, "layered: the side the base is drawn and pictures are read at, upsampled to --size (0: --size)")
     variants: int = knob(1, "layered: sprites per topping (pieces that differ; the painted kitchen has up to 8 real ones)")
+    piece_grain: bool = knob(False, "layered: pieces carry the grain too (amplitude per topping: the kitchen pieces' texture)")
     ema: float = knob(0.0, "decay of the exported weights' moving average (0 exports the raw weights)")
     kl_weight: float = knob(1.0, "weight of the KL term")
     sprite_weight: float = knob(10.0, "layered: weight of the L1 of piece layers redrawn with the sprites")
@@ -82,18 +82,17 @@ class LayeredHyper(Hyper):
                                         "cheese it has (a projection: pizzas without tomato sauce are judged against the "
                                         "photos without it)", ("nothing", "sauces"))
     critic_size: int = knob(0, "layered: the side the photo critic looks at (0: the model's; 64 on a 96 px model: finer is the kitchen's)")
-    critic_sees: str = knob("photos", "layered: what the critic tells drawn pizzas from: the menu photos (the whole pizza "
-                                      "drawn), or the photo bank's bases, the photos with their toppings refilled (the base "
-                                      "alone drawn, never asked to paint toppings)", ("photos", "bases"))
+    critic_sees: str = knob("photos", "layered: what the critic tells drawn pizzas from: the menu photos (the whole pizza drawn), "
+                                      "or the photo bank's bases (the photos with their toppings refilled; the base alone drawn)",
+                            ("photos", "bases"))
     critic_augment: str = knob("translation", "layered: DiffAugment policy of the critic's views, photos and drawn alike "
                                               "(a comma-separated subset of color, translation, cutout, rotation)")
     critic_pool: str = knob("box", "layered: how the critic halves its maps: 2x2 boxes, or a [1, 3, 3, 1] blur (a gradient "
                                    "without 2 px cells)", ("box", "blur"))
     anchor_weight: float = knob(0.0, "layered: weight of the L1, over 8 x 8 px cells, of bases drawn from the prior for "
                                      "the kitchen's recipes against the kitchen's bases (keeps a critic's look per recipe)")
-    anchor_on: str = knob("all", "layered: the pizzas the anchor holds: all, or those ordered without tomato sauce (white "
-                                 "sauces, bare dough: 4 of the 20 photos, so the critic pulls them to a red rim)",
-                          ("all", "no-tomato-sauce"))
+    anchor_on: str = knob("all", "layered: the pizzas the anchor holds: all, or those ordered without tomato sauce (white sauces, "
+                                 "bare dough: 4 of the 20 photos, so the critic pulls them to a red rim)", ("all", "no-tomato-sauce"))
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -105,8 +104,7 @@ class LayeredHyper(Hyper):
             raise ValueError(f"--critic-augment: {error}") from None
 
 
-# Every part learns from the kitchen's own layers: plain Adam, the KL on the base (a lighter one lets
-# its latent carry the pizza itself and prior samples lose the disc), an EMA.
+# Plain Adam, the KL on the base (a lighter one lets its latent carry the pizza and prior samples lose the disc), an EMA.
 PRESETS = {"modern": dict(batch_size=32, lr=2e-3, betas=(0.9, 0.99), kl_weight=1.0, ema=0.995, channels=16)}
 
 
@@ -224,7 +222,7 @@ def layered_config(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[d
     base = hp.base_size or hp.image_size  # latent cells of 8 px from 64 px up (12 x 12 at 96); reach cells 2, 4, 8 px at 64
     return LayeredConfig(image_size=hp.image_size, ingredients=vocabulary.ids, pieces=pieces, strokes=strokes,
                          channels=hp.channels, sprite_size=max(8, hp.image_size // 4), variants=hp.variants, crust=hp.crust,
-                         base_blocks=hp.base_blocks, base_reach=hp.base_reach, base_size=hp.base_size,
+                         base_blocks=hp.base_blocks, base_reach=hp.base_reach, base_size=hp.base_size, piece_grain=hp.piece_grain,
                          base_latent_side=max(8, base // 8), reach_cell=max(2, base // 32))
 
 
@@ -257,8 +255,7 @@ def build_layered(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[di
     """The layered model, one Adam with a larger rate for its tables, its EMA."""
     model = LayeredPizza(layered_config(hp, vocabulary, resumed))
     ema = ema_model(model, hp.ema)
-    # Sprites, templates and layout statistics are pictures and numbers, not weights: an Adam step
-    # moves each entry by about the learning rate, so they get a rate TABLE_LR times the networks'.
+    # Sprites, templates, layout statistics are pictures and numbers, not weights: an Adam step moves each by about its rate.
     tables = {id(p) for p in model.tables()}
     groups = [{"params": [p for p in model.parameters() if id(p) not in tables], "lr": hp.lr},
               {"params": model.tables(), "lr": hp.lr * TABLE_LR}]
@@ -270,25 +267,27 @@ def build_layered(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[di
     return Setup(nets, optimizers, layered_step, exporter(model, ema), ema, model)
 
 
-def high_pass_energy(x: torch.Tensor, cell: int = 8) -> torch.Tensor:
-    """(B, C, H / cell, W / cell): root-mean-square, cell by cell, of what a 3x3 box blur removes
-    from pictures x (B, C, H, W); cell by cell, so that grain goes where the picture has it."""
-    energy = F.avg_pool2d((x - F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)).pow(2), cell)
-    return (energy + 1e-8).sqrt()  # a flat cell (a photo's white background) has energy 0, where sqrt's slope is infinite
+def piece_grain_loss(model: LayeredPizza, drawn: torch.Tensor, parts: dict) -> torch.Tensor:
+    """The texture inside the pieces: the layers drawn with the sprites (N, 4, S, S), held fixed, grained with the
+    model's piece grain on fresh noise, against the kitchen's layers, energy matched layer by layer (x 1000)."""
+    true, fixed = parts["piece_layers"], drawn.detach()
+    inside = -F.max_pool2d(-torch.minimum(fixed[:, 3:], true[:, 3:]), 3, 1, 1) > 0.95  # (N, 1, S, S): 1 px in from every edge
+    grained = model.grained_pieces(fixed, parts["piece_slot"], torch.randn_like(fixed[:, :1]))[:, :3]
+    return F.mse_loss(losses.interior_energy(grained, inside), losses.interior_energy(true[:, :3], inside)) * 1e3
 
 
-def sprite_losses(model: LayeredPizza, parts: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    """L1 of every piece layer redrawn with the model's sprites from its true layout, and the negative
-    log-likelihood of which sprite each piece is (0 with one sprite per topping)."""
+def sprite_losses(model: LayeredPizza, parts: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """L1 of every piece layer redrawn with the model's sprites from its true layout, the negative log-likelihood
+    of which sprite each piece is (0 with one sprite per topping), and with piece grain its ``piece_grain_loss``."""
     p = parts["pieces"]  # (N, 6): x, y, size, angle, shade (fractions of the side), variant
-    layer_of, slot = parts["piece_layer"], parts["piece_slot"]
-    variants = model.config.variants
+    layer_of, slot, variants = parts["piece_layer"], parts["piece_slot"], model.config.variants
     sprite = slot[layer_of] * variants + p[:, 5].long()
     drawn = model.render_pieces(p[:, :2], p[:, 2], p[:, 3], p[:, 4], layer_of, sprite, len(parts["piece_layers"]))
-    sprite_loss = F.l1_loss(drawn, parts["piece_layers"])
+    sprite_loss, zero = F.l1_loss(drawn, parts["piece_layers"]), drawn.new_zeros(())
+    grain = piece_grain_loss(model, drawn, parts) if model.config.piece_grain and len(p) else zero
     if variants == 1 or not len(p):
-        return sprite_loss, sprite_loss.new_zeros(())
-    return sprite_loss, F.cross_entropy(model.layout.variant_logits[slot[layer_of]], p[:, 5].long())
+        return sprite_loss, zero, grain
+    return sprite_loss, F.cross_entropy(model.layout.variant_logits[slot[layer_of]], p[:, 5].long()), grain
 
 
 def stroke_losses(model: LayeredPizza, x: torch.Tensor, parts: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -316,7 +315,7 @@ def base_losses(model: LayeredPizza, x: torch.Tensor, code: torch.Tensor, parts:
     logits = logits.float().masked_fill(allowed[:, :, None, None] == 0, -1e4)
     return {
         "base": F.l1_loss(base.float(), parts["base"]),
-        "grain": F.mse_loss(high_pass_energy(grained), high_pass_energy(parts["base"])) * 1e3,
+        "grain": F.mse_loss(losses.high_pass_energy(grained), losses.high_pass_energy(parts["base"])) * 1e3,
         "kl": losses.kl_divergence(mu.flatten(1).float(), logvar.flatten(1).float()) / (3 * side * side),
         "visible": F.cross_entropy(logits, parts["visible"]), "geometry": F.mse_loss(geometry_guess.float(), geometry) * 100}
 
@@ -377,17 +376,18 @@ def layered_step(nets: dict, batch: Batch, hp: LayeredHyper) -> Iterator[Update]
         d_loss = losses.d_hinge(critic(views(photos), counts), critic(views(drawn.detach()), counts))
         yield Update("critic", d_loss, {"critic": d_loss})
     # The networks run under the loop's autocast; rendering and the losses in float32.
-    terms = dict(zip(("sprites", "variants"), sprite_losses(model, parts)))
+    terms = dict(zip(("sprites", "variants", "piece_grain"), sprite_losses(model, parts)))
     terms.update(zip(("strokes", "templates"), stroke_losses(model, x, parts)))
     terms.update(base_losses(model, x, code, parts), layout=layout_loss(model, parts))
     if hp.anchor_weight:
         held = code[:, model.config.ingredients.index("tomato_sauce")] == 0 if hp.anchor_on == "no-tomato-sauce" else None
         terms["anchor"] = anchor_loss(model, code, parts, held)
     weights = dict(sprites=hp.sprite_weight, variants=hp.variant_weight, strokes=hp.stroke_weight,
-                   templates=hp.template_weight, base=hp.base_weight, grain=hp.grain_weight, kl=hp.kl_weight,
+                   templates=hp.template_weight, base=hp.base_weight, grain=hp.grain_weight, piece_grain=hp.grain_weight, kl=hp.kl_weight,
                    visible=hp.visible_weight, geometry=hp.geometry_weight, layout=hp.layout_weight, anchor=hp.anchor_weight)
     loss = sum(weights[name] * term for name, term in terms.items())
-    logged = ("sprites", "strokes", "base", "grain", "kl", "visible", "geometry", "layout") + ("anchor",) * bool(hp.anchor_weight)
+    logged = ("sprites", "strokes", "base", "grain", "kl", "visible", "geometry", "layout") + ("anchor",) * bool(hp.anchor_weight) \
+        + ("piece_grain",) * model.config.piece_grain
     logs = {"loss": loss, **{name: terms[name] for name in logged}}
     if not hp.photo_weight:
         yield Update("model", loss, logs)

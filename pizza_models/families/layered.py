@@ -61,6 +61,7 @@ class LayeredConfig(RecipeConditioned):
     base_reach: str = "dilated"  # how those blocks reach: "dilated" 3x3 convolutions, or "pooled" ones upsampled (no grid)
     reach_cell: int = 2  # the first block's dilation or cell, px; each next doubles (3 at 96 px: the cells of 2 at 64)
     base_size: int = 0  # the side the base is drawn and pictures are read at, then upsampled to image_size (0: image_size)
+    piece_grain: bool = False  # pieces carry the grain too, at a learned amplitude per topping (a photo's pieces have texture)
 
     def __post_init__(self) -> None:
         self._check_recipe_fields()
@@ -142,6 +143,8 @@ class LayeredPizza(PizzaModel):
         # Logits of RGBA; pictures start transparent, so an untrained part covers nothing.
         self.sprites = nn.Parameter(  # (P * variants, 4, s, s): topping t's sprites are rows t * variants ...
             torch.zeros(max(len(config.pieces), 1) * config.variants, 4, s, s).index_fill_(1, torch.tensor([3]), -3.0))
+        if config.piece_grain:  # softplus(-4) = 0.018: pieces start as smooth as their sprites
+            self.piece_grain = nn.Parameter(torch.full((max(len(config.pieces), 1), 3), -4.0))
         side = config.image_size
         self.templates = nn.Parameter(
             torch.zeros(max(len(config.strokes), 1), 2, config.templates, 4, side, side).index_fill_(3, torch.tensor([3]), -5.0))
@@ -161,7 +164,7 @@ class LayeredPizza(PizzaModel):
     def tables(self) -> list[nn.Parameter]:
         """The parameters that are pictures or statistics themselves (sprites, templates, layout),
         not network weights: they take larger optimizer steps."""
-        return [self.sprites, self.templates, *self.layout.parameters()]
+        return [self.sprites, self.templates, *self.layout.parameters()] + ([self.piece_grain] if self.config.piece_grain else [])
 
     def base_counts(self, codes: torch.Tensor) -> torch.Tensor:
         """Counts (B, V) with the toppings drawn as pieces zeroed: the base never depends on them."""
@@ -241,7 +244,17 @@ class LayeredPizza(PizzaModel):
         canvases, index = canvas.unique(return_inverse=True)  # (K,): pizza * P + topping, ascending
         layers = self.render_pieces(centre, size, angle, shade, index, sprite, n_canvases=len(canvases))
         p = len(self.config.pieces)
+        if self.config.piece_grain:
+            layers = self.grained_pieces(layers, canvases % p, latent.grain[canvases // p])
         return layers, canvases // p, canvases % p
+
+    def grained_pieces(self, layers: torch.Tensor, topping: torch.Tensor, grain: torch.Tensor) -> torch.Tensor:
+        """Piece layers (K, 4, S, S) premultiplied with the grain (K, 1, S, S) laid on their colour at each
+        topping's (K,) learned amplitude, as the base carries it: the pieces of one pizza share its grain."""
+        colour, alpha = layers[:, :3], layers[:, 3:]
+        amplitude = F.softplus(self.piece_grain.float()[topping])[:, :, None, None]  # (K, 3, 1, 1)
+        colour = torch.minimum((colour + alpha * amplitude * grain.float()).clamp(min=0), alpha)
+        return torch.cat([colour, alpha], 1)
 
     def draw_pieces(self, latent: Latent, codes: torch.Tensor, geometry: torch.Tensor) -> torch.Tensor:
         """Every piece layer (B, P, 4, S, S), empty where the recipe has none."""
