@@ -50,20 +50,20 @@ def splat(sprites: torch.Tensor, centre: torch.Tensor, size: torch.Tensor, angle
     as 1 - prod(1 - a) and colour as the alpha-weighted mean.
     """
     pixels = n_canvases * image_size * image_size
-    index, values = [], []  # per width: (n * W * W,) target pixels and (5, n * W * W) weight, colour (3), log-clearness
+    indices, values = [], []  # per width: (n * W * W,) target pixels and (5, n * W * W) weight, colour (3), log-clearness
     if len(sprites):
         needed = 2 * (SPRITE_EXTENT * math.sqrt(2) * size.detach()).ceil() + 2  # (N,) window sides that hold each turned sprite
         widths = (needed / WINDOW_STEP).ceil().long() * WINDOW_STEP
         for window in widths.unique().tolist():
             pick = (widths == window).nonzero(as_tuple=True)[0]
-            at, value = _windows(sprites[pick], centre[pick], size[pick], angle[pick], canvas[pick], window, image_size, pixels)
-            index.append(at)
+            index, value = _windows(sprites[pick], centre[pick], size[pick], angle[pick], canvas[pick], window, image_size, pixels)
+            indices.append(index)
             values.append(value)
     out = sprites.new_zeros(5, pixels + 1)  # the last column collects pixels outside the frame
-    if index:
-        index, values = torch.cat(index), torch.cat(values, 1)
+    if indices:
+        index = torch.cat(indices)
         # One channel at a time: each a contiguous (n * W * W,) sum, no channels-last copy of the windows.
-        out = torch.stack([row.index_add(0, index, value) for row, value in zip(out, values)])
+        out = torch.stack([row.index_add(0, index, value) for row, value in zip(out, torch.cat(values, 1))])
     out = out[:, :pixels].view(5, n_canvases, image_size, image_size).transpose(0, 1)
     weight, colour, log_clear = out[:, :1], out[:, 1:4], out[:, 4:]
     alpha = 1 - log_clear.exp()

@@ -145,15 +145,20 @@ def gaussian_nll(x: torch.Tensor, mean: torch.Tensor, log_std: torch.Tensor) -> 
     return (log_std + 0.5 * ((x - mean) / log_std.exp()) ** 2).mean()
 
 
+def high_pass(x: torch.Tensor) -> torch.Tensor:
+    """What a 3x3 box blur removes from pictures x (B, C, H, W): their pixel-scale texture, same shape."""
+    return x - F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)
+
+
 def high_pass_energy(x: torch.Tensor, cell: int = 8) -> torch.Tensor:
-    """(B, C, H / cell, W / cell): root-mean-square, cell by cell, of what a 3x3 box blur removes
-    from pictures x (B, C, H, W); cell by cell, so that grain goes where the picture has it."""
-    energy = F.avg_pool2d((x - F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)).pow(2), cell)
+    """(B, C, H / cell, W / cell): root-mean-square of ``high_pass(x)`` cell by cell, so that grain goes where the
+    picture has it."""
+    energy = F.avg_pool2d(high_pass(x).pow(2), cell)
     return (energy + 1e-8).sqrt()  # a flat cell (a photo's white background) has energy 0, where sqrt's slope is infinite
 
 
 def interior_energy(x: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
-    """(N, C): root-mean-square of what a 3x3 box blur removes from layers x (N, C, S, S), over the pixels ``inside``
-    (N, 1, S, S) alone (a piece's texture, not its edge)."""
-    residual = (x - F.avg_pool2d(x, 3, 1, 1, count_include_pad=False)).pow(2) * inside
+    """(N, C): root-mean-square of ``high_pass(x)`` for layers x (N, C, S, S), over the pixels ``inside`` (N, 1, S, S)
+    alone (a piece's texture, not its edge)."""
+    residual = high_pass(x).pow(2) * inside
     return (residual.sum((2, 3)) / inside.sum((2, 3)).clamp(min=1) + 1e-8).sqrt()
