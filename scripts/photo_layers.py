@@ -346,8 +346,8 @@ def main() -> None:
         layer, found = 1 + LAYERS.index(name), []
         for b, photo in enumerate(photos):
             if name in photo.recipe.ingredients:
-                cut = cut_pieces(images[b], colours[b], layer, piece_radius(name, geometry[b][2]), thin=is_thin(name))
-                found += [(solidity, b, rgba) for solidity, rgba in cut]
+                blobs = cut_pieces(images[b], colours[b], layer, piece_radius(name, geometry[b][2]), thin=is_thin(name))
+                found += [(solidity, b, rgba) for solidity, rgba in blobs]
         if len(found) >= MIN_PIECES:
             pieces[name] = found
             for maps in (shows, refill):
