@@ -31,12 +31,24 @@ def test_render_is_its_layers_put_back_together(painted):
         assert rgba.shape == (64, 64, 4) and (rgba[..., :3] <= rgba[..., 3:] * 255 + 1e-3).all()
 
 
-def test_layout_is_the_clip_art_kitchens(painted):
+def test_layout_is_the_clip_art_kitchens_relative_to_the_pizza(painted):
     clip, paint = Kitchen().render_layers(RECIPE, 11, 64), painted.render_layers(RECIPE, 11, 64)
-    assert clip.geometry == paint.geometry
+    c, p = clip.geometry, paint.geometry
+    assert p.rotation == c.rotation and np.isclose(p.inner / p.radius, c.inner / c.radius)
     for name in ("pepperoni", "olives"):
-        assert np.allclose(clip.pieces[name].xy, paint.pieces[name].xy)
+        # piece places in units of the sauce disc, and piece sizes relative to it, are the clip-art kitchen's
+        assert np.allclose((clip.pieces[name].xy - (c.cx, c.cy)) / c.inner, (paint.pieces[name].xy - (p.cx, p.cy)) / p.inner)
+        assert np.allclose(clip.pieces[name].size / c.inner, paint.pieces[name].size / p.inner)
     assert clip.strokes == paint.strokes
+
+
+def test_the_pizza_fills_the_frame_as_in_the_photos(painted):
+    # The photos' pizzas reach 0.486 to 0.506 of the side from their centre; the clip-art kitchen's at most 0.476.
+    bank = shipped_bank()
+    low, high = bank.geometry[:, 2].min() / 108, bank.geometry[:, 2].max() / 108
+    radii = [painted.render_layers(RECIPE, seed, 64).geometry.radius for seed in range(40)]
+    assert low <= min(radii) and max(radii) <= high and max(radii) - min(radii) > 0.5 * (high - low)
+    assert max(Kitchen().render_layers(RECIPE, seed, 64).geometry.radius for seed in range(40)) < low
 
 
 def test_drizzles_are_thinner_than_the_clip_arts_and_bend_the_same_way_each_time(painted):
@@ -121,7 +133,9 @@ def test_a_subset_bank_uses_only_its_photos():
     assert kitchen.render_layers(["tomato_sauce", "mozzarella", "pepperoni"], 0, 64).pieces["pepperoni"].variant is not None
     # a topping the subset has no piece of: the clip-art kitchen's piece, exactly
     olives = kitchen.render_layers(["tomato_sauce", "mozzarella", "olives"], 0, 64)
-    clip = Kitchen().render_layers(["tomato_sauce", "mozzarella", "olives"], 0, 64)
+    framed = Kitchen()
+    framed._frame = kitchen._frame  # the clip-art kitchen's pizza at the painted kitchen's size and place
+    clip = framed.render_layers(["tomato_sauce", "mozzarella", "olives"], 0, 64)
     assert olives.pieces["olives"].variant is None
     assert np.allclose(olives.layers[0][1], clip.layers[0][1], atol=0.6)  # colour levels; PIL rounds its box filter
     rng = np.random.default_rng(0)

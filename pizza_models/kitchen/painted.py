@@ -1,9 +1,10 @@
 """The painted kitchen: the kitchen's recipes, layouts and layers, painted with the 20 menu photos.
 
 ``PaintedKitchen`` is a ``Kitchen`` (same ``render``, ``render_layers``, the same pizza for the same
-seed, the same geometry, piece places, sizes, angles and drizzle paths) that paints with real
-pixels instead of flat colours:
+seed, the same layout: piece places, sizes, angles and drizzle paths relative to the pizza) that paints
+with real pixels instead of flat colours:
 
+- the pizza fills the frame as in the photos (``PaintedKitchen._frame``);
 - the base (crust ring, sauce, cheese with its browning) is one of the photos with its toppings
   refilled from its own surface, turned, mirrored and scaled onto the pizza's geometry, its colour
   jittered a little; a photo with the recipe's sauce and cheese is preferred;
@@ -181,6 +182,17 @@ class PaintedKitchen(Kitchen):
         self._reaches: dict = {}
         self._fills: dict = {}
 
+    def _frame(self, rng: np.random.Generator) -> tuple[float, float, float]:
+        """As the photos frame their pizzas: radius anywhere in the bank's photos' range (0.486 to 0.506 of the
+        side; the clip-art kitchen's 0.45 to 0.476 left a white margin no photo has), the centre off by as much
+        as theirs spreads (a uniform draw with their offsets' standard deviation). The same draws as the clip-art
+        kitchen's, so every later draw of a seed, and the layout relative to the pizza, stay the same."""
+        geometry = self.bank.geometry[list(self.bank.photos)] / BANK_SIDE  # (n, 3) cx, cy, radius
+        radius = float(rng.uniform(geometry[:, 2].min(), geometry[:, 2].max()))
+        slack = math.sqrt(3) * float(np.sqrt(np.mean((geometry[:, :2] - 0.5) ** 2)))
+        cx, cy = (0.5 + rng.uniform(-slack, slack, 2)).tolist()
+        return radius, cx, cy
+
     def _base(self, recipe, canvas, rng, cx, cy, radius, inner) -> Image.Image:
         """A photo's base turned, mirrored and scaled onto (cx, cy, radius), colour jittered; (S, S) RGB."""
         size, bank = canvas.size, self.bank
@@ -194,12 +206,14 @@ class PaintedKitchen(Kitchen):
         m = -1.0 if mirror else 1.0
         ox, oy = cx * size, cy * size
         coeffs = (m * c, m * t, px - m * (c * ox + t * oy), -t, c, py - (-t * ox + c * oy))
-        # Sampled at 4x and box-filtered down: the photo shrinks about 1.7x, and bilinear sampling alone
-        # would alias its texture into a grain the photos do not have.
+        # Sampled at 4x and box-filtered down: the photo shrinks about 1.7x at 64 px, and sampling alone would
+        # alias its texture into a grain the photos do not have. Bicubic, as the photos themselves are resized
+        # (data.to_tensor): bilinear sampling blurred the base (at 96 px 0.026 of its 3x3 patches flat against
+        # the photos' 0.004; bicubic 0.005).
         up = 4
         fine = tuple(v * f for v, f in zip(coeffs, (1 / up, 1 / up, 1, 1 / up, 1 / up, 1)))  # PIL maps pixel centres
         photo = Image.fromarray(bank.bases[b])
-        img = photo.transform((size * up, size * up), Image.AFFINE, fine, Image.BILINEAR, fillcolor=(255, 255, 255))
+        img = photo.transform((size * up, size * up), Image.AFFINE, fine, Image.BICUBIC, fillcolor=(255, 255, 255))
         img = np.asarray(img.reduce(up), np.float32)  # (S, S, 3)
         # The colour jitter touches the pizza only: the photos lie on pure white.
         gain = rng.normal(1, 0.02, 3) * rng.normal(1, 0.03)

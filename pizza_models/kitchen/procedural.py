@@ -145,10 +145,7 @@ class Kitchen:
         canvas = self._canvases.get(size) or self._canvases.setdefault(size, _Canvas(size))
         rng = np.random.default_rng([seed, 0])
 
-        # Geometry as fractions of the image side; the pizza always lies fully inside the frame.
-        radius = float(rng.uniform(0.45, 0.476))
-        slack = 0.479 - radius
-        cx, cy = (0.5 + rng.uniform(-slack, slack, 2)).tolist()
+        radius, cx, cy = self._frame(rng)
         inner = radius * (1 - float(rng.uniform(0.1, 0.13)))
         rotation = float(rng.uniform(0, 2 * math.pi))
         geometry = Geometry(cx, cy, radius, inner, rotation)
@@ -172,6 +169,13 @@ class Kitchen:
                 draw, ingredient_id, recipe.count(ingredient_id), seed, n, cx, cy, inner, rotation)
             layers.append((ingredient_id, self._premultiplied(layer)))
         return PizzaLayers(base, layers, self._light(canvas, rng), geometry, pieces, strokes)
+
+    def _frame(self, rng: np.random.Generator) -> tuple[float, float, float]:
+        """The pizza's radius and centre (cx, cy) as fractions of the image side: fully inside the frame."""
+        radius = float(rng.uniform(0.45, 0.476))
+        slack = 0.479 - radius
+        cx, cy = (0.5 + rng.uniform(-slack, slack, 2)).tolist()
+        return radius, cx, cy
 
     def render_batch(self, recipes: Sequence[RecipeLike], seeds: Sequence[int], size: int = 64) -> np.ndarray:
         """Renders as a uint8 array of shape (len(recipes), size, size, 3)."""
