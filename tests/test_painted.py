@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from pizza_models.kitchen.procedural import Kitchen
-from pizza_models.kitchen.painted import LAYERS, PHOTO_COVERAGE, PaintedKitchen, PhotoBank, shipped_bank
+from pizza_models.kitchen.painted import BANK_SIDE, LAYERS, PHOTO_COVERAGE, PaintedKitchen, PhotoBank, shipped_bank
 from pizza_models.recipe import Recipe
 from scripts.photo_layers import colour_maps, lighter, redder, stand_out, typical, vivid_maps
 
@@ -45,7 +45,7 @@ def test_layout_is_the_clip_art_kitchens_relative_to_the_pizza(painted):
 def test_the_pizza_fills_the_frame_as_in_the_photos(painted):
     # The photos' pizzas reach 0.486 to 0.506 of the side from their centre; the clip-art kitchen's at most 0.476.
     bank = shipped_bank()
-    low, high = bank.geometry[:, 2].min() / 108, bank.geometry[:, 2].max() / 108
+    low, high = bank.geometry[:, 2].min() / BANK_SIDE, bank.geometry[:, 2].max() / BANK_SIDE
     radii = [painted.render_layers(RECIPE, seed, 64).geometry.radius for seed in range(40)]
     assert low <= min(radii) and max(radii) <= high and max(radii) - min(radii) > 0.5 * (high - low)
     assert max(Kitchen().render_layers(RECIPE, seed, 64).geometry.radius for seed in range(40)) < low
