@@ -557,6 +557,21 @@ def test_train_only_trains_the_named_weights_and_keeps_every_other(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a if k != "sprites")
 
 
+def test_freeze_keeps_the_named_weights_as_init_gives_them_and_trains_every_other(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert train(first, "layered", "--steps", "1", "--base-blocks", "1", "--base-reach", "pooled") == 0
+    assert train(second, "layered", "--steps", "2", "--lr", "0.01", "--base-blocks", "1", "--base-reach", "pooled", "--init", str(first),
+                 "--init-fresh", "base.reach.0.noise_gain", "--freeze", "base.reach.0.noise_gain") == 0
+    a, b = (torch.load(run / STATE, weights_only=True)["nets"]["model"] for run in (first, second))
+    assert torch.equal(b["base.reach.0.noise_gain"], torch.zeros_like(b["base.reach.0.noise_gain"]))  # fresh, and kept so
+    assert not torch.allclose(a["sprites"].float(), b["sprites"].float(), atol=1e-3)
+
+
+def test_freeze_refuses_a_name_no_network_has(tmp_path):
+    with pytest.raises(SystemExit, match="--freeze spritez: no such weights"):
+        train(tmp_path, "layered", "--steps", "1", "--freeze", "spritez")
+
+
 def test_train_only_refuses_a_name_no_network_has(tmp_path):
     with pytest.raises(SystemExit, match="--train-only spritez: no such weights"):
         train(tmp_path, "layered", "--steps", "1", "--train-only", "spritez")

@@ -78,6 +78,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train-only", nargs="+", default=(), metavar="WEIGHTS",
                    help="train only these weights, by name or prefix (e.g. sprites); every other weight stays as "
                         "--init or the resumed run left it")
+    p.add_argument("--freeze", nargs="+", default=(), metavar="WEIGHTS",
+                   help="keep these weights as --init (or --init-fresh) gives them, by name or prefix (e.g. "
+                        "base.reach.0.noise_gain with --init-fresh: a reach block that reads no noise)")
     p.add_argument("--init-fresh", nargs="+", default=(), metavar="WEIGHTS",
                    help="with --init: weights to start fresh all the same, by name or prefix (e.g. sprites: a layered "
                         "model's trained sprites saturate, where Adam no longer moves them)")
@@ -266,18 +269,22 @@ def run_setup(args: argparse.Namespace, hp: Hyper, out: Path, vocabulary: Vocabu
     if args.init and not resuming:
         initialise(setup, args.init, args.init_fresh)
     if args.train_only:
-        train_only(setup, args.train_only)
+        trainable(setup, args.train_only, "--train-only", only=True)
+    if args.freeze:
+        trainable(setup, args.freeze, "--freeze", only=False)
     return setup
 
 
-def train_only(setup: Setup, names: Sequence[str]) -> None:
-    """Freeze every weight of the trained networks but those named by or under ``names``."""
+def trainable(setup: Setup, names: Sequence[str], option: str, only: bool) -> None:
+    """Freeze every weight of the trained networks but those named by or under ``names`` (``only``), or
+    those weights themselves (not ``only``)."""
     weights = [(name, p) for net in setup.nets.values() for name, p in net.named_parameters()]
     unknown = [n for n in names if not any(named_by(name, [n]) for name, _ in weights)]
     if unknown:
-        raise SystemExit(f"--train-only {' '.join(unknown)}: no such weights (e.g. {', '.join(name for name, _ in weights[:4])})")
+        raise SystemExit(f"{option} {' '.join(unknown)}: no such weights (e.g. {', '.join(name for name, _ in weights[:4])})")
     for name, p in weights:
-        p.requires_grad_(named_by(name, names))
+        if only or named_by(name, names):
+            p.requires_grad_(only and named_by(name, names))
 
 
 def run_data(args: argparse.Namespace, hp: Hyper, setup: Setup, vocabulary: Vocabulary):
