@@ -283,8 +283,7 @@ def trainable(setup: Setup, names: Sequence[str], option: str, only: bool) -> No
     if unknown:
         raise SystemExit(f"{option} {' '.join(unknown)}: no such weights (e.g. {', '.join(name for name, _ in weights[:4])})")
     for name, p in weights:
-        if only or named_by(name, names):
-            p.requires_grad_(only and named_by(name, names))
+        p.requires_grad_(p.requires_grad and named_by(name, names) == only)
 
 
 def run_data(args: argparse.Namespace, hp: Hyper, setup: Setup, vocabulary: Vocabulary):
