@@ -18,6 +18,7 @@ from pizza_models.losses import high_pass_energy
 from pizza_models.pipeline import generate, load, model_view, restyle
 from pizza_models.recipe import CHEESE, DEFAULT_VOCABULARY, SAUCE, encode, parse_recipe
 from pizza_models.registry import model_classes
+from train.__main__ import trainable
 from train.common import Batch
 from train.layered import LayeredKitchen, build_layered, layered_data
 from train.loop import train_step
@@ -453,6 +454,16 @@ def test_a_step_with_the_critic_trains_the_critic_and_logs_how_well_the_model_fo
     stats = train_step(built, built.modules(), Batch(x, c, parts), hp, torch.device("cpu"))
     assert np.isfinite(stats["critic"]) and np.isfinite(stats["photo"]) and np.isfinite(stats["sprites"])
     assert any(not torch.equal(a, b) for a, b in zip(before, built.nets["critic"].parameters()))
+
+
+def test_train_only_critic_warms_the_critic_up_on_a_model_kept_as_it_is(photos):
+    hp, built, data = critic_run(photos)
+    trainable(built, ["critic"], "--train-only", only=True)  # the whole network, by its name
+    model, critic = (copy.deepcopy(built.nets[name].state_dict()) for name in ("model", "critic"))
+    x, c, parts = data.collate([data[i] for i in range(4)])
+    train_step(built, built.modules(), Batch(x, c, parts), hp, torch.device("cpu"))
+    assert all(torch.equal(value, built.nets["model"].state_dict()[name]) for name, value in model.items())
+    assert any(not torch.equal(value, built.nets["critic"].state_dict()[name]) for name, value in critic.items())
 
 
 def test_a_critic_size_shows_the_critic_photos_and_pizzas_at_that_side(photos):

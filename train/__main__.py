@@ -76,7 +76,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                         "or a GAN's generator as a CVAE(-GAN)'s decoder; the others (encoder, discriminator, "
                         "classifier) start fresh")
     p.add_argument("--train-only", nargs="+", default=(), metavar="WEIGHTS",
-                   help="train only these weights, by name or prefix (e.g. sprites); every other weight stays as "
+                   help="train only these weights, by name or prefix (e.g. sprites), or a whole network by its name "
+                        "(e.g. critic: a critic warmed up on a model kept as --init gives it); every other weight stays as "
                         "--init or the resumed run left it")
     p.add_argument("--freeze", nargs="+", default=(), metavar="WEIGHTS",
                    help="keep these weights as --init (or --init-fresh) gives them, by name or prefix (e.g. "
@@ -277,13 +278,14 @@ def run_setup(args: argparse.Namespace, hp: Hyper, out: Path, vocabulary: Vocabu
 
 def trainable(setup: Setup, names: Sequence[str], option: str, only: bool) -> None:
     """Freeze every weight of the trained networks but those named by or under ``names`` (``only``), or
-    those weights themselves (not ``only``)."""
-    weights = [(name, p) for net in setup.nets.values() for name, p in net.named_parameters()]
-    unknown = [n for n in names if not any(named_by(name, [n]) for name, _ in weights)]
+    those weights themselves (not ``only``). A weight is named as its network has it (``sprites``) or
+    under its network's name (``critic``, ``model.sprites``)."""
+    weights = [((name, f"{net_name}.{name}"), p) for net_name, net in setup.nets.items() for name, p in net.named_parameters()]
+    unknown = [n for n in names if not any(named_by(name, [n]) for both, _ in weights for name in both)]
     if unknown:
-        raise SystemExit(f"{option} {' '.join(unknown)}: no such weights (e.g. {', '.join(name for name, _ in weights[:4])})")
-    for name, p in weights:
-        p.requires_grad_(p.requires_grad and named_by(name, names) == only)
+        raise SystemExit(f"{option} {' '.join(unknown)}: no such weights (e.g. {', '.join(both[0] for both, _ in weights[:4])})")
+    for (name, qualified), p in weights:
+        p.requires_grad_(p.requires_grad and (named_by(name, names) or named_by(qualified, names)) == only)
 
 
 def run_data(args: argparse.Namespace, hp: Hyper, setup: Setup, vocabulary: Vocabulary):
