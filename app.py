@@ -29,7 +29,7 @@ from pizza_models import pipeline
 from pizza_models.app import photo_edit
 from pizza_models.app.cook import has_layers, making, no_layers
 from pizza_models.app.events import link_opener, quiet_refusals, resolve_on_leave, wire
-from pizza_models.app.export import take_away, take_away_making
+from pizza_models.app.export import page_classes, take_away, take_away_making
 from pizza_models.app.filecache import cache_dir, keep_trimming
 from pizza_models.hub import CheckpointError, PizzaModel
 from pizza_models.families.photo_reader import PhotoReader
@@ -63,6 +63,17 @@ def bring_into_view(selector: str, status: str) -> str:
 
 
 # --------------------------------------------------------------------------- tabs
+
+
+def sheet_classes(images) -> list[str]:
+    """The Create sheet's CSS classes: the browser enlarges clip-art as crisp squares, photographic
+    pizzas smoothly (``export.page_classes``)."""
+    return ["pizza-sheet", *page_classes(images)]
+
+
+def grid_classes(images) -> list[str]:
+    """A gallery's CSS classes (``app.css``), crisp or smooth as ``sheet_classes``."""
+    return ["pizza-grid", "menu-grid", *page_classes(images)]
 
 
 def create_form(choices: list[tuple[str, str]]) -> tuple[list, Any, Any, Any]:
@@ -99,21 +110,25 @@ def create_tab(shelf: dict[str, PizzaModel], choices: list[tuple[str, str]]) -> 
         pizzas = pipeline.generate(model, [portions(picked, doubled)], n=count, seed=seed, noise=noise)
         return pipeline.sheet(pizzas, columns=SHEET_COLUMNS)  # one small file; the page enlarges it
 
-    def create_in_page(picked, doubled, noise, seed, count, name):  # the sheet, its link and its download
+    def drawn_in_page(picked, doubled, noise, seed, count, name):  # the sheet, its link and its download
         picked, doubled = picked_as_shown(picked), picked_as_shown(doubled)
         drawn = create(picked, doubled, noise, seed, count, name)
         order = Order(tuple(picked), tuple(doubled or ()), noise, seed, count, name)
         return drawn, order.query(), take_away(drawn, order)
+
+    def create_in_page(*values):
+        drawn, query, download = drawn_in_page(*values)
+        return gr.Image(drawn, elem_classes=sheet_classes(drawn)), query, download
 
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             fields, dice, button, status = create_form(choices)
         with gr.Column(scale=2, min_width=300, elem_id="create-results"):
             # Drawn once at start: the page comes with its first pizzas, no round trip. One sheet of
-            # up to 16 pizzas at the model's resolution, enlarged by the browser as crisp squares.
-            first, first_link, first_file = create_in_page(*defaults)
+            # up to 16 pizzas at the model's resolution, enlarged by the browser.
+            first, first_link, first_file = drawn_in_page(*defaults)
             sheet = gr.Image(first, label="Pizzas: click one to see how it is made", format="png", interactive=False,
-                             elem_id="pizzas", elem_classes="pizza-sheet")
+                             elem_id="pizzas", elem_classes=sheet_classes(first))
             link = gr.Textbox(first_link, visible="hidden", elem_id="sheet-link")  # the query string of the sheet shown
             with gr.Row():
                 download = gr.DownloadButton("Download the pizzas (PNG, 4x)", first_file, size="sm", elem_id="sheet-png")
@@ -161,7 +176,8 @@ def making_panel(shelf: dict[str, PizzaModel], fields: list, link) -> None:
         index = pizza_at(point, count, model.config.image_size)
         if has_layers(model):
             strip, gif, webp = cook(picked, doubled, noise, seed, count, index, name)
-            shown, pizza = [gr.Gallery(strip, visible=True), *(gr.DownloadButton(value=f, visible=True) for f in (gif, webp)),
+            shown, pizza = [gr.Gallery(strip, visible=True, elem_classes=grid_classes([image for image, _ in strip])),
+                            *(gr.DownloadButton(value=f, visible=True) for f in (gif, webp)),
                             gr.Image(webp, visible=True)], strip[-1][0]
             note = f"**Pizza {index + 1}**, step by step:"
         else:  # say so, and still offer the pizza
@@ -176,7 +192,7 @@ def making_panel(shelf: dict[str, PizzaModel], fields: list, link) -> None:
     animation = gr.Image(label="How it's made", type="filepath", interactive=False, visible=False,
                          elem_id="making-animation", elem_classes="making-animation")
     strip = gr.Gallery(label="Step by step", columns=4, height="auto", format="png", preview=False, visible=False,
-                       elem_id="making", elem_classes=["pizza-grid", "menu-grid"])
+                       elem_id="making", elem_classes=grid_classes([]))
     with gr.Row():
         gif = gr.DownloadButton("GIF", visible=False, size="sm", elem_id="making-gif", min_width=80)
         webp = gr.DownloadButton("WebP", visible=False, size="sm", elem_id="making-webp", min_width=80)
@@ -254,13 +270,15 @@ def menu_tab(shelf: dict[str, PizzaModel], choices: list[tuple[str, str]]) -> No
     """Menu: one pizza per ingredient, and an interpolation strip between two menu pizzas."""
 
     def menu(name, seed, noise):  # kept per (model, seed, noise): asked again, it answers at once
-        return pipeline.single_ingredient_menu(drawer(shelf, name), seed=seed, noise=noise)
+        pizzas = pipeline.single_ingredient_menu(drawer(shelf, name), seed=seed, noise=noise)
+        return gr.Gallery(pizzas, elem_classes=grid_classes([image for image, _ in pizzas]))
 
     def morph(start, end, name, seed, steps):
         if not isinstance(start, str) or not isinstance(end, str) or start not in MENU or end not in MENU:
             raise ValueError(f"cannot interpolate: pick two pizzas of the menu ({', '.join(MENU)})")
         steps = pipeline.check_whole(steps, "the number of steps", 2, 12)
-        return pipeline.interpolate(drawer(shelf, name), MENU[start], MENU[end], steps=steps, seed=seed)
+        pizzas = pipeline.interpolate(drawer(shelf, name), MENU[start], MENU[end], steps=steps, seed=seed)
+        return gr.Gallery(pizzas, elem_classes=grid_classes(pizzas))
 
     with gr.Row():
         model = gr.Dropdown(choices, value=choices[0][1], label="Model", elem_id="menu-model")
@@ -270,14 +288,14 @@ def menu_tab(shelf: dict[str, PizzaModel], choices: list[tuple[str, str]]) -> No
     button = gr.Button("One pizza per ingredient", variant="primary", elem_id="menu-button")
     status = gr.Markdown("", elem_id="menu-status", elem_classes="status")
     gallery = gr.Gallery(label="Single-ingredient pizzas", columns=7, height="auto", format="png", preview=False,
-                         elem_id="menu", elem_classes=["pizza-grid", "menu-grid"])
+                         elem_id="menu", elem_classes=grid_classes([]))
     with gr.Row():
         start = gr.Dropdown(list(MENU), value="Margherita", label="From")
         end = gr.Dropdown(list(MENU), value="Hawaiian", label="To")
         steps = gr.Slider(2, 12, value=8, step=1, label="Steps")
     morph_button = gr.Button("Interpolate", elem_id="interpolate")
     strip = gr.Gallery(label="Interpolation", columns=8, height="auto", format="png", preview=False,
-                       elem_id="strip", elem_classes=["pizza-grid", "menu-grid"])
+                       elem_id="strip", elem_classes=grid_classes([]))
     seed_limit = (seed, "the seed", 0, SEED_MAX, True)
     # Its own queue: a kept grid never waits behind other requests' model calls (pipeline.MODEL_LOCK
     # still runs one model call at a time when a grid must be drawn).

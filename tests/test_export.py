@@ -7,9 +7,12 @@ import pytest
 from PIL import Image
 
 from pizza_models.app.cook import Step
-from pizza_models.app.export import SCALE, enlarge, save_animation, save_png, take_away
+from pizza_models.app.export import SCALE, animation_frames, enlarge, photographic, save_animation, save_png, take_away
 from pizza_models.app.filecache import forget_old, takeaway
 from pizza_models.app.order import Order
+from pizza_models.kitchen.painted import PaintedKitchen
+from pizza_models.kitchen.procedural import Kitchen
+from pizza_models.recipe import parse_recipe
 
 ORDER = Order(("tomato_sauce", "mozzarella", "ham"), ("ham",), 0.35, 7, 4, "layered")
 
@@ -22,11 +25,38 @@ def steps(n: int) -> list[Step]:
     return [Step(f"step {i}", picture(i)) for i in range(n)]
 
 
-def test_enlarging_makes_each_pixel_a_crisp_square():
-    small = picture()
+def clip_art(seed: int = 0, side: int = 8) -> Image.Image:
+    """Flat 4 x 4 px fills of random colours (darker than the white plate)."""
+    cells = np.random.default_rng(seed).integers(0, 200, (side // 4, side // 4, 3), dtype=np.uint8)
+    return Image.fromarray(cells.repeat(4, 0).repeat(4, 1))
+
+
+def test_enlarging_clip_art_makes_each_pixel_a_crisp_square():
+    small = clip_art()
     big = np.asarray(enlarge(small))
     assert big.shape == (8 * SCALE, 8 * SCALE, 3)
     assert (big == np.asarray(small).repeat(SCALE, 0).repeat(SCALE, 1)).all()
+
+
+def test_a_photographic_picture_is_enlarged_smoothly():
+    small = picture()
+    big = enlarge(small)
+    assert big.size == (8 * SCALE, 8 * SCALE)
+    assert big.tobytes() == small.resize(big.size, Image.Resampling.LANCZOS).tobytes()
+
+
+def test_photographic_tells_the_painted_kitchen_from_the_clip_art_kitchen():
+    recipe = parse_recipe(["tomato_sauce", "mozzarella", "pepperoni", "mushrooms"])
+    assert photographic([PaintedKitchen().render(recipe, seed, 64) for seed in range(4)])
+    assert not photographic([Kitchen().render(recipe, seed, 64) for seed in range(4)])
+    assert not photographic(Image.new("RGB", (64, 64), "white"))  # all plate: nothing to enlarge smoothly
+
+
+def test_a_making_is_enlarged_one_way_for_all_its_steps():
+    # Half of the patches flat: clip-art as a whole, so the grainy step comes as crisp squares too.
+    frames = animation_frames([Step("dough", clip_art(1, 16)), Step("pizza", picture(2, 16))])
+    grainy = np.asarray(frames[1])[: 16 * SCALE]
+    assert (grainy == np.asarray(picture(2, 16)).repeat(SCALE, 0).repeat(SCALE, 1)).all()
 
 
 def test_a_downloaded_pizza_carries_its_recipe_and_link(tmp_path):

@@ -1,12 +1,17 @@
 """Pictures to take away: enlarged PNGs that carry their recipe, and a making as an animation.
 
-Models draw at 32-128 px. Every picture here is enlarged by a whole factor with nearest-neighbour
-resampling, so that each model pixel becomes a crisp square instead of a blur.
+Models draw at 32-128 px. Every picture here is enlarged by a whole factor, the way it was drawn:
+clip-art with nearest-neighbour resampling, each model pixel a crisp square; a photographic pizza
+(the photo-painted model's) with Lanczos resampling, as a photo is enlarged, since its squares
+would read as a mosaic of blotches. ``photographic`` tells the two apart, and the page uses it too
+(``page_classes``).
 """
 
 from pathlib import Path
 from typing import Mapping, Optional, Sequence, Union
 
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
 from .cook import Step
@@ -18,11 +23,40 @@ STEP_MS = 700  # how long an animation shows each step
 LAST_MS = 2200  # ... and the finished pizza
 CAPTION_PX = 28  # the band under each animation frame that names its step
 INK, PAPER = (40, 40, 40), (255, 255, 255)
+FLAT_LEVELS = 32  # a 3x3 patch is flat when every channel spans fewer grey levels (photo_measures.FLAT_THRESHOLD)
+PLATE_LEVEL = 224  # patches with every pixel this light or lighter are the white plate around the pizzas
+PHOTOGRAPHIC_FLAT_SHARE = 0.05  # 64 px menu pizzas: painted model 0.002-0.003, clip-art layered 0.20-0.31, gan 0.07-0.24
 
 
-def enlarge(image: Image.Image, scale: int = SCALE) -> Image.Image:
-    """``image`` ``scale`` times larger per side, each pixel a ``scale`` x ``scale`` square."""
-    return image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
+def photographic(images: Union[Image.Image, Sequence[Image.Image]]) -> bool:
+    """Whether pictures read as photographs rather than clip-art: under ``PHOTOGRAPHIC_FLAT_SHARE`` of
+    their 3x3 patches off the white plate are flat (every channel within ``FLAT_LEVELS`` grey levels),
+    pooled over all of them. Flat fills (clip-art) and blur (the soft models) are flat; photos and
+    the photo-painted model's pizzas, grainy at every pixel, are not. A picture all plate is not."""
+    flat = on_plate = 0
+    for image in [images] if isinstance(images, Image.Image) else images:
+        x = np.asarray(image.convert("RGB"), dtype=np.int16)  # (H, W, 3)
+        if min(x.shape[:2]) < 3:
+            continue
+        windows = sliding_window_view(x, (3, 3), axis=(0, 1))  # (H - 2, W - 2, 3, 3, 3)
+        spread = (windows.max(axis=(-2, -1)) - windows.min(axis=(-2, -1))).max(-1)  # (H - 2, W - 2)
+        pizza = windows.min(axis=(-3, -2, -1)) < PLATE_LEVEL  # (H - 2, W - 2): some pixel darker than the plate
+        flat, on_plate = flat + int((spread[pizza] < FLAT_LEVELS).sum()), on_plate + int(pizza.sum())
+    return on_plate > 0 and flat < PHOTOGRAPHIC_FLAT_SHARE * on_plate
+
+
+def page_classes(images: Union[Image.Image, Sequence[Image.Image]]) -> list[str]:
+    """The page's extra CSS classes for pictures it enlarges: ``["crisp"]`` (model pixels as squares,
+    ``app.css``) for clip-art, none for photographic pictures (the browser enlarges them smoothly)."""
+    return [] if photographic(images) else ["crisp"]
+
+
+def enlarge(image: Image.Image, scale: int = SCALE, smooth: Optional[bool] = None) -> Image.Image:
+    """``image`` ``scale`` times larger per side: each pixel a ``scale`` x ``scale`` square, or, when
+    ``smooth`` (by default: when the picture is ``photographic``), resampled with Lanczos."""
+    smooth = photographic(image) if smooth is None else smooth
+    resample = Image.Resampling.LANCZOS if smooth else Image.Resampling.NEAREST
+    return image.resize((image.width * scale, image.height * scale), resample)
 
 
 def save_png(image: Image.Image, path: Union[str, Path], text: Mapping[str, str], scale: int = SCALE) -> Path:
@@ -38,9 +72,9 @@ def save_png(image: Image.Image, path: Union[str, Path], text: Mapping[str, str]
     return Path(path)
 
 
-def captioned(image: Image.Image, caption: str, scale: int = SCALE) -> Image.Image:
-    """``image`` enlarged ``scale`` times over a white band of ``CAPTION_PX`` pixels naming it."""
-    big = enlarge(image.convert("RGB"), scale)
+def captioned(image: Image.Image, caption: str, scale: int = SCALE, smooth: Optional[bool] = None) -> Image.Image:
+    """``image`` ``enlarge``d ``scale`` times over a white band of ``CAPTION_PX`` pixels naming it."""
+    big = enlarge(image.convert("RGB"), scale, smooth)
     frame = Image.new("RGB", (big.width, big.height + CAPTION_PX), PAPER)
     frame.paste(big, (0, 0))
     draw = ImageDraw.Draw(frame)
@@ -82,10 +116,12 @@ def save_animation(steps: Sequence[Step], path: Union[str, Path], scale: int = S
 
 
 def animation_frames(steps: Sequence[Step], scale: int = SCALE) -> list[Image.Image]:
-    """The frames of a making's animation: each step ``captioned`` with its number and name."""
+    """The frames of a making's animation: each step ``captioned`` with its number and name, all
+    enlarged alike (smoothly when the steps together are ``photographic``)."""
     if not steps:
         raise ValueError("an animation needs at least one step")
-    return [captioned(step.image, f"{i}/{len(steps)} {step.name}", scale) for i, step in enumerate(steps, 1)]
+    smooth = photographic([step.image for step in steps])
+    return [captioned(step.image, f"{i}/{len(steps)} {step.name}", scale, smooth) for i, step in enumerate(steps, 1)]
 
 
 def _write_animation(frames: list[Image.Image], path: Path) -> Path:
