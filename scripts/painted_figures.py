@@ -13,7 +13,8 @@
 With ``--compare DIR... --labels NAME...`` it writes only ``compare.jpg``: per menu recipe, the photo
 and each model's pizza for it (the same seed), side by side: each picture at its own size, enlarged to
 twice ``--size`` by a whole factor where it can be (``--size 96``: a 64 px model 3x, a 96 px one 2x, the photo
-shrunk to 96 px then 2x).
+shrunk to 96 px then 2x). Pictures are enlarged as the app enlarges them: photographic ones (the photos, the
+painted kitchen and model) with Lanczos, clip-art as crisp squares (``export.photographic``).
 """
 
 import argparse
@@ -24,6 +25,7 @@ from PIL import Image, ImageDraw
 from torchvision.transforms.functional import to_pil_image
 from torchvision.utils import make_grid
 
+from pizza_models.app.export import enlarge, photographic
 from pizza_models.data import read_manifest
 from pizza_models.kitchen.painted import PaintedKitchen
 from pizza_models.pipeline import generate, load, sheet, single_ingredient_menu
@@ -54,7 +56,8 @@ def labelled_grid(rows: list[list[Image.Image]], header: list[str], tile: int = 
         x0 = (i % 2) * (columns * (tile + gap) + gap * 3)
         y = top + (i // 2) * (tile + gap)
         for c, image in enumerate(row):
-            board.paste(image.resize((tile, tile), Image.NEAREST), (x0 + c * (tile + gap), y))
+            resample = Image.LANCZOS if photographic(image) else Image.NEAREST  # as the app enlarges it
+            board.paste(image.resize((tile, tile), resample), (x0 + c * (tile + gap), y))
     return board
 
 
@@ -97,7 +100,7 @@ def main() -> None:
     labelled_grid(rows, ["photo", "clip-art model", "painted kitchen", "painted model"], 2 * args.size).save(args.out / "menu.png")
     singles = single_ingredient_menu(model, seed=0, noise=1.0)
     board = sheet([image for image, _ in singles], columns=7)  # vocabulary order, rows of seven
-    board.resize((board.width * 2, board.height * 2), Image.NEAREST).save(args.out / "singles.png")
+    enlarge(board, 2).save(args.out / "singles.png")
     samples = [[photo(p.path, args.size)] + generate(model, [p.recipe], n=4, seed=7, noise=1.0) for p in photos]
     labelled_grid(samples, ["photo", "seed 7", "", "", ""], 2 * args.size).save(args.out / "samples.png")
     sprite_sheet(model).save(args.out / "sprites.png")
