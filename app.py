@@ -270,14 +270,20 @@ def menu_tab(shelf: dict[str, PizzaModel], choices: list[tuple[str, str]]) -> No
     """Menu: one pizza per ingredient, and an interpolation strip between two menu pizzas."""
 
     def menu(name, seed, noise):  # kept per (model, seed, noise): asked again, it answers at once
-        pizzas = pipeline.single_ingredient_menu(drawer(shelf, name), seed=seed, noise=noise)
+        return pipeline.single_ingredient_menu(drawer(shelf, name), seed=seed, noise=noise)
+
+    def menu_in_page(*values):  # the API gets the pictures; the page also how to enlarge them
+        pizzas = menu(*values)
         return gr.Gallery(pizzas, elem_classes=grid_classes([image for image, _ in pizzas]))
 
     def morph(start, end, name, seed, steps):
         if not isinstance(start, str) or not isinstance(end, str) or start not in MENU or end not in MENU:
             raise ValueError(f"cannot interpolate: pick two pizzas of the menu ({', '.join(MENU)})")
         steps = pipeline.check_whole(steps, "the number of steps", 2, 12)
-        pizzas = pipeline.interpolate(drawer(shelf, name), MENU[start], MENU[end], steps=steps, seed=seed)
+        return pipeline.interpolate(drawer(shelf, name), MENU[start], MENU[end], steps=steps, seed=seed)
+
+    def morph_in_page(*values):
+        pizzas = morph(*values)
         return gr.Gallery(pizzas, elem_classes=grid_classes(pizzas))
 
     with gr.Row():
@@ -300,9 +306,9 @@ def menu_tab(shelf: dict[str, PizzaModel], choices: list[tuple[str, str]]) -> No
     # Its own queue: a kept grid never waits behind other requests' model calls (pipeline.MODEL_LOCK
     # still runs one model call at a time when a grid must be drawn).
     wire(button.click, menu, [model, seed, noise], [gallery], status, "menu", concurrency_id="menu",
-         limits=[seed_limit, (noise, "the latent noise", 0, NOISE_MAX, False)])
+         limits=[seed_limit, (noise, "the latent noise", 0, NOISE_MAX, False)], page_fn=menu_in_page)
     wire(morph_button.click, morph, [start, end, model, seed, steps], [strip], status, "interpolate",
-         limits=[seed_limit, (steps, "the number of steps", 2, 12, True)])
+         limits=[seed_limit, (steps, "the number of steps", 2, 12, True)], page_fn=morph_in_page)
 
 
 def build_app(shelf: dict[str, PizzaModel]) -> gr.Blocks:
