@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
 from .cook import Step
@@ -38,11 +37,17 @@ def photographic(images: Union[Image.Image, Sequence[Image.Image]]) -> bool:
         x = np.asarray(image.convert("RGB"), dtype=np.int16)  # (H, W, 3)
         if min(x.shape[:2]) < 3:
             continue
-        windows = sliding_window_view(x, (3, 3), axis=(0, 1))  # (H - 2, W - 2, 3, 3, 3)
-        spread = (windows.max(axis=(-2, -1)) - windows.min(axis=(-2, -1))).max(-1)  # (H - 2, W - 2)
-        pizza = windows.min(axis=(-3, -2, -1)) < PLATE_LEVEL  # (H - 2, W - 2): some pixel darker than the plate
+        high, low = _window3(x, np.maximum), _window3(x, np.minimum)  # (H - 2, W - 2, 3): each 3x3 patch's max, min
+        spread = (high - low).max(-1)  # (H - 2, W - 2)
+        pizza = low.min(-1) < PLATE_LEVEL  # (H - 2, W - 2): some pixel darker than the plate
         flat, on_plate = flat + int((spread[pizza] < FLAT_LEVELS).sum()), on_plate + int(pizza.sum())
     return on_plate > 0 and flat < PHOTOGRAPHIC_FLAT_SHARE * on_plate
+
+
+def _window3(x: np.ndarray, reduce) -> np.ndarray:
+    """(H, W, C) -> (H - 2, W - 2, C): ``reduce`` (np.maximum or np.minimum) over each 3x3 patch, rows then columns."""
+    rows = reduce(reduce(x[:-2], x[1:-1]), x[2:])
+    return reduce(reduce(rows[:, :-2], rows[:, 1:-1]), rows[:, 2:])
 
 
 def page_classes(images: Union[Image.Image, Sequence[Image.Image]]) -> list[str]:
