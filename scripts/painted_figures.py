@@ -3,10 +3,10 @@
     python scripts/painted_figures.py checkpoints/painted docs/painted \
         [--photos ../shared/datasets/dodo20/recipes.csv] [--clipart checkpoints/layered] [--coverage LO HI] [--size 64]
 
-- ``menu.png``: for each of the 20 menu recipes, side by side at ``--size`` px: the real photo, the clip-art
+- ``menu.jpg``: for each of the 20 menu recipes, side by side at ``--size`` px: the real photo, the clip-art
   layered model's pizza, the painted kitchen's render and the painted model's pizza (shown at 2x);
-- ``singles.png``: the painted model's 28 single-ingredient pizzas in vocabulary order, rows of seven;
-- ``samples.png``: four pizzas per menu recipe, to show that pieces and bases vary;
+- ``singles.jpg``: the painted model's 28 single-ingredient pizzas in vocabulary order, rows of seven;
+- ``samples.jpg``: four pizzas per menu recipe, to show that pieces and bases vary;
 - ``sprites.png``: the model's sprites over a cheese colour, a row per topping drawn as pieces (vocabulary
   order of ``LayeredConfig.pieces``), a column per variant.
 
@@ -97,14 +97,14 @@ def main() -> None:
     model, clipart = load(args.model).eval(), load(args.clipart).eval()
     rows = [[photo(p.path, args.size), draw_one(clipart, p.recipe, i), kitchen.render(p.recipe, i, args.size),
              draw_one(model, p.recipe, i)] for i, p in enumerate(photos)]
-    labelled_grid(rows, ["photo", "clip-art model", "painted kitchen", "painted model"], 2 * args.size).save(args.out / "menu.png")
+    labelled_grid(rows, ["photo", "clip-art model", "painted kitchen", "painted model"], 2 * args.size).save(args.out / "menu.jpg", quality=90)
     singles = single_ingredient_menu(model, seed=0, noise=1.0)
     board = sheet([image for image, _ in singles], columns=7)  # vocabulary order, rows of seven
-    enlarge(board, 2).save(args.out / "singles.png")
+    enlarge(board, 2).save(args.out / "singles.jpg", quality=90)
     samples = [[photo(p.path, args.size)] + generate(model, [p.recipe], n=4, seed=7, noise=1.0) for p in photos]
-    labelled_grid(samples, ["photo", "seed 7", "", "", ""], 2 * args.size).save(args.out / "samples.png")
+    labelled_grid(samples, ["photo", "seed 7", "", "", ""], 2 * args.size).save(args.out / "samples.jpg", quality=90)
     sprite_sheet(model).save(args.out / "sprites.png")
-    print(f"wrote {args.out / 'menu.png'}, singles.png, samples.png, sprites.png")
+    print(f"wrote {args.out / 'menu.jpg'}, singles.jpg, samples.jpg, sprites.png")
 
 
 if __name__ == "__main__":
