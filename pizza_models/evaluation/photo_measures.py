@@ -72,7 +72,7 @@ TWO_SAMPLE_BUDGET = TwoSampleBudget()
 # CAS: the CAS budget itself (4,096 pizzas, 48 px, 1,500 steps of a resnet 16 wide, about two minutes of one core;
 # 8 wide on 2,048 pizzas, a clip-art kitchen classifier read the photos barely above chance). The photo judge looks
 # closer: 64 px, twice the pizzas and steps (6 minutes). On photos it never saw (5 folds, each fold's bank) it reads
-# about as the CAS budget does (macro-F1 0.263 against 0.266), and finds 24-26 of the painted kitchen's 28 singles, not 20-23.
+# about as the CAS budget does (macro-F1 0.263 against 0.266), and finds 24-26 of the painted kitchen's 28 singles, not 18-23.
 PHOTO_CAS_BUDGET = CAS_BUDGET
 PHOTO_JUDGE_BUDGET = replace(CAS_BUDGET, n_images=8192, image_size=64, steps=3000)
 
