@@ -97,7 +97,8 @@ def main() -> None:
     model, clipart = load(args.model).eval(), load(args.clipart).eval()
     rows = [[photo(p.path, args.size), draw_one(clipart, p.recipe, i), kitchen.render(p.recipe, i, args.size),
              draw_one(model, p.recipe, i)] for i, p in enumerate(photos)]
-    labelled_grid(rows, ["photo", "clip-art model", "painted kitchen", "painted model"], 2 * args.size).save(args.out / "menu.jpg", quality=90)
+    menu = labelled_grid(rows, ["photo", "clip-art model", "painted kitchen", "painted model"], 2 * args.size)
+    menu.save(args.out / "menu.jpg", quality=90)
     singles = single_ingredient_menu(model, seed=0, noise=1.0)
     board = sheet([image for image, _ in singles], columns=7)  # vocabulary order, rows of seven
     enlarge(board, 2).save(args.out / "singles.jpg", quality=90)
