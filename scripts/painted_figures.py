@@ -11,7 +11,8 @@
   order of ``LayeredConfig.pieces``), a column per variant.
 
 With ``--compare DIR... --labels NAME...`` it writes only ``compare.jpg``: per menu recipe, the photo
-and each model's pizza for it (the same seed), side by side: each picture at its own size, enlarged to
+and each model's pizza for it (the same seed), side by side (and with ``--singles ID...``, ``compare-singles.jpg``:
+per ingredient named, the painted kitchen's single-ingredient pizza and each model's): each picture at its own size, enlarged to
 twice ``--size`` by a whole factor where it can be (``--size 96``: a 64 px model 3x, a 96 px one 2x, the photo
 shrunk to 96 px then 2x). Pictures are enlarged as the app enlarges them: photographic ones (the photos, the
 painted kitchen and model) with Lanczos, clip-art as crisp squares (``export.photographic``).
@@ -29,6 +30,7 @@ from pizza_models.app.export import enlarge, photographic
 from pizza_models.data import read_manifest
 from pizza_models.kitchen.painted import PaintedKitchen
 from pizza_models.pipeline import generate, load, sheet, single_ingredient_menu
+from pizza_models.recipe_sampler import single_ingredient_recipe
 
 SIZE = 64
 
@@ -81,6 +83,8 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, nargs="+", default=[], metavar="DIR",
                         help="more models: write compare.jpg (the photo, MODEL and these per menu recipe) and nothing else")
     parser.add_argument("--labels", nargs="+", default=[], help="column names of MODEL and the --compare models")
+    parser.add_argument("--singles", nargs="+", default=[], metavar="ID",
+                        help="with --compare: ingredients whose single-ingredient pizzas go in compare-singles.jpg")
     parser.add_argument("--size", type=int, default=SIZE, help="the photos' side in the figures; tiles are twice that")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
@@ -92,6 +96,12 @@ def main() -> None:
         rows = [[photo(p.path, args.size)] + [draw_one(m, p.recipe, i) for m in models] for i, p in enumerate(photos)]
         labelled_grid(rows, ["photo", *labels], 2 * args.size).save(args.out / "compare.jpg", quality=92)
         print(f"wrote {args.out / 'compare.jpg'}")
+        if args.singles:
+            kitchen = PaintedKitchen(coverage=tuple(args.coverage) if args.coverage else None)
+            recipes = [single_ingredient_recipe(i) for i in args.singles]
+            rows = [[kitchen.render(r, i, args.size)] + [draw_one(m, r, i) for m in models] for i, r in enumerate(recipes)]
+            labelled_grid(rows, ["painted kitchen", *labels], 2 * args.size).save(args.out / "compare-singles.jpg", quality=92)
+            print(f"wrote {args.out / 'compare-singles.jpg'}")
         return
     kitchen = PaintedKitchen(coverage=tuple(args.coverage) if args.coverage else None)
     model, clipart = load(args.model).eval(), load(args.clipart).eval()
