@@ -90,6 +90,7 @@ def main() -> None:
     torch.set_grad_enabled(False)
     photos = read_manifest(args.photos)
     args.out.mkdir(parents=True, exist_ok=True)
+    kitchen = PaintedKitchen(coverage=tuple(args.coverage) if args.coverage else None)
     if args.compare:
         models = [load(path).eval() for path in [args.model, *args.compare]]
         labels = args.labels or [path.name for path in [args.model, *args.compare]]
@@ -97,13 +98,11 @@ def main() -> None:
         labelled_grid(rows, ["photo", *labels], 2 * args.size).save(args.out / "compare.jpg", quality=92)
         print(f"wrote {args.out / 'compare.jpg'}")
         if args.singles:
-            kitchen = PaintedKitchen(coverage=tuple(args.coverage) if args.coverage else None)
             recipes = [single_ingredient_recipe(i) for i in args.singles]
             rows = [[kitchen.render(r, i, args.size)] + [draw_one(m, r, i) for m in models] for i, r in enumerate(recipes)]
             labelled_grid(rows, ["painted kitchen", *labels], 2 * args.size).save(args.out / "compare-singles.jpg", quality=92)
             print(f"wrote {args.out / 'compare-singles.jpg'}")
         return
-    kitchen = PaintedKitchen(coverage=tuple(args.coverage) if args.coverage else None)
     model, clipart = load(args.model).eval(), load(args.clipart).eval()
     rows = [[photo(p.path, args.size), draw_one(clipart, p.recipe, i), kitchen.render(p.recipe, i, args.size),
              draw_one(model, p.recipe, i)] for i, p in enumerate(photos)]
