@@ -87,6 +87,12 @@ def main() -> None:
                         help="with --compare: ingredients whose single-ingredient pizzas go in compare-singles.jpg")
     parser.add_argument("--size", type=int, default=SIZE, help="the photos' side in the figures; tiles are twice that")
     args = parser.parse_args()
+    if args.singles and not args.compare:
+        parser.error("--singles goes with --compare")
+    try:  # a misspelt ingredient is told before any model draws
+        single_recipes = [single_ingredient_recipe(i) for i in args.singles]
+    except ValueError as error:
+        parser.error(f"--singles: {error}")
     torch.set_grad_enabled(False)
     photos = read_manifest(args.photos)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -97,9 +103,8 @@ def main() -> None:
         rows = [[photo(p.path, args.size)] + [draw_one(m, p.recipe, i) for m in models] for i, p in enumerate(photos)]
         labelled_grid(rows, ["photo", *labels], 2 * args.size).save(args.out / "compare.jpg", quality=92)
         print(f"wrote {args.out / 'compare.jpg'}")
-        if args.singles:
-            recipes = [single_ingredient_recipe(i) for i in args.singles]
-            rows = [[kitchen.render(r, i, args.size)] + [draw_one(m, r, i) for m in models] for i, r in enumerate(recipes)]
+        if single_recipes:
+            rows = [[kitchen.render(r, i, args.size)] + [draw_one(m, r, i) for m in models] for i, r in enumerate(single_recipes)]
             labelled_grid(rows, ["painted kitchen", *labels], 2 * args.size).save(args.out / "compare-singles.jpg", quality=92)
             print(f"wrote {args.out / 'compare-singles.jpg'}")
         return
