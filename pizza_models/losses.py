@@ -79,6 +79,15 @@ def g_hinge(fake_logits: Logits) -> torch.Tensor:
     return sum(-fake.mean() for fake in _as_list(fake_logits))
 
 
+def r1_penalty(real_logits: torch.Tensor, real_images: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al. 2018): the mean over the batch of the squared norm of the gradient of each real
+    image's mean logit (a patch critic's logits (B, 1, h, w) averaged) with respect to that image (B, C, H, W),
+    which must require grad. Kept in the graph, so that the critic learns to be smooth around the photos."""
+    scores = real_logits.float().flatten(1).mean(1).sum()
+    (grad,) = torch.autograd.grad(scores, real_images, create_graph=True)
+    return grad.float().pow(2).flatten(1).sum(1).mean()
+
+
 def d_bce(real_logits: torch.Tensor, fake_logits: Logits, weights: Optional[Sequence[float]] = None) -> torch.Tensor:
     """-mean(log sigmoid(D(real))) - sum over fake batches of weight * mean(log(1 - sigmoid(D(fake)))).
 

@@ -456,6 +456,18 @@ def test_a_step_with_the_critic_trains_the_critic_and_logs_how_well_the_model_fo
     assert any(not torch.equal(a, b) for a, b in zip(before, built.nets["critic"].parameters()))
 
 
+def test_a_critic_r1_penalises_the_critics_gradient_on_the_photos(photos):
+    torch.manual_seed(0)
+    hp = hyper("layered", "modern", 32, channels=8, photos=photos, photo_weight=0.1, critic_r1=1.0)
+    built = build_layered(hp, DEFAULT_VOCABULARY)
+    data = layered_data(hp, DEFAULT_VOCABULARY, 4, 0, False, built)
+    x, c, parts = data.collate([data[i] for i in range(4)])
+    stats = train_step(built, built.modules(), Batch(x, c, parts), hp, torch.device("cpu"))
+    assert stats["r1"] > 0 and np.isfinite(stats["critic"])
+    plain_hp, plain, _ = critic_run(photos)  # without it, no penalty is computed or logged
+    assert "r1" not in train_step(plain, plain.modules(), Batch(x, c, parts), plain_hp, torch.device("cpu"))
+
+
 def test_train_only_critic_warms_the_critic_up_on_a_model_kept_as_it_is(photos):
     hp, built, data = critic_run(photos)
     trainable(built, ["critic"], "--train-only", only=True)  # the whole network, by its name

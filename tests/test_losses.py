@@ -58,6 +58,18 @@ def test_mean_losses_average_over_every_value():
     assert losses.feature_matching(real, fake).item() == 2.0
 
 
+def test_r1_is_the_squared_gradient_of_the_mean_logit_per_image():
+    images = torch.randn(2, 3, 4, 4, requires_grad=True)
+    logits = (images * 3).sum(1, keepdim=True)  # (2, 1, 4, 4): each image's mean logit has gradient 3/16 per pixel
+    assert losses.r1_penalty(logits, images).item() == pytest.approx(48 * (3 / 16) ** 2)
+
+
+def test_r1_is_zero_for_a_critic_that_ignores_the_pixels():
+    images = torch.randn(2, 3, 4, 4, requires_grad=True)
+    logits = images.sum(1, keepdim=True) * 0 + 1
+    assert losses.r1_penalty(logits, images).item() == 0
+
+
 def test_hinge_is_zero_at_the_margins():
     ones = torch.ones(5)
     assert losses.d_hinge(ones, -ones).item() == 0

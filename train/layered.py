@@ -83,10 +83,10 @@ class LayeredHyper(Hyper):
                                         "photos without it)", ("nothing", "sauces"))
     critic_size: int = knob(0, "layered: the side the photo critic looks at (0: the model's; 64 on a 96 px model: finer is the kitchen's)")
     critic_sees: str = knob("photos", "layered: what the critic tells drawn pizzas from: the menu photos (the whole pizza drawn), "
-                                      "or the photo bank's bases (the photos with their toppings refilled; the base alone drawn)",
-                            ("photos", "bases"))
+                                      "or the photo bank's bases (their toppings refilled; the base alone drawn)", ("photos", "bases"))
     critic_augment: str = knob("translation", "layered: DiffAugment policy of the critic's views, photos and drawn alike "
                                               "(a comma-separated subset of color, translation, cutout, rotation)")
+    critic_r1: float = knob(0.0, "layered: gamma of the critic's R1 penalty on the photos (a critic smooth around them)")
     critic_pool: str = knob("box", "layered: how the critic halves its maps: 2x2 boxes, or a [1, 3, 3, 1] blur (a gradient "
                                    "without 2 px cells)", ("box", "blur"))
     anchor_weight: float = knob(0.0, "layered: weight of the L1, over 8 x 8 px cells, of bases drawn from the prior for "
@@ -119,8 +119,7 @@ class LayeredKitchen(Dataset):
                  photos: Optional[tuple[torch.Tensor, torch.Tensor]] = None):
         self.config, self.photos = config, photos  # photos: (N, 3, S, S) in [-1, 1] and their counts (N, V)
         self.views = torch.Generator().manual_seed(seed)
-        kitchen = kitchen or Kitchen(config.vocabulary)
-        size, vocabulary = config.image_size, config.vocabulary
+        size, vocabulary, kitchen = config.image_size, config.vocabulary, kitchen or Kitchen(config.vocabulary)
         self.recipes = kitchen_recipes(n, seed, vocabulary)
         slots = {i: k for k, i in enumerate(config.layers)}
         self.items = []
@@ -325,8 +324,8 @@ def anchor_loss(model: LayeredPizza, code: torch.Tensor, parts: dict, held: Opti
     """L1 of the base drawn from the prior (its latent and grain noise) for each kitchen pizza's recipe
     and geometry against that pizza's base, both averaged over ``cell`` x ``cell`` px: the colours of
     the base where they lie, not its texture, which the prior draws anew; only the pizzas ``held`` (B,) where given."""
-    config, side, k = model.config, model.config.image_size, model.config.base_latent_side
-    geometry, target = parts["geometry"], parts["base"]
+    config, geometry, target = model.config, parts["geometry"], parts["base"]
+    side, k = config.image_size, config.base_latent_side
     if held is not None:
         code, geometry, target = code[held], geometry[held], target[held]
         if not len(code):
@@ -346,13 +345,11 @@ def layout_loss(model: LayeredPizza, parts: dict) -> torch.Tensor:
     p, layer_of, n_layers = parts["pieces"], parts["piece_layer"], len(parts["piece_layers"])  # p: (N, 6), see sprite_losses
     if not n_layers:
         return loss
-    slot = parts["piece_slot"]
-    count = torch.bincount(layer_of, minlength=n_layers).float()
+    slot, count = parts["piece_slot"], torch.bincount(layer_of, minlength=n_layers).float()
     mean, std = layout.count_stats(slot, parts["piece_portions"], parts["piece_crowd"])
     loss = loss + losses.gaussian_nll(count.log(), mean, std.log())
     piece_slot, piece_inner = slot[layer_of], inner[parts["piece_pizza"]][layer_of]
-    size = layout.size[piece_slot]
-    loss = loss + losses.gaussian_nll((p[:, 2] / piece_inner).log(), size[:, 0], size[:, 1])
+    loss = loss + losses.gaussian_nll((p[:, 2] / piece_inner).log(), *layout.size[piece_slot].unbind(1))
     loss = loss + losses.gaussian_nll(p[:, 4] - 1, torch.zeros_like(p[:, 4]), layout.shade_log_std[piece_slot])
     centre = geometry[parts["piece_pizza"]][layer_of, :2]
     rho2 = ((p[:, :2] - centre) ** 2).sum(1) / piece_inner**2
@@ -373,8 +370,11 @@ def layered_step(nets: dict, batch: Batch, hp: LayeredHyper) -> Iterator[Update]
         if drawn.shape[-1] != photos.shape[-1]:  # --critic-size: (B, 3, s, s), as the photos
             drawn = F.interpolate(drawn, size=photos.shape[-2:], mode="bilinear", antialias=True)
         views = partial(diff_augment, policy=hp.critic_augment)
-        d_loss = losses.d_hinge(critic(views(photos), counts), critic(views(drawn.detach()), counts))
-        yield Update("critic", d_loss, {"critic": d_loss})
+        real = views(photos).detach().requires_grad_(hp.critic_r1 > 0)  # (B, 3, S, S) in [-1, 1]
+        real_logits = critic(real, counts)
+        terms = {"critic": losses.d_hinge(real_logits, critic(views(drawn.detach()), counts))}
+        terms |= {"r1": losses.r1_penalty(real_logits, real)} if hp.critic_r1 else {}
+        yield Update("critic", terms["critic"] + hp.critic_r1 / 2 * terms.get("r1", 0), terms)
     # The networks run under the loop's autocast; rendering and the losses in float32.
     terms = dict(zip(("sprites", "variants", "piece_grain"), sprite_losses(model, parts)))
     terms.update(zip(("strokes", "templates"), stroke_losses(model, x, parts)))
