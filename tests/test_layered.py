@@ -419,9 +419,9 @@ def photos(tmp_path) -> str:
     return str(tmp_path)
 
 
-def critic_run(photos: str):
+def critic_run(photos: str, **options):
     torch.manual_seed(0)
-    hp = hyper("layered", "modern", 32, channels=8, photos=photos, photo_weight=0.1)
+    hp = hyper("layered", "modern", 32, channels=8, photos=photos, photo_weight=0.1, **options)
     built = build_layered(hp, DEFAULT_VOCABULARY)
     return hp, built, layered_data(hp, DEFAULT_VOCABULARY, 4, 0, False, built)
 
@@ -457,10 +457,7 @@ def test_a_step_with_the_critic_trains_the_critic_and_logs_how_well_the_model_fo
 
 
 def test_a_critic_r1_penalises_the_critics_gradient_on_the_photos(photos):
-    torch.manual_seed(0)
-    hp = hyper("layered", "modern", 32, channels=8, photos=photos, photo_weight=0.1, critic_r1=1.0)
-    built = build_layered(hp, DEFAULT_VOCABULARY)
-    data = layered_data(hp, DEFAULT_VOCABULARY, 4, 0, False, built)
+    hp, built, data = critic_run(photos, critic_r1=1.0)
     x, c, parts = data.collate([data[i] for i in range(4)])
     stats = train_step(built, built.modules(), Batch(x, c, parts), hp, torch.device("cpu"))
     assert stats["r1"] > 0 and np.isfinite(stats["critic"])
