@@ -372,9 +372,9 @@ def layered_step(nets: dict, batch: Batch, hp: LayeredHyper) -> Iterator[Update]
         views = partial(diff_augment, policy=hp.critic_augment)
         real = views(photos).detach().requires_grad_(hp.critic_r1 > 0)  # (B, 3, S, S) in [-1, 1]
         real_logits = critic(real, counts)
-        terms = {"critic": losses.d_hinge(real_logits, critic(views(drawn.detach()), counts))}
-        terms |= {"r1": losses.r1_penalty(real_logits, real)} if hp.critic_r1 else {}
-        yield Update("critic", terms["critic"] + hp.critic_r1 / 2 * terms.get("r1", 0), terms)
+        judged = {"critic": losses.d_hinge(real_logits, critic(views(drawn.detach()), counts))}
+        judged |= {"r1": losses.r1_penalty(real_logits, real)} if hp.critic_r1 else {}
+        yield Update("critic", judged["critic"] + hp.critic_r1 / 2 * judged.get("r1", 0), judged)
     # The networks run under the loop's autocast; rendering and the losses in float32.
     terms = dict(zip(("sprites", "variants", "piece_grain"), sprite_losses(model, parts)))
     terms.update(zip(("strokes", "templates"), stroke_losses(model, x, parts)))
