@@ -141,3 +141,34 @@ def test_latent_regression_sums_squared_errors_over_dimensions_and_averages_over
     z = torch.zeros(4, 8)
     assert losses.latent_regression(z + 0.5, z).item() == pytest.approx(8 * 0.25)
     assert losses.latent_regression(z, z).item() == 0
+
+
+def test_sliced_wasserstein_is_zero_for_the_same_cloud_in_another_order():
+    cloud, directions = torch.randn(64, 5), torch.nn.functional.normalize(torch.randn(5, 8), dim=0)
+    assert losses.sliced_wasserstein(cloud, cloud[torch.randperm(64)], directions).item() == pytest.approx(0, abs=1e-12)
+
+
+def test_sliced_wasserstein_of_a_shifted_cloud_is_the_squared_shift_along_each_direction():
+    cloud, directions = torch.randn(64, 2), torch.eye(2)
+    assert losses.sliced_wasserstein(cloud, cloud + torch.tensor([3.0, 0.0]), directions).item() == pytest.approx(9 / 2)
+
+
+def test_patches_of_a_picture_upside_down_lie_nearer_it_than_those_of_a_flat_copy():
+    stripes = torch.linspace(-1, 1, 32).repeat(2, 3, 32, 1)  # (2, 3, 32, 32): ramps left to right
+    stripes = stripes + 0.3 * torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    flat = stripes.mean((2, 3), keepdim=True).expand_as(stripes)  # the same colour, no texture
+    g = torch.Generator().manual_seed(1)
+    assert losses.patch_distance(stripes.flip(2), stripes, generator=g) < 0.1 * losses.patch_distance(flat, stripes, generator=g)
+
+
+def test_patch_distance_trains_a_picture_towards_the_real_texture():
+    real = torch.randn(1, 3, 16, 16, generator=torch.Generator().manual_seed(0)).clamp(-1, 1)
+    drawn = torch.zeros(1, 3, 16, 16, requires_grad=True)
+    start = losses.patch_distance(drawn, real, scales=(1,), n_patches=256, generator=torch.Generator().manual_seed(1)).item()
+    optimiser = torch.optim.Adam([drawn], lr=0.05)
+    for step in range(100):
+        optimiser.zero_grad()
+        losses.patch_distance(drawn, real, scales=(1,), n_patches=256, generator=torch.Generator().manual_seed(step)).backward()
+        optimiser.step()
+    end = losses.patch_distance(drawn, real, scales=(1,), n_patches=256, generator=torch.Generator().manual_seed(1)).item()
+    assert end < 0.2 * start
