@@ -421,7 +421,7 @@ def photos(tmp_path) -> str:
 
 def critic_run(photos: str, **options):
     torch.manual_seed(0)
-    hp = hyper("layered", "modern", 32, channels=8, photos=photos, photo_weight=0.1, **options)
+    hp = hyper("layered", "modern", 32, channels=8, photos=photos, **{"photo_weight": 0.1, **options})
     built = build_layered(hp, DEFAULT_VOCABULARY)
     return hp, built, layered_data(hp, DEFAULT_VOCABULARY, 4, 0, False, built)
 
@@ -463,6 +463,21 @@ def test_a_critic_r1_penalises_the_critics_gradient_on_the_photos(photos):
     assert stats["r1"] > 0 and np.isfinite(stats["critic"])
     plain_hp, plain, _ = critic_run(photos)  # without it, no penalty is computed or logged
     assert "r1" not in train_step(plain, plain.modules(), Batch(x, c, parts), plain_hp, torch.device("cpu"))
+
+
+def test_photo_patches_teach_the_model_the_photos_texture_without_a_critic(photos):
+    hp, built, data = critic_run(photos, photo_weight=0.0, photo_patches=10.0)
+    assert set(built.nets) == {"model"} and data.photos is not None
+    base = copy.deepcopy(built.nets["model"].base.state_dict())
+    x, c, parts = data.collate([data[i] for i in range(4)])
+    stats = train_step(built, built.modules(), Batch(x, c, parts), hp, torch.device("cpu"))
+    assert stats["patches"] > 0 and "critic" not in stats
+    assert any(not torch.equal(value, built.nets["model"].base.state_dict()[name]) for name, value in base.items())
+
+
+def test_photo_patches_need_the_photos():
+    with pytest.raises(ValueError, match="--photos"):
+        hyper("layered", "modern", 32, photo_patches=1.0)
 
 
 def test_train_only_critic_warms_the_critic_up_on_a_model_kept_as_it_is(photos):

@@ -15,7 +15,8 @@ Every part of ``LayeredPizza`` learns from its own supervision, so no part waits
 - with ``--piece-grain``, the texture inside the pieces: a grain amplitude per topping, matched to the kitchen's;
 - with ``--photos`` and ``--photo-weight``, the look of the base: a patch critic learns to tell the menu photos (turned,
   mirrored) from the model's pizzas for the same recipes (hinge), and the base learns to fool it (``--critic-*``);
-  with ``--anchor-weight``, prior-drawn bases keep the kitchen's colours cell by cell.
+  with ``--anchor-weight``, prior-drawn bases keep the kitchen's colours cell by cell; with ``--photo-patches``, the
+  drawn pizzas' 5x5 px patches are pulled to the photos' as a distribution (sliced Wasserstein), no critic.
 """
 
 from dataclasses import dataclass
@@ -77,6 +78,7 @@ class LayeredHyper(Hyper):
     photos: str = knob("", "layered: a photo manifest (a folder with recipes.csv) whose pizzas a patch critic learns to "
                            "tell from the model's, with --photo-weight")
     photo_weight: float = knob(0.0, "layered: weight of fooling the photo critic (0: no critic)")
+    photo_patches: float = knob(0.0, "layered: weight of the sliced Wasserstein distance of drawn pizzas' 5x5 patches from the photos'")
     critic_lr: float = knob(2e-4, "layered: learning rate of the photo critic")
     critic_reads: str = knob("nothing", "layered: what the photo critic knows of each pizza: nothing, or which sauces and "
                                         "cheese it has (a projection: pizzas without tomato sauce are judged against the "
@@ -96,8 +98,8 @@ class LayeredHyper(Hyper):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.photo_weight and not self.photos and self.critic_sees == "photos":
-            raise ValueError("--photo-weight needs --photos: the manifest of the photos the critic learns from")
+        if (self.photo_weight and self.critic_sees == "photos" or self.photo_patches) and not self.photos:
+            raise ValueError("--photo-weight and --photo-patches need --photos: the manifest of the photos to learn from")
         try:
             policy_names(self.critic_augment)
         except ValueError as error:
@@ -138,8 +140,7 @@ class LayeredKitchen(Dataset):
                 image=np.asarray(parts.image()), base=np.clip(np.round(parts.base), 0, 255).astype(np.uint8),
                 counts=encode(recipe, "counts", vocabulary), geometry=np.array([g.cx, g.cy, g.radius, g.inner], np.float32),
                 layers=layers, visible=visible, pieces=pieces,
-                strokes={slots[name]: (stroke.angle, stroke.passes) for name, stroke in parts.strokes.items()},
-            ))
+                strokes={slots[name]: (stroke.angle, stroke.passes) for name, stroke in parts.strokes.items()}))
         # The ways a drizzle is drawn, per portions: its distinct pass counts, ranked into the templates.
         passes = {}
         for item in self.items:
@@ -207,9 +208,8 @@ class LayeredKitchen(Dataset):
 
 def training_kitchen(hp: LayeredHyper, vocabulary: Vocabulary) -> Kitchen:
     """The kitchen the run learns from: clip-art, or painted with the menu photos."""
-    if hp.kitchen != "painted":
-        return Kitchen(vocabulary)
-    return PaintedKitchen(vocabulary, coverage=tuple(hp.coverage) if max(hp.coverage) > 0 else None)
+    coverage = tuple(hp.coverage) if max(hp.coverage) > 0 else None
+    return PaintedKitchen(vocabulary, coverage=coverage) if hp.kitchen == "painted" else Kitchen(vocabulary)
 
 
 def layered_config(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[dict] = None) -> LayeredConfig:
@@ -227,13 +227,12 @@ def layered_config(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[d
 
 def critic_photos(hp: LayeredHyper, vocabulary: Vocabulary) -> Optional[tuple[torch.Tensor, torch.Tensor]]:
     """The photos of ``--photos`` (or the photo bank's bases, with ``--critic-sees bases``) (N, 3, S, S) in [-1, 1]
-    and their counts (N, V) (the bases': their sauces and cheese); None without a critic."""
-    if not hp.photo_weight:
+    and their counts (N, V) (the bases': their sauces and cheese); None without a critic or --photo-patches."""
+    if not (hp.photo_weight or hp.photo_patches):
         return None
     size = hp.critic_size or hp.image_size
     if hp.critic_sees == "bases":
-        bank = shipped_bank()
-        images = bank.bases
+        images = (bank := shipped_bank()).bases
         recipes = [parse_recipe(list(sauces) + ["mozzarella"] * cheese, vocabulary) for sauces, cheese in zip(bank.sauces, bank.cheese)]
     else:
         try:
@@ -357,19 +356,18 @@ def layout_loss(model: LayeredPizza, parts: dict) -> torch.Tensor:
 
 
 def layered_step(nets: dict, batch: Batch, hp: LayeredHyper) -> Iterator[Update]:
-    """One update of every part of the layered model, each on its own supervision (see the module docstring);
-    with a photo critic, the critic's update first."""
+    """One update of every part of the layered model, each on its own supervision (module docstring); a critic's first."""
     model, (x, code, parts) = unwrap(nets["model"]), batch
-    if hp.photo_weight:
-        critic, photos, counts = nets["critic"], parts["photos"], parts["photo_counts"]
-        # The critic teaches the base alone (crust, sauce, cheese, grain): the pieces and drizzles are laid
-        # as drawn but detached, for they are real pieces already, and through them it recoloured toppings
-        # (with --critic-sees bases, the base alone against the photos' bases: it is never asked for toppings).
+    if hp.photo_weight or hp.photo_patches:
+        photos, counts = parts["photos"], parts["photo_counts"]
+        # The photos teach the base alone (crust, sauce, cheese, grain): pieces and drizzles are laid as drawn but detached, for they
+        # are real pieces already and a critic recoloured toppings through them (--critic-sees bases: the base alone, as the bank's).
         base, layers = model.draw_parts(model.sample_latent(len(counts), device=counts.device), counts)
         drawn = (base.float() if hp.critic_sees == "bases" else lay(base.float(), layers.detach())) * 2 - 1  # (B, 3, S, S)
         if drawn.shape[-1] != photos.shape[-1]:  # --critic-size: (B, 3, s, s), as the photos
             drawn = F.interpolate(drawn, size=photos.shape[-2:], mode="bilinear", antialias=True)
-        views = partial(diff_augment, policy=hp.critic_augment)
+    if hp.photo_weight:
+        critic, views = nets["critic"], partial(diff_augment, policy=hp.critic_augment)
         real = views(photos).detach().requires_grad_(hp.critic_r1 > 0)  # (B, 3, S, S) in [-1, 1]
         real_logits = critic(real, counts)
         judged = {"critic": losses.d_hinge(real_logits, critic(views(drawn.detach()), counts))}
@@ -382,12 +380,14 @@ def layered_step(nets: dict, batch: Batch, hp: LayeredHyper) -> Iterator[Update]
     if hp.anchor_weight:
         held = code[:, model.config.ingredients.index("tomato_sauce")] == 0 if hp.anchor_on == "no-tomato-sauce" else None
         terms["anchor"] = anchor_loss(model, code, parts, held)
-    weights = dict(sprites=hp.sprite_weight, variants=hp.variant_weight, strokes=hp.stroke_weight,
-                   templates=hp.template_weight, base=hp.base_weight, grain=hp.grain_weight, piece_grain=hp.grain_weight, kl=hp.kl_weight,
-                   visible=hp.visible_weight, geometry=hp.geometry_weight, layout=hp.layout_weight, anchor=hp.anchor_weight)
+    if hp.photo_patches:
+        terms["patches"] = losses.patch_distance(drawn, photos, n_patches=16384)
+    weights = dict(sprites=hp.sprite_weight, variants=hp.variant_weight, strokes=hp.stroke_weight, templates=hp.template_weight,
+                   base=hp.base_weight, grain=hp.grain_weight, piece_grain=hp.grain_weight, kl=hp.kl_weight, visible=hp.visible_weight,
+                   geometry=hp.geometry_weight, layout=hp.layout_weight, anchor=hp.anchor_weight, patches=hp.photo_patches)
     loss = sum(weights[name] * term for name, term in terms.items())
     logged = ("sprites", "strokes", "base", "grain", "kl", "visible", "geometry", "layout") + ("anchor",) * bool(hp.anchor_weight) \
-        + ("piece_grain",) * model.config.piece_grain
+        + ("piece_grain",) * model.config.piece_grain + ("patches",) * bool(hp.photo_patches)
     logs = {"loss": loss, **{name: terms[name] for name in logged}}
     if not hp.photo_weight:
         yield Update("model", loss, logs)
