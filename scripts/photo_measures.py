@@ -4,7 +4,8 @@ the clip-art kitchen (the floor) and any checkpoints, as a table and a JSON.
     python scripts/photo_measures.py checkpoints/layered --out runs/photo_measures.json
 
 Per row: the share of flat 3x3 patches (``flat``, of 8 pizzas per photo recipe; the photos' own for
-the ceiling), the real-or-generated test (``rog_auc``, ``rog_acc``; for the ceiling a lossless
+the ceiling), the real-or-generated test (``rog_auc``, ``rog_acc``; with ``--two-sample-seeds N``
+their means over N seeds and the AUC's spread ``rog_sd``; for the ceiling a lossless
 copy of the photos: what the test scores when nothing tells them apart), CAS on the held-out photos
 of each fold (``cas_macro``, ``cas_micro``, and ``cas_chance``: the macro-F1 of the same answers dealt
 to the photos at random; for the ceiling the classifier trained on the fold's
@@ -41,7 +42,7 @@ JUDGE_DRAWS = {"kitchen": P.kitchen_draw, "painted": painted_draw}  # name -> (s
 QUICK = {"two_sample": P.TwoSampleBudget(n_images=96, image_size=32, steps=40, test_views=4),
          "cas": replace(P.PHOTO_CAS_BUDGET, n_images=256, image_size=32, steps=80),
          "judge": replace(P.PHOTO_JUDGE_BUDGET, n_images=512, image_size=32, steps=100, channels=8)}
-COLUMNS = ("flat", "rog_auc", "rog_acc", "cas_macro", "cas_chance", "cas_micro", "singles", "held_out")
+COLUMNS = ("flat", "rog_auc", "rog_sd", "rog_acc", "cas_macro", "cas_chance", "cas_micro", "singles", "held_out")
 
 
 def timed(timings: dict, key: str, f, *args, **kwargs):
@@ -52,14 +53,25 @@ def timed(timings: dict, key: str, f, *args, **kwargs):
     return out
 
 
+def two_sample(photos, recipes, draw: P.Draw, args, budget: P.TwoSampleBudget) -> dict:
+    """The real-or-generated test repeated with ``--two-sample-seeds`` seeds from ``--seed`` (folds, views and draws): the
+    mean AUC and accuracy, the AUC's standard deviation over seeds and each seed's result. One seed's AUC moves by about
+    0.04 from seed to seed for the same model, so compare models on the mean of several."""
+    runs = [P.real_or_generated(photos, recipes, draw, args.folds, args.size, budget, args.seed + k) for k in range(args.two_sample_seeds)]
+    if len(runs) == 1:
+        return runs[0]
+    auc, accuracy = (torch.tensor([r[key] for r in runs], dtype=torch.float64) for key in ("auc", "accuracy"))
+    return {"auc": float(auc.mean()), "auc_sd": float(auc.std()), "accuracy": float(accuracy.mean()),
+            "seeds": [r["seed"] for r in runs], "repeats": runs}
+
+
 def measure_draw(name: str, draw: P.Draw, photos, recipes, judge, args, budgets, fold_draw=None) -> dict:
     """Every measure of one drawing row. CAS trains on ``fold_draw(training photos)`` where given (a draw
     built from the fold's training photos alone), else on ``draw`` for every fold."""
     print(name, flush=True)
     t: dict = {}
     flat = timed(t, "flat", lambda: P.flat_patch_share(draw([r for r in recipes for _ in range(8)], args.seed)))
-    rog = timed(t, "real_or_generated", P.real_or_generated, photos, recipes, draw, args.folds, args.size,
-                budgets["two_sample"], args.seed)
+    rog = timed(t, "real_or_generated", two_sample, photos, recipes, draw, args, budgets["two_sample"])
     cas = timed(t, "cas", P.cas_on_photos, fold_draw or (lambda train: draw), photos, recipes, args.folds, budgets["cas"],
                 args.seed, args.size)
     menu = timed(t, "judge_reads", P.read_menu, judge, draw, seed=args.seed)
@@ -70,6 +82,7 @@ def row(result: dict) -> dict:
     """The table's cells of one row (None where a measure does not apply)."""
     menu = result.get("photo_judge") or {}
     return {"flat": result["flat_patch_share"], "rog_auc": result["real_or_generated"]["auc"],
+            "rog_sd": result["real_or_generated"].get("auc_sd"),
             "rog_acc": result["real_or_generated"]["accuracy"], "cas_macro": result["cas_on_photos"]["macro_f1"],
             "cas_chance": result["cas_on_photos"]["chance_macro_f1"],
             "cas_micro": result["cas_on_photos"]["micro_f1"],
@@ -96,7 +109,11 @@ def main() -> None:
     p.add_argument("--two-sample-size", type=int, metavar="SIDE",
                    help="side the real-or-generated CNN looks at (default: its budget's, 48 px): --size 96 "
                         "--two-sample-size 96 tells whether pizzas drawn at 96 px look like the photos at 96 px")
+    p.add_argument("--two-sample-seeds", type=int, default=1, metavar="N",
+                   help="repeat the real-or-generated test with N seeds from --seed and report the mean AUC and its spread")
     args = p.parse_args()
+    if args.two_sample_seeds < 1:
+        p.error(f"--two-sample-seeds must be at least 1, not {args.two_sample_seeds}")
     budgets = QUICK if args.quick else {"two_sample": P.TWO_SAMPLE_BUDGET, "cas": P.PHOTO_CAS_BUDGET,
                                         "judge": P.PHOTO_JUDGE_BUDGET}
     if args.two_sample_size:
@@ -116,8 +133,7 @@ def main() -> None:
         copies = P.photo_copy_draw(photos, recipes)
         results["photos"] = {
             "flat_patch_share": timed(t, "flat", P.flat_patch_share, photos),
-            "real_or_generated": timed(t, "real_or_generated", P.real_or_generated, photos, recipes, copies, args.folds,
-                                       args.size, budgets["two_sample"], args.seed),
+            "real_or_generated": timed(t, "real_or_generated", two_sample, photos, recipes, copies, args, budgets["two_sample"]),
             "cas_on_photos": timed(t, "cas", P.cas_real_baseline, photos, recipes, args.folds, budgets["cas"], args.seed),
             "photo_judge": None, "seconds": t}
     if "kitchen" in args.rows:

@@ -217,17 +217,20 @@ def test_shipped_two_sample_budget(photos, one_thread):
 
 @pytest.mark.e2e
 def test_photo_measures_script_quick(photos, tmp_path):
-    """The command line with tiny budgets: a row per source, every cell filled where it applies."""
+    """The command line with tiny budgets: a row per source, every cell filled where it applies (the test's spread over
+    its two seeds too)."""
     root = Path(__file__).resolve().parents[1]
     out = tmp_path / "measures.json"
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(root))
     subprocess.run([sys.executable, "scripts/photo_measures.py", "checkpoints/layered", "--quick", "--out", str(out),
-                    "--photos", str(DODO20), "--rows", "photos", "kitchen"], cwd=root, env=env, check=True,
+                    "--photos", str(DODO20), "--rows", "photos", "kitchen", "--two-sample-seeds", "2"], cwd=root, env=env, check=True,
                    capture_output=True, timeout=600)
     rows = json.loads(out.read_text())["rows"]
     assert list(rows) == ["photos", "kitchen", "layered"]
     assert rows["photos"]["singles"] is None and all(v is not None for v in rows["layered"].values())
     assert rows["photos"]["flat"] < rows["kitchen"]["flat"]
+    repeats = json.loads(out.read_text())["results"]["layered"]["real_or_generated"]["repeats"]
+    assert [r["seed"] for r in repeats] == [0, 1] and rows["layered"]["rog_auc"] == pytest.approx(sum(r["auc"] for r in repeats) / 2)
 
 
 def test_constant_reader_bound_matches_metrics(photos):
