@@ -17,8 +17,8 @@
    pieces of colours no other pizza shows (olives, jalapeno, green pepper). ``--vivid`` (diced tomatoes),
    ``--pink`` (ham) and ``--white`` (feta) take their pieces from blobs that stand out from the base
    around them, are redder or are whiter than it (``vivid_maps``) on pizzas of one or two toppings.
-3. **Bases.** Each photo with its topping pixels refilled from the same photo shifted a few pixels (its own
-   sauce specks, cheese and browning), never a blurred fill.
+3. **Bases.** Each photo with its topping pixels refilled (``--refill``, ``base_refill.py``): from the same photo
+   shifted a few pixels (its own sauce specks, cheese and browning; the bank shipped), or smoothly.
 4. **Drizzles.** The mean colour of each drizzle's pixels.
 
 Everything written is derived from the photos and small (about 0.5 MB); the photos are not copied.
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -37,9 +38,12 @@ from PIL import Image
 from scipy import ndimage as ndi
 from torch import nn
 
-from pizza_models.data import read_manifest
-from pizza_models.kitchen.procedural import DRIZZLES, SAUCES, TOPPINGS, Kitchen
-from pizza_models.kitchen.painted import BANK_SIDE, CELL, LAYERS, PhotoBank
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the repository root, for scripts.*
+
+from pizza_models.data import read_manifest  # noqa: E402
+from pizza_models.kitchen.procedural import DRIZZLES, SAUCES, TOPPINGS, Kitchen  # noqa: E402
+from pizza_models.kitchen.painted import BANK_SIDE, CELL, LAYERS, PhotoBank  # noqa: E402
+from scripts.base_refill import REFILLS  # noqa: E402
 
 INNER = 0.84  # sauce disc over the pizza's radius in the photos (the crust ring is the rest)
 MIN_PIECES = 3  # a topping's pieces in the bank come from one source only if it gives at least this many
@@ -274,23 +278,6 @@ def vivid_maps(image: np.ndarray, inner: np.ndarray, toppings: list[str], distan
     return out
 
 
-def refill_base(image: np.ndarray, shows: np.ndarray, inner: np.ndarray, seed: int = 0) -> np.ndarray:
-    """The photo with every topping pixel replaced by base from the same photo shifted
-    a few pixels: the sauce and cheese beside it, with their specks, never a blurred fill."""
-    rng = np.random.default_rng(seed)
-    holes = (shows > 0) & inner
-    source = inner & ~holes
-    out, todo = image.copy(), holes.copy()
-    for _ in range(200):
-        if not todo.any():
-            break
-        dy, dx = rng.integers(-14, 15, 2)
-        shifted, usable = (np.roll(a, (dy, dx), (0, 1)) for a in (image, source))
-        take = todo & usable
-        out[take], todo = shifted[take], todo & ~take
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", default="../shared/datasets/dodo20")
@@ -302,6 +289,7 @@ def main() -> None:
     parser.add_argument("--pink", nargs="*", default=["ham"], help="toppings cut where redder than the base around them (redder)")
     parser.add_argument("--white", nargs="*", default=["feta"], help="toppings cut where whiter than the base around them (lighter)")
     parser.add_argument("--reuse-layers", action="store_true", help="take the layer maps from the bank in --out")
+    parser.add_argument("--refill", choices=sorted(REFILLS), default="shifted", help="how the bases refill toppings (base_refill.py)")
     args = parser.parse_args()
     photos = read_manifest(Path(args.photos) / "recipes.csv")
     images, inner, allowed, cover, geometry = [], [], [], [], []
@@ -361,7 +349,7 @@ def main() -> None:
             near = np.linalg.norm(lab(colours) - lab(np.array(Kitchen()._drizzle_colour(name), np.float64)), axis=-1)
             if np.quantile(near, 0.25) < 25:  # else the layer holds no pixel of that drizzle: the kitchen's colour stays
                 drizzles[name] = colours[near <= np.quantile(near, 0.25)].mean(0).round().astype(int).tolist()
-    bases = [refill_base(images[b], refill[b], inner[b], seed=b) for b in range(len(photos))]
+    bases = [REFILLS[args.refill](images[b], refill[b], inner[b], seed=b) for b in range(len(photos))]
     bank = PhotoBank.build(
         bases=np.stack(bases), geometry=geometry, inner=INNER,
         sauces=[[i for i in p.recipe.ingredients if i in SAUCES] for p in photos],
