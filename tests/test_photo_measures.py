@@ -241,3 +241,16 @@ def test_constant_reader_bound_matches_metrics(photos):
     occurs = target.any(0)
     closed = constant_reader_f1(target[:, occurs], answer[occurs])["macro_f1"]
     assert trivial_macro_f1(recipes) == pytest.approx(closed)
+
+
+def test_the_real_or_generated_test_draws_each_fold_from_its_training_photos():
+    photos = np.random.default_rng(0).integers(0, 255, (10, 16, 16, 3), dtype=np.uint8)
+    recipes, built = [parse_recipe("pepperoni")] * 10, []
+
+    def fold_draw(train):
+        built.append(sorted(train.tolist()))
+        return lambda asked, seed: np.zeros((len(asked), 16, 16, 3), np.uint8)
+
+    budget = P.TwoSampleBudget(n_images=8, image_size=16, steps=2, test_views=1)
+    P.real_or_generated(photos, recipes, None, folds=2, size=16, budget=budget, fold_draw=fold_draw)
+    assert built == [sorted(set(range(10)) - set(test.tolist())) for test in P.photo_folds(10, 2, 0)]

@@ -229,8 +229,9 @@ def roc_auc(real_scores: torch.Tensor, generated_scores: torch.Tensor) -> float:
 
 
 def real_or_generated(real: ImagesLike, real_recipes: Sequence[Recipe], draw: Draw, folds: int = 5, size: int = 64,
-                      budget: TwoSampleBudget = TWO_SAMPLE_BUDGET, seed: int = 0) -> dict:
-    """A classifier two-sample test between the photos ``real`` (N, S, S, 3) and ``draw``'s pizzas of their recipes.
+                      budget: TwoSampleBudget = TWO_SAMPLE_BUDGET, seed: int = 0, fold_draw: Optional[FoldDraw] = None) -> dict:
+    """A classifier two-sample test between the photos ``real`` (N, S, S, 3) and ``draw``'s pizzas of their recipes
+    (``fold_draw(training photos)``'s in each fold where given: a draw that may hold only those photos' pixels).
 
     Per fold: a fresh one-logit ``IngredientClassifier`` (``cas.train_classifier``) learns
     ``budget.n_images`` random views of the training photos (label 1) against as many drawn pizzas
@@ -243,13 +244,13 @@ def real_or_generated(real: ImagesLike, real_recipes: Sequence[Recipe], draw: Dr
     n, scores, labels, per_fold = len(real), [], [], []
     for fold, test in enumerate(photo_folds(n, folds, seed)):
         views = torch.Generator().manual_seed(budget.seed * 1000 + seed * 100 + fold)
-        train = _cycle(_rest(n, test), budget.n_images)
-        drawn = as_float(draw([real_recipes[i] for i in train], seed * 1000 + 2 * fold), size)
+        train, fold_drawing = _cycle(_rest(n, test), budget.n_images), fold_draw(_rest(n, test)) if fold_draw else draw
+        drawn = as_float(fold_drawing([real_recipes[i] for i in train], seed * 1000 + 2 * fold), size)
         x = resize(torch.cat([random_views(real[train], views), random_views(drawn, views)]), budget.image_size)
         y = torch.cat([torch.ones(len(train), 1), torch.zeros(len(train), 1)]).bool()  # (2 n_images, 1)
         classifier = train_classifier(x, y, ONE_LOGIT, budget)
         test_views = np.repeat(test, budget.test_views)
-        fresh = as_float(draw([real_recipes[i] for i in test_views], seed * 1000 + 2 * fold + 1), size)
+        fresh = as_float(fold_drawing([real_recipes[i] for i in test_views], seed * 1000 + 2 * fold + 1), size)
         x = resize(torch.cat([random_views(real[test_views], views), random_views(fresh, views)]), budget.image_size)
         with torch.inference_mode():
             s = torch.sigmoid(classifier(x))[:, 0]  # (2 T,): probability of "real"
@@ -260,8 +261,7 @@ def real_or_generated(real: ImagesLike, real_recipes: Sequence[Recipe], draw: Dr
                          "accuracy": float(((s >= 0.5).float() == t).float().mean())})
     s, t = torch.cat(scores), torch.cat(labels)
     return {"auc": roc_auc(s[t == 1], s[t == 0]), "accuracy": float(((s >= 0.5).float() == t).float().mean()),
-            "per_fold": per_fold, "n_test": int(len(t)), "folds": folds, "size": size, "seed": seed,
-            "budget": budget.as_dict()}
+            "per_fold": per_fold, "n_test": int(len(t)), "folds": folds, "size": size, "seed": seed, "budget": budget.as_dict()}
 
 
 # --------------------------------------------------------------------------- CAS on real photos
