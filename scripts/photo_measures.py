@@ -12,13 +12,16 @@ to the photos at random; for the ceiling the classifier trained on the fold's
 real training photos), and the photo judge's reading of the row's 28 single-ingredient pizzas
 (``singles``, recognised of 28) and of the held-out recipes (``held_out``, macro-F1). The judge is
 trained once on ``--judge`` pizzas and validated on all the photos (``judge_on_photos``, the ceiling
-row's reading). ``--quick`` runs tiny budgets (a smoke test, not a measurement). Timings are wall
+row's reading). A model with a crust table (``scripts/crusts.py``) and the painted kitchen draw, in each fold of
+the real-or-generated test and of CAS, from the fold's training photos alone (``model_fold_draw``,
+``painted_draw``): never a held-out photo's own pixels. ``--quick`` runs tiny budgets (a smoke test, not a measurement). Timings are wall
 seconds; run it on one core (``taskset -c 0``, ``OMP_NUM_THREADS=1``) to compare them.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import time
 from dataclasses import replace
@@ -26,6 +29,7 @@ from pathlib import Path
 
 import torch
 
+from pizza_models.data import read_manifest
 from pizza_models.evaluation import photo_measures as P
 from pizza_models.kitchen.painted import PaintedKitchen, shipped_bank
 from pizza_models.pipeline import load
@@ -53,11 +57,12 @@ def timed(timings: dict, key: str, f, *args, **kwargs):
     return out
 
 
-def two_sample(photos, recipes, draw: P.Draw, args, budget: P.TwoSampleBudget) -> dict:
+def two_sample(photos, recipes, draw: P.Draw, args, budget: P.TwoSampleBudget, fold_draw=None) -> dict:
     """The real-or-generated test repeated with ``--two-sample-seeds`` seeds from ``--seed`` (folds, views and draws): the
     mean AUC and accuracy, the AUC's standard deviation over seeds and each seed's result. One seed's AUC moves by about
     0.04 from seed to seed for the same model, so compare models on the mean of several."""
-    runs = [P.real_or_generated(photos, recipes, draw, args.folds, args.size, budget, args.seed + k) for k in range(args.two_sample_seeds)]
+    runs = [P.real_or_generated(photos, recipes, draw, args.folds, args.size, budget, args.seed + k, fold_draw)
+            for k in range(args.two_sample_seeds)]
     if len(runs) == 1:
         return runs[0]
     auc, accuracy = (torch.tensor([r[key] for r in runs], dtype=torch.float64) for key in ("auc", "accuracy"))
@@ -66,16 +71,25 @@ def two_sample(photos, recipes, draw: P.Draw, args, budget: P.TwoSampleBudget) -
 
 
 def measure_draw(name: str, draw: P.Draw, photos, recipes, judge, args, budgets, fold_draw=None) -> dict:
-    """Every measure of one drawing row. CAS trains on ``fold_draw(training photos)`` where given (a draw
-    built from the fold's training photos alone), else on ``draw`` for every fold."""
+    """Every measure of one drawing row. CAS and the real-or-generated test draw with ``fold_draw(training photos)``
+    where given (a draw built from the fold's training photos alone), else with ``draw`` in every fold."""
     print(name, flush=True)
     t: dict = {}
     flat = timed(t, "flat", lambda: P.flat_patch_share(draw([r for r in recipes for _ in range(8)], args.seed)))
-    rog = timed(t, "real_or_generated", two_sample, photos, recipes, draw, args, budgets["two_sample"])
+    rog = timed(t, "real_or_generated", two_sample, photos, recipes, draw, args, budgets["two_sample"], fold_draw)
     cas = timed(t, "cas", P.cas_on_photos, fold_draw or (lambda train: draw), photos, recipes, args.folds, budgets["cas"],
                 args.seed, args.size)
     menu = timed(t, "judge_reads", P.read_menu, judge, draw, seed=args.seed)
     return {"flat_patch_share": flat, "real_or_generated": rog, "cas_on_photos": cas, "photo_judge": menu, "seconds": t}
+
+
+def model_fold_draw(model, names: list[str], size: int):
+    """For a model with a crust table (``LayeredConfig.crusts``), a ``FoldDraw``: in each fold the model drawing only the
+    crusts of the fold's training photos (``names``: the photos' file stems). The table holds every photo's crust, read
+    as the photos are read: a held-out photo's own crust on a drawn pizza would be a copy of its pixels. None without one."""
+    if not getattr(model.config, "crusts", ()):
+        return None
+    return lambda train: P.model_draw(copy.deepcopy(model).keep_crusts([names[i] for i in train]), size)
 
 
 def row(result: dict) -> dict:
@@ -143,9 +157,12 @@ def main() -> None:
         name = "painted kitchen" + (f" at coverage {coverage[0]:g}-{coverage[1]:g}" if coverage else "")
         results[name] = measure_draw(name, painted_draw(args.size, coverage=coverage), photos, recipes, judge, args,
                                      budgets, fold_draw=lambda train: painted_draw(args.size, train, coverage))
+    manifest = args.photos / "recipes.csv" if args.photos.is_dir() else args.photos
+    names = [photo.path.stem for photo in read_manifest(manifest)]
     for folder in args.checkpoints:
         model = load(folder)
-        results[folder.name] = measure_draw(str(folder), P.model_draw(model, args.size), photos, recipes, judge, args, budgets)
+        results[folder.name] = measure_draw(str(folder), P.model_draw(model, args.size), photos, recipes, judge, args, budgets,
+                                            fold_draw=model_fold_draw(model, names, args.size))
 
     table = {name: row(result) for name, result in results.items()}
     report = {"rows": table, "judge_on_photos": validation, "results": results, "judge": args.judge, **judge_seconds,

@@ -30,6 +30,7 @@ from pizza_models.pipeline import generate, load
 from pizza_models.recipe import DEFAULT_VOCABULARY
 from train.__main__ import build_parser, main, make_data, parse_args, run_hyper
 from train.layered import training_kitchen
+from scripts.crusts import main as crusts_main
 from train.checkpoints import STATE
 from train.registry import hyper, trainers
 
@@ -526,6 +527,17 @@ def test_init_from_another_size_resizes_the_pictures_and_keeps_every_other_weigh
     assert a["sprites"].shape[-2:] == (16, 16) and b["sprites"].shape[-2:] == (24, 24)
     assert a["templates"].shape[-2:] == (64, 64) and b["templates"].shape[-2:] == (96, 96)
     assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-5) for k in a if k not in ("sprites", "templates"))
+
+
+def test_init_from_a_model_with_crusts_trains_without_them_and_keeps_every_other_weight(tmp_path, capsys):
+    first, crusted, second = tmp_path / "first", tmp_path / "crusted", tmp_path / "second"
+    assert train(first, "layered", "--steps", "1", "--size", "64") == 0
+    crusts_main([str(first), str(crusted)])  # the photo bank's crusts laid on (scripts/crusts.py)
+    assert train(second, "layered", "--steps", "1", "--lr", "1e-12", "--size", "64", "--init", str(crusted)) == 0
+    assert "tables this run does not draw with are left out: crust.pictures, crust.radius\n" in capsys.readouterr().err
+    a = torch.load(first / STATE, weights_only=True)["nets"]["model"]
+    b = torch.load(second / STATE, weights_only=True)["nets"]["model"]
+    assert set(a) == set(b) and all(torch.allclose(a[k].float(), b[k].float(), atol=1e-5) for k in a)
 
 
 def test_init_fresh_starts_the_named_weights_afresh_and_keeps_every_other(tmp_path, capsys):

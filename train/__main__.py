@@ -198,10 +198,14 @@ def initialise(setup, folder: Path, fresh_names: Sequence[str] = ()) -> None:
     unknown = [f for f in fresh_names if not any(named_by(n, [f]) for n in names)]
     if unknown:
         raise SystemExit(f"--init-fresh {' '.join(unknown)}: no such weights in {folder} (it has e.g. {', '.join(sorted(names)[:4])})")
-    fresh, resized = set(), set()
+    fresh, resized, dropped = set(), set(), set()
     try:
         for net, source in pairs:
             state = {name: value for name, value in source.state_dict().items() if not named_by(name, fresh_names)}
+            # Buffers the run's network has no place for are tables laid on after training (a layered model's crusts).
+            extra = {name for name, _ in source.named_buffers()} & set(state) - set(net.state_dict())
+            dropped.update(extra)
+            state = {name: value for name, value in state.items() if name not in extra}
             for name, value in net.state_dict().items():
                 if name in state and picture_of_another_size(state[name], value):
                     pictures = state[name].float().flatten(0, -4)  # (N, C, H, W)
@@ -219,6 +223,8 @@ def initialise(setup, folder: Path, fresh_names: Sequence[str] = ()) -> None:
         print(f"--init {folder}: parts it lacks start fresh: {', '.join(sorted(fresh))}", file=sys.stderr)
     if resized:
         print(f"--init {folder}: pictures resized to this run's size: {', '.join(sorted(resized))}", file=sys.stderr)
+    if dropped:
+        print(f"--init {folder}: tables this run does not draw with are left out: {', '.join(sorted(dropped))}", file=sys.stderr)
 
 
 def picture_of_another_size(weight: torch.Tensor, target: torch.Tensor) -> bool:

@@ -22,14 +22,14 @@ light pass (a gain of a few percent) is not modelled.
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..compositing import over, splat, vogel_angle
-from .layered_nets import BaseDecoder, Decomposer, Layout
+from .layered_nets import BaseDecoder, CrustTable, Decomposer, Layout
 from ..hub import PizzaModel
 from .blocks import latent_noise
 from ..recipe import DEFAULT_VOCABULARY, RecipeConditioned
@@ -62,11 +62,14 @@ class LayeredConfig(RecipeConditioned):
     reach_cell: int = 2  # the first block's dilation or cell, px; each next doubles (3 at 96 px: the cells of 2 at 64)
     base_size: int = 0  # the side the base is drawn and pictures are read at, then upsampled to image_size (0: image_size)
     piece_grain: bool = False  # pieces carry the grain too, at a learned amplitude per topping (a photo's pieces have texture)
+    crusts: tuple[str, ...] = ()  # the photos whose crusts the crust table holds, laid over the base's rim (none: the base's own)
+    crust_edge: float = 0.86  # where a laid crust begins, as a share of its radius (the photos' crust begins at 0.84)
 
     def __post_init__(self) -> None:
         self._check_recipe_fields()
         object.__setattr__(self, "pieces", tuple(self.pieces))
         object.__setattr__(self, "strokes", tuple(self.strokes))
+        object.__setattr__(self, "crusts", tuple(self.crusts))
         reach_ok = self.base_blocks >= 0 and self.base_reach in ("dilated", "pooled") and self.reach_cell >= 1
         if self.variants < 1 or self.crust not in ("learned", "round") or not reach_ok or not 0 <= self.base_size <= self.image_size:
             raise ValueError(f"variants >= 1, crust learned|round, base_blocks >= 0, base_reach dilated|pooled, reach_cell >= 1, "
@@ -75,6 +78,8 @@ class LayeredConfig(RecipeConditioned):
         widest = self.reach_cell * 2 ** max(self.base_blocks - 1, 0)
         if self.base_reach == "pooled" and self.base_blocks and self.base_side % widest:
             raise ValueError(f"pooled reach cells up to {widest} px must tile the base's side {self.base_side}")
+        if self.crusts and not 0 < self.crust_edge < 1:
+            raise ValueError(f"crust_edge is a share of the crust's radius, in (0, 1): {self.crust_edge}")
         if self.encoding != "counts":
             raise ValueError("a layered model reads ingredient counts (encoding 'counts')")
         unknown = [i for i in self.pieces + self.strokes if i not in self.ingredients]
@@ -102,7 +107,8 @@ class LayeredConfig(RecipeConditioned):
     @property
     def latent_dim(self) -> int:
         base = 4 + self.base_channels * self.base_latent_side**2 + self.image_size**2  # geometry, base map, grain
-        return base + len(self.pieces) * (2 + self.piece_noise * self.max_pieces) + len(self.strokes) * (1 + self.templates)
+        layers = len(self.pieces) * (2 + self.piece_noise * self.max_pieces) + len(self.strokes) * (1 + self.templates)
+        return base + layers + 3 * bool(self.crusts)  # crusts: which, its quarter turns, mirrored or not
 
 
 class Latent(NamedTuple):
@@ -114,17 +120,19 @@ class Latent(NamedTuple):
     pieces: torch.Tensor  # (B, P, max_pieces, piece_noise)
     strokes: torch.Tensor  # (B, S, 1 + templates): turn, template choice
     grain: torch.Tensor  # (B, 1, H, W): the base's pixel-scale texture
+    crust: torch.Tensor  # (B, 3) with a crust table, else (B, 0): which crust, its turn, its mirror
 
 
 def split_latent(z: torch.Tensor, config: LayeredConfig) -> Latent:
     """View a flat latent (B, latent_dim) as its named parts."""
     b, p, s, m = z.shape[0], len(config.pieces), len(config.strokes), config.max_pieces
     side, k = config.image_size, config.base_latent_side
-    sizes = [4, config.base_channels * k * k, p * 2, p * m * config.piece_noise, s * (1 + config.templates), side * side]
-    geometry, base, spread, pieces, strokes, grain = z.split(sizes, dim=1)
+    sizes = [4, config.base_channels * k * k, p * 2, p * m * config.piece_noise, s * (1 + config.templates), side * side,
+             3 * bool(config.crusts)]
+    geometry, base, spread, pieces, strokes, grain, crust = z.split(sizes, dim=1)
     return Latent(geometry, base.reshape(b, config.base_channels, k, k), spread.reshape(b, p, 2),
                   pieces.reshape(b, p, m, config.piece_noise), strokes.reshape(b, s, 1 + config.templates),
-                  grain.reshape(b, 1, side, side))
+                  grain.reshape(b, 1, side, side), crust)
 
 
 class LayeredPizza(PizzaModel):
@@ -140,6 +148,7 @@ class LayeredPizza(PizzaModel):
         self.base = BaseDecoder(config)
         self.decomposer = Decomposer(config)
         self.layout = Layout(config)
+        self.crust = CrustTable(config)
         # Logits of RGBA; pictures start transparent, so an untrained part covers nothing.
         self.sprites = nn.Parameter(  # (P * variants, 4, s, s): topping t's sprites are rows t * variants ...
             torch.zeros(max(len(config.pieces), 1) * config.variants, 4, s, s).index_fill_(1, torch.tensor([3]), -3.0))
@@ -170,6 +179,12 @@ class LayeredPizza(PizzaModel):
         """Counts (B, V) with the toppings drawn as pieces zeroed: the base never depends on them."""
         return codes.index_fill(1, self.piece_index, 0.0) if len(self.piece_index) else codes
 
+    def keep_crusts(self, photos: Sequence[str]) -> "LayeredPizza":
+        """Draw only the crusts of these photos (file stems, as ``config.crusts``): a model as if its crust table had
+        been built from them alone, so that it can be judged on the other photos. Returns the model."""
+        self.crust.keep(photos, self.config.crusts)
+        return self
+
     def sprite_rgba(self) -> torch.Tensor:
         """(P, 4, s, s) straight RGB and alpha in [0, 1]."""
         return torch.sigmoid(self.sprites.float())
@@ -182,7 +197,7 @@ class LayeredPizza(PizzaModel):
             z, codes = z.float(), codes.float()
             latent = split_latent(z, self.config)
             geometry = self.layout.geometry(latent.geometry)
-            picture = self.base(latent.base, self.base_counts(codes), geometry, latent.grain)
+            picture = self.crust(self.base(latent.base, self.base_counts(codes), geometry, latent.grain), latent.crust, geometry)
             # Only the layers a recipe has are drawn and laid, slot by slot, bottom to top.
             # The strokes' slots count on from the pieces': pieces, then strokes, each slot ascending, is the drawing order.
             for layers, pizza, slot in (self.present_pieces(latent, codes, geometry), self.present_strokes(latent, codes, geometry)):
@@ -195,7 +210,7 @@ class LayeredPizza(PizzaModel):
         """The base (B, 3, S, S) in [0, 1] and every layer (B, L, 4, S, S) premultiplied, bottom to top."""
         latent = split_latent(z, self.config)
         geometry = self.layout.geometry(latent.geometry)
-        base = self.base(latent.base, self.base_counts(codes), geometry, latent.grain)
+        base = self.crust(self.base(latent.base, self.base_counts(codes), geometry, latent.grain), latent.crust, geometry)
         return base, torch.cat([self.draw_pieces(latent, codes, geometry), self.draw_strokes(latent, codes, geometry)], 1)
 
     def piece_layout(self, latent: Latent, codes: torch.Tensor, geometry: torch.Tensor):

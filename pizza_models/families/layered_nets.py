@@ -1,11 +1,11 @@
 """The layered family's networks: the base decoder (the base VAE's decoder, with its grain), the
-decomposer (which layer each pixel shows, the base's latent, the geometry) and the layout (the learned
-distributions of the geometry, the pieces and the drizzles)."""
+decomposer (which layer each pixel shows, the base's latent, the geometry), the layout (the learned
+distributions of the geometry, the pieces and the drizzles) and the crust table."""
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -204,3 +204,55 @@ class Layout(nn.Module):
         h = torch.cat([self.embed(piece), (portions > 1).float()[:, None], crowd.float()[:, None] / 9], 1)
         mean, log_std = self.count(h).unbind(1)
         return mean, log_std.clamp(-5, 1).exp()
+
+
+class CrustTable(nn.Module):
+    """Crusts laid over the drawn base's rim: (base (B, 3, S, S) in [0, 1], noise (B, 3), geometry (B, 4)) -> (B, 3, S, S).
+
+    ``pictures`` (K, 3, S, S) in [0, 1] are pizzas at the model's side, centred, each with its crust's ``radius`` (K,)
+    as a fraction of the side (``scripts/crusts.py`` fills them with the photo bank's bases, read as the photos are).
+    Each pizza's noise picks one of the crusts ``on`` (the first value), turns it by quarter turns (the second) and
+    mirrors it (the third's sign), and moves it onto the geometry's centre by whole pixels: none of it resamples, so a
+    crust keeps the pixel statistics of the photos it came from, which no resampled or decoded crust did. It covers
+    the picture from ``edge`` of its radius outwards (the plate too), soft over 0.06 of the radius; inside, the base."""
+
+    def __init__(self, config: LayeredConfig):
+        super().__init__()
+        k, s = len(config.crusts), config.image_size
+        self.edge, self.count = config.crust_edge, k
+        if k:  # a model without crusts holds no weights for them (its checkpoints stay as they were)
+            self.register_buffer("pictures", torch.ones(k, 3, s, s))
+            self.register_buffer("radius", torch.full((k,), 0.5))
+            self.register_buffer("on", torch.ones(k, dtype=torch.bool), persistent=False)  # the crusts a draw may pick
+
+    def forward(self, base: torch.Tensor, noise: torch.Tensor, geometry: torch.Tensor) -> torch.Tensor:
+        if not self.count:
+            return base
+        side, on = base.shape[-1], self.on.nonzero()[:, 0]
+        u = torch.special.ndtr(noise.float())  # (B, 3) uniform under the prior
+        pick = on[(u[:, 0] * len(on)).long().clamp(max=len(on) - 1)]  # (B,)
+        quarter = (u[:, 1] * 4).long().clamp(max=3)
+        shift = ((geometry[:, :2].float() - 0.5) * side).round().long()  # (B, 2) whole pixels: x, y
+        reach = int(shift.abs().max()) if len(shift) else 0
+        yy, xx = torch.meshgrid(torch.arange(side, device=base.device) + 0.5, torch.arange(side, device=base.device) + 0.5, indexing="ij")
+        out = []
+        for b in range(len(base)):
+            crust = self.pictures[pick[b]].float().rot90(int(quarter[b]), (1, 2))
+            crust = crust.flip(2) if noise[b, 2] < 0 else crust
+            # White beyond the frame (the photos lie on pure white), then the window the shift moves onto the canvas.
+            padded = F.pad(crust, (reach, reach, reach, reach), value=1.0)
+            dx, dy = int(shift[b, 0]), int(shift[b, 1])
+            crust = padded[:, reach - dy:reach - dy + side, reach - dx:reach - dx + side]
+            rho = torch.hypot(xx - side / 2 - dx, yy - side / 2 - dy) / (self.radius[pick[b]].float() * side)
+            alpha = ((rho - self.edge) / 0.06 + 0.5).clamp(0, 1)  # (S, S)
+            out.append(base[b] * (1 - alpha) + crust.to(base.dtype) * alpha)
+        return torch.stack(out)
+
+    def keep(self, names: Sequence[str], crusts: Sequence[str]) -> None:
+        """Draw only the crusts of these photos (``crusts``: the photo each picture came from, the config's)."""
+        if not self.count:
+            raise ValueError("this model has no crust table: it draws its base's own crust")
+        keep = torch.tensor([name in set(names) for name in crusts], dtype=torch.bool, device=self.on.device)
+        if not keep.any():
+            raise ValueError("none of these photos gave a crust: keep at least one")
+        self.on.copy_(keep)

@@ -1,0 +1,81 @@
+"""Lay the photos' own crusts on a layered checkpoint: its crust table (``LayeredConfig.crusts``) filled with the
+photo bank's bases (the 20 photos with their toppings filled in), each read exactly as the photos are read.
+
+    python scripts/crusts.py checkpoints/painted runs/painted-crusts
+
+Every other weight is the checkpoint's. The crusts come from the bank that ships with the package
+(``pizza_models/kitchen/photo_bank``, rebuilt from ../shared by ``scripts/photo_layers.py``), so nothing here
+reads the photos themselves. The new folder keeps the checkpoint's card and losses.csv (how its weights were
+trained), so ``scripts/ship.py`` can ship it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torchvision.utils import save_image
+
+from pizza_models.data import to_tensor
+from pizza_models.families.layered import LayeredPizza
+from pizza_models.hub import save_checkpoint
+from pizza_models.kitchen.painted import BANK_SIDE, PhotoBank, shipped_bank
+from pizza_models.pipeline import load
+from pizza_models.evaluation.protocol import generate
+from pizza_models.menu import MENU
+from pizza_models.recipe import parse_recipe
+
+KEPT = ("README.md", "losses.csv", "losses.png")  # how the weights were trained
+
+
+def crust_table(bank: PhotoBank, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The bank's bases as (K, 3, S, S) pictures in [0, 1], each resized and quantised as ``data.to_tensor`` reads a
+    photo, moved by whole pixels so that its pizza's centre is the picture's (white where it moved in), and their
+    radii (K,) as a share of the side."""
+    pictures = []
+    for base, (px, py, _) in zip(bank.bases, bank.geometry.tolist()):
+        x = ((to_tensor(Image.fromarray(base), size) + 1) * 127.5).round() / 255  # (3, S, S): as a photo is read
+        dx, dy = round(size / 2 - px * size / BANK_SIDE), round(size / 2 - py * size / BANK_SIDE)
+        reach = max(abs(dx), abs(dy))
+        padded = F.pad(x, (reach,) * 4, value=1.0)
+        pictures.append(padded[:, reach - dy:reach - dy + size, reach - dx:reach - dx + size])
+    return torch.stack(pictures), torch.as_tensor(bank.geometry[:, 2] / BANK_SIDE, dtype=torch.float32)
+
+
+def with_crusts(model: LayeredPizza, bank: PhotoBank, edge: float) -> LayeredPizza:
+    """A copy of ``model`` whose crust table holds the bank's crusts (every other weight the model's, loaded strictly)."""
+    config = replace(model.config, crusts=bank.names, crust_edge=edge)
+    crusted = LayeredPizza(config)
+    pictures, radius = crust_table(bank, config.image_size)
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith("crust.")}
+    crusted.load_state_dict(state | {"crust.pictures": pictures, "crust.radius": radius}, strict=True)
+    return crusted.eval()
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint", type=Path, help="a layered checkpoint (e.g. checkpoints/painted)")
+    p.add_argument("out", type=Path, help="the folder to write the model with crusts into")
+    p.add_argument("--edge", type=float, default=0.86, help="where a crust begins, as a share of its radius (the photos': 0.84)")
+    args = p.parse_args(argv)
+    model = load(args.checkpoint)
+    if not isinstance(model, LayeredPizza):
+        p.error(f"{args.checkpoint} is a {model.config.family} model: only a layered model lays crusts")
+    crusted = with_crusts(model, shipped_bank(), args.edge)
+    save_checkpoint(crusted, args.out)
+    for name in KEPT:
+        if (args.checkpoint / name).is_file() and args.checkpoint.resolve() != args.out.resolve():
+            shutil.copy2(args.checkpoint / name, args.out / name)
+    with torch.inference_mode():  # the menu's pizzas, two draws each
+        pizzas = generate(crusted, [parse_recipe(r) for r in MENU.values() for _ in range(2)], latent_seed=0)
+    save_image(pizzas * 0.5 + 0.5, args.out / "samples.png", nrow=8, padding=2, pad_value=1.0)
+    print(f"wrote {args.out}: {len(crusted.config.crusts)} crusts from the photo bank, edge {args.edge}")
+
+
+if __name__ == "__main__":
+    main()

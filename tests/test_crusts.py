@@ -1,0 +1,140 @@
+"""The layered model's crust table: the photos' own crusts laid over the drawn base's rim without resampling,
+picked, turned and moved by the latent; built from the photo bank by scripts/crusts.py; kept to some photos for
+measures on the others."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pizza_models.data import to_tensor
+from pizza_models.families.layered import LayeredConfig, LayeredPizza, split_latent
+from pizza_models.hub import save_checkpoint
+from pizza_models.kitchen.painted import BANK_SIDE, shipped_bank
+from pizza_models.pipeline import load
+from pizza_models.recipe import DEFAULT_VOCABULARY, encode, parse_recipe
+from scripts.crusts import crust_table, with_crusts
+from scripts.photo_measures import model_fold_draw
+
+PLAIN = LayeredConfig(image_size=32, pieces=("pepperoni",), channels=8, sprite_size=8, max_pieces=16)
+CRUSTED = replace(PLAIN, crusts=("first", "second", "third"))
+SIDE = 32
+
+
+def crusted_model(seed: int = 0) -> LayeredPizza:
+    """A tiny model whose crusts are random pictures, each of its own (distinct) mean."""
+    torch.manual_seed(seed)
+    model = LayeredPizza(CRUSTED).eval()
+    with torch.no_grad():
+        model.crust.pictures.copy_(torch.rand(3, 3, SIDE, SIDE) * 0.2 + torch.tensor([0.1, 0.4, 0.7])[:, None, None, None])
+    return model
+
+
+def lay(model, noise, centre=(0.5, 0.5), base_value=0.5):
+    base = torch.full((len(noise), 3, SIDE, SIDE), base_value)
+    geometry = torch.tensor([[*centre, 0.5, 0.43]]).expand(len(noise), 4)
+    return model.crust(base, torch.as_tensor(noise, dtype=torch.float32), geometry)
+
+
+def ring(radius=0.5, centre=(SIDE / 2, SIDE / 2)):
+    yy, xx = np.mgrid[:SIDE, :SIDE] + 0.5
+    return np.hypot(xx - centre[0], yy - centre[1]) / (radius * SIDE)
+
+
+def test_a_model_without_crusts_holds_no_weights_for_them():
+    model = LayeredPizza(PLAIN)
+    assert not [k for k in model.state_dict() if k.startswith("crust.")]
+    assert CRUSTED.latent_dim == PLAIN.latent_dim + 3 and split_latent(torch.zeros(2, PLAIN.latent_dim), PLAIN).crust.shape == (2, 0)
+
+
+def test_the_crust_covers_the_rim_and_the_plate_and_leaves_the_base_inside():
+    model, rho = crusted_model(), ring()
+    out = lay(model, [[0.0, -2.0, 1.0]])[0]  # (3, S, S): the middle crust, unturned, not mirrored
+    outside, inside = torch.from_numpy(rho >= CRUSTED.crust_edge + 0.03), torch.from_numpy(rho <= CRUSTED.crust_edge - 0.03)
+    assert torch.equal(out[:, outside], model.crust.pictures[1][:, outside])
+    assert torch.equal(out[:, inside], torch.full_like(out[:, inside], 0.5))
+
+
+def test_the_latent_turns_by_quarter_turns_and_mirrors_without_resampling():
+    model, outside = crusted_model(), torch.from_numpy(ring() >= CRUSTED.crust_edge + 0.03)
+    picture = model.crust.pictures[1]
+    for quarter, turn in enumerate((-2.0, -0.3, 0.3, 2.0)):  # normal noise -> quarters 0, 1, 2, 3
+        for mirror in (1.0, -1.0):
+            expected = picture.rot90(quarter, (1, 2))
+            expected = expected.flip(2) if mirror < 0 else expected
+            assert torch.equal(lay(model, [[0.0, turn, mirror]])[0][:, outside], expected[:, outside])
+
+
+def test_the_crust_moves_with_the_pizza_by_whole_pixels():
+    model = crusted_model()
+    moved = lay(model, [[0.0, -2.0, 1.0]], centre=(0.5 + 3 / SIDE, 0.5 - 2 / SIDE))[0]
+    outside = torch.from_numpy(ring(centre=(SIDE / 2 + 3, SIDE / 2 - 2)) >= CRUSTED.crust_edge + 0.03)
+    shifted = torch.ones(3, SIDE + 8, SIDE + 8)  # white where the crust moved in from beyond the frame
+    shifted[:, 2:SIDE + 2, 7:SIDE + 7] = model.crust.pictures[1]
+    assert torch.equal(moved[:, outside], shifted[:, 4:SIDE + 4, 4:SIDE + 4][:, outside])
+
+
+def test_the_latent_picks_every_crust_and_keep_crusts_only_those_photos():
+    model, outside = crusted_model(), torch.from_numpy(ring() >= 0.95)
+    noise = torch.tensor([[v, 0.0, 1.0] for v in np.linspace(-2, 2, 9)])
+
+    def picked() -> list[int]:  # which crust each pizza got: the crusts' means are about 0.2, 0.5 and 0.8
+        means = lay(model, noise)[:, :, outside].mean((1, 2))  # (B,)
+        return torch.unique((means[:, None] - torch.tensor([0.2, 0.5, 0.8])).abs().argmin(1)).tolist()
+
+    assert picked() == [0, 1, 2]
+    model.keep_crusts(["third"])
+    assert picked() == [2]
+
+
+def test_keep_crusts_needs_a_crust_it_holds():
+    with pytest.raises(ValueError, match="none of these photos"):
+        crusted_model().keep_crusts(["elsewhere"])
+    with pytest.raises(ValueError, match="no crust table"):
+        LayeredPizza(PLAIN).keep_crusts(["first"])
+
+
+def test_crusts_survive_a_save_load_round_trip(tmp_path):
+    model = crusted_model()
+    save_checkpoint(model, tmp_path)
+    loaded = load(tmp_path)
+    assert loaded.config.crusts == CRUSTED.crusts and torch.equal(loaded.crust.pictures, model.crust.pictures)
+    z, c = model.sample_latent(2, torch.Generator().manual_seed(1)), torch.stack([encode(parse_recipe("pepperoni"), "counts")] * 2)
+    with torch.no_grad():
+        assert torch.allclose(model.draw(z, c), loaded.draw(z, c), atol=1e-5)
+
+
+def test_the_crust_table_is_the_photo_bank_read_as_the_photos_are_and_centred():
+    bank = shipped_bank()
+    pictures, radius = crust_table(bank, 64)
+    assert pictures.shape == (len(bank.bases), 3, 64, 64) and torch.allclose(radius, torch.tensor(bank.geometry[:, 2] / BANK_SIDE))
+    b = 5
+    read = ((to_tensor(Image.fromarray(bank.bases[b]), 64) + 1) * 127.5).round() / 255
+    px, py, _ = bank.geometry[b].tolist()
+    dx, dy = round(32 - px * 64 / BANK_SIDE), round(32 - py * 64 / BANK_SIDE)
+    window = pictures[b][:, max(dy, 0):64 + min(dy, 0), max(dx, 0):64 + min(dx, 0)]
+    assert torch.equal(window, read[:, max(-dy, 0):64 - max(dy, 0), max(-dx, 0):64 - max(dx, 0)])
+
+
+def test_with_crusts_keeps_every_other_weight():
+    config = replace(PLAIN, image_size=64, ingredients=DEFAULT_VOCABULARY.ids)
+    model = LayeredPizza(config)
+    crusted = with_crusts(model, shipped_bank(), 0.86)
+    assert crusted.config.crusts == shipped_bank().names
+    for name, value in model.state_dict().items():
+        assert torch.equal(crusted.state_dict()[name], value)
+
+
+def test_a_crusted_models_fold_draw_keeps_the_folds_training_photos_crusts():
+    model = crusted_model()
+    with torch.no_grad():  # every pizza centred: the crusts lie where they are in the table
+        model.layout.geometry_log_std.fill_(-30.0)
+    assert model_fold_draw(LayeredPizza(PLAIN), ["first"], SIDE) is None
+    fold = model_fold_draw(model, ["first", "second", "third"], SIDE)
+    recipes = [parse_recipe("pepperoni")] * 9
+    drawn = fold(np.array([0]))(recipes, 3)  # (9, S, S, 3) uint8: the first photo's crust on every pizza
+    plate = ring() >= 0.95
+    assert np.abs(drawn[:, plate].mean((1, 2)) / 255 - 0.2).max() < 0.05
+    assert model.crust.on.all()  # the model itself still draws every crust
