@@ -1,6 +1,7 @@
 """How it's made: a layered pizza's steps from the model's own base and layers, ending on the very
 pizza of the sheet."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,17 @@ def test_the_last_step_is_the_sheets_pizza_pixel_for_pixel(model, index):
     sheet = generate(model, [PEPPERONI], n=3, seed=5, noise=1.0)
     steps = making(model, PEPPERONI, n=3, index=index, seed=5, noise=1.0)
     assert steps[-1].image.tobytes() == sheet[index].tobytes()
+
+
+def test_a_model_with_crusts_makes_its_pizza_on_its_crust_from_the_dough_on():
+    model = LayeredPizza(replace(TINY, crusts=("first", "second"))).eval()
+    with torch.no_grad():
+        model.crust.pictures.copy_(torch.tensor([0.2, 0.6, 0.3])[None, :, None, None].expand(2, 3, 32, 32))  # a green crust
+    steps = making(model, PEPPERONI, n=2, index=1, seed=5, noise=1.0)
+    assert steps[-1].image.tobytes() == generate(model, [PEPPERONI], n=2, seed=5, noise=1.0)[1].tobytes()
+    # On the rim the base step already shows the crust, as the pizza does.
+    for step in (steps[0], steps[-1]):
+        assert max(abs(a - b) for a, b in zip(step.image.getpixel((1, 16)), (51, 153, 77))) <= 2
 
 
 def test_every_step_changes_the_picture(model):
