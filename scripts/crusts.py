@@ -17,17 +17,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torchvision.utils import save_image
 
 from pizza_models.data import to_tensor
+from pizza_models.evaluation.protocol import generate
 from pizza_models.families.layered import LayeredPizza
+from pizza_models.families.layered_nets import moved
 from pizza_models.hub import save_checkpoint
 from pizza_models.kitchen.painted import BANK_SIDE, PhotoBank, shipped_bank
-from pizza_models.pipeline import load
-from pizza_models.evaluation.protocol import generate
 from pizza_models.menu import MENU
+from pizza_models.pipeline import load
 from pizza_models.recipe import parse_recipe
 
 KEPT = ("README.md", "losses.csv", "losses.png")  # how the weights were trained
@@ -40,10 +40,7 @@ def crust_table(bank: PhotoBank, size: int) -> tuple[torch.Tensor, torch.Tensor]
     pictures = []
     for base, (px, py, _) in zip(bank.bases, bank.geometry.tolist()):
         x = ((to_tensor(Image.fromarray(base), size) + 1) * 127.5).round() / 255  # (3, S, S): as a photo is read
-        dx, dy = round(size / 2 - px * size / BANK_SIDE), round(size / 2 - py * size / BANK_SIDE)
-        reach = max(abs(dx), abs(dy))
-        padded = F.pad(x, (reach,) * 4, value=1.0)
-        pictures.append(padded[:, reach - dy:reach - dy + size, reach - dx:reach - dx + size])
+        pictures.append(moved(x, round(size / 2 - px * size / BANK_SIDE), round(size / 2 - py * size / BANK_SIDE)))
     return torch.stack(pictures), torch.as_tensor(bank.geometry[:, 2] / BANK_SIDE, dtype=torch.float32)
 
 

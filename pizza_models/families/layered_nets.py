@@ -206,6 +206,14 @@ class Layout(nn.Module):
         return mean, log_std.clamp(-5, 1).exp()
 
 
+def moved(picture: torch.Tensor, dx: int, dy: int, fill: float = 1.0) -> torch.Tensor:
+    """A picture (C, S, S) moved by whole pixels (dx right, dy down), ``fill`` where it moved in from beyond the frame:
+    no resampling."""
+    side, reach = picture.shape[-1], max(abs(dx), abs(dy))
+    padded = F.pad(picture, (reach, reach, reach, reach), value=fill)
+    return padded[:, reach - dy:reach - dy + side, reach - dx:reach - dx + side]
+
+
 class CrustTable(nn.Module):
     """Crusts laid over the drawn base's rim: (base (B, 3, S, S) in [0, 1], noise (B, 3), geometry (B, 4)) -> (B, 3, S, S).
 
@@ -232,17 +240,14 @@ class CrustTable(nn.Module):
         u = torch.special.ndtr(noise.float())  # (B, 3) uniform under the prior
         pick = on[(u[:, 0] * len(on)).long().clamp(max=len(on) - 1)]  # (B,)
         quarter = (u[:, 1] * 4).long().clamp(max=3)
-        shift = ((geometry[:, :2].float() - 0.5) * side).round().long()  # (B, 2) whole pixels: x, y
-        reach = int(shift.abs().max()) if len(shift) else 0
+        shift = ((geometry[:, :2].float() - 0.5) * side).round().long().tolist()  # (B, 2) whole pixels: x, y
         yy, xx = torch.meshgrid(torch.arange(side, device=base.device) + 0.5, torch.arange(side, device=base.device) + 0.5, indexing="ij")
         out = []
         for b in range(len(base)):
             crust = self.pictures[pick[b]].float().rot90(int(quarter[b]), (1, 2))
             crust = crust.flip(2) if noise[b, 2] < 0 else crust
-            # White beyond the frame (the photos lie on pure white), then the window the shift moves onto the canvas.
-            padded = F.pad(crust, (reach, reach, reach, reach), value=1.0)
-            dx, dy = int(shift[b, 0]), int(shift[b, 1])
-            crust = padded[:, reach - dy:reach - dy + side, reach - dx:reach - dx + side]
+            dx, dy = shift[b]
+            crust = moved(crust, dx, dy)  # white where it moves in: the photos lie on pure white
             rho = torch.hypot(xx - side / 2 - dx, yy - side / 2 - dy) / (self.radius[pick[b]].float() * side)
             alpha = ((rho - self.edge) / 0.06 + 0.5).clamp(0, 1)  # (S, S)
             out.append(base[b] * (1 - alpha) + crust.to(base.dtype) * alpha)
@@ -252,7 +257,8 @@ class CrustTable(nn.Module):
         """Draw only the crusts of these photos (``crusts``: the photo each picture came from, the config's)."""
         if not self.count:
             raise ValueError("this model has no crust table: it draws its base's own crust")
-        keep = torch.tensor([name in set(names) for name in crusts], dtype=torch.bool, device=self.on.device)
+        names = set(names)
+        keep = torch.tensor([name in names for name in crusts], dtype=torch.bool, device=self.on.device)
         if not keep.any():
             raise ValueError("none of these photos gave a crust: keep at least one")
         self.on.copy_(keep)
