@@ -93,6 +93,14 @@ def _windows(sprites: torch.Tensor, centre: torch.Tensor, size: torch.Tensor, an
     return index, values
 
 
+def moved(picture: torch.Tensor, dx: int, dy: int, fill: float = 1.0) -> torch.Tensor:
+    """A picture (C, S, S) moved by whole pixels (dx right, dy down), ``fill`` where it moved in from beyond the frame:
+    no resampling."""
+    side, reach = picture.shape[-1], max(abs(dx), abs(dy))
+    padded = F.pad(picture, (reach, reach, reach, reach), value=fill)
+    return padded[:, reach - dy:reach - dy + side, reach - dx:reach - dx + side]
+
+
 def lay(base: torch.Tensor, layers: torch.Tensor) -> torch.Tensor:
     """Lay premultiplied layers (B, L, 4, S, S) over a base (B, 3, S, S), bottom to top."""
     picture = base

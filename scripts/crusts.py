@@ -17,15 +17,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from PIL import Image
 from torchvision.utils import save_image
 
-from pizza_models.data import to_tensor
 from pizza_models.evaluation.protocol import generate
 from pizza_models.families.layered import LayeredPizza
-from pizza_models.families.layered_nets import moved
 from pizza_models.hub import save_checkpoint
-from pizza_models.kitchen.painted import BANK_SIDE, PhotoBank, shipped_bank
+from pizza_models.kitchen.painted import PhotoBank, shipped_bank
 from pizza_models.menu import MENU
 from pizza_models.pipeline import load
 from pizza_models.recipe import parse_recipe
@@ -33,22 +30,11 @@ from pizza_models.recipe import parse_recipe
 KEPT = ("README.md", "losses.csv", "losses.png")  # how the weights were trained
 
 
-def crust_table(bank: PhotoBank, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The bank's bases as (K, 3, S, S) pictures in [0, 1], each resized and quantised as ``data.to_tensor`` reads a
-    photo, moved by whole pixels so that its pizza's centre is the picture's (white where it moved in), and their
-    radii (K,) as a share of the side."""
-    pictures = []
-    for base, (px, py, _) in zip(bank.bases, bank.geometry.tolist()):
-        x = ((to_tensor(Image.fromarray(base), size) + 1) * 127.5).round() / 255  # (3, S, S): as a photo is read
-        pictures.append(moved(x, round(size / 2 - px * size / BANK_SIDE), round(size / 2 - py * size / BANK_SIDE)))
-    return torch.stack(pictures), torch.as_tensor(bank.geometry[:, 2] / BANK_SIDE, dtype=torch.float32)
-
-
 def with_crusts(model: LayeredPizza, bank: PhotoBank, edge: float) -> LayeredPizza:
     """A copy of ``model`` whose crust table holds the bank's crusts (every other weight the model's, loaded strictly)."""
     config = replace(model.config, crusts=bank.names, crust_edge=edge)
     crusted = LayeredPizza(config)
-    pictures, radius = crust_table(bank, config.image_size)
+    pictures, radius = bank.crust_table(config.image_size)
     state = {k: v for k, v in model.state_dict().items() if not k.startswith("crust.")}
     crusted.load_state_dict(state | {"crust.pictures": pictures, "crust.radius": radius}, strict=True)
     return crusted.eval()

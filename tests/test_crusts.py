@@ -15,8 +15,10 @@ from pizza_models.hub import save_checkpoint
 from pizza_models.kitchen.painted import BANK_SIDE, shipped_bank
 from pizza_models.pipeline import load
 from pizza_models.recipe import DEFAULT_VOCABULARY, encode, parse_recipe
-from scripts.crusts import crust_table, with_crusts
+from scripts.crusts import with_crusts
 from scripts.photo_measures import model_fold_draw
+from train.layered import build_layered
+from train.registry import hyper
 
 PLAIN = LayeredConfig(image_size=32, pieces=("pepperoni",), channels=8, sprite_size=8, max_pieces=16)
 CRUSTED = replace(PLAIN, crusts=("first", "second", "third"))
@@ -108,7 +110,7 @@ def test_crusts_survive_a_save_load_round_trip(tmp_path):
 
 def test_the_crust_table_is_the_photo_bank_read_as_the_photos_are_and_centred():
     bank = shipped_bank()
-    pictures, radius = crust_table(bank, 64)
+    pictures, radius = bank.crust_table(64)
     assert pictures.shape == (len(bank.bases), 3, 64, 64) and torch.allclose(radius, torch.tensor(bank.geometry[:, 2] / BANK_SIDE))
     b = 5
     read = ((to_tensor(Image.fromarray(bank.bases[b]), 64) + 1) * 127.5).round() / 255
@@ -138,3 +140,12 @@ def test_a_crusted_models_fold_draw_keeps_the_folds_training_photos_crusts():
     plate = ring() >= 0.95
     assert np.abs(drawn[:, plate].mean((1, 2)) / 255 - 0.2).max() < 0.05
     assert model.crust.on.all()  # the model itself still draws every crust
+
+
+def test_a_run_with_crusts_trains_under_the_photo_banks_crusts_and_exports_them():
+    hp = hyper("layered", "modern", 64, channels=8, crusts=True)
+    setup = build_layered(hp, DEFAULT_VOCABULARY)
+    pictures, _ = shipped_bank().crust_table(64)
+    for model in (setup.nets["model"], setup.export()):
+        assert model.config.crusts == shipped_bank().names and torch.equal(model.crust.pictures, pictures)
+    assert not any(p is model.crust.pictures for p in setup.nets["model"].parameters())  # a table, never trained

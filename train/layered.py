@@ -5,18 +5,17 @@ layer with the place, size, angle and shade of every piece, each drizzle with it
 Every part of ``LayeredPizza`` learns from its own supervision, so no part waits on another:
 
 - sprites: each piece layer is re-drawn from its true layout with the model's sprites, L1 to the true layer;
-- stroke templates: each way the data draws a drizzle (its number of zig-zag passes, ranked within its portions)
-  has a template of its own, drawn at the true direction, L1 to the true layer; the template frequencies are
-  their maximum-likelihood estimate;
-- base and decomposer: a conditional VAE whose encoder (the decomposer) sees the finished picture and whose decoder
-  redraws the base beneath the toppings (L1 + KL); the decomposer also learns which layer every pixel shows
-  (cross-entropy) and the geometry (squared error);
+- stroke templates: each way the data draws a drizzle (its number of zig-zag passes, ranked within its portions) has a
+  template of its own, drawn at the true direction, L1 to the true layer; the template frequencies are their ML estimate;
+- base and decomposer: a conditional VAE whose encoder (the decomposer) sees the finished picture and whose decoder redraws
+  the base beneath the toppings (L1 + KL); the decomposer also learns which layer each pixel shows and the geometry;
 - layout: maximum likelihood of the true geometry, piece counts, sizes and shades, and the reach of the spread;
 - with ``--piece-grain``, the texture inside the pieces: a grain amplitude per topping, matched to the kitchen's;
 - with ``--photos`` and ``--photo-weight``, the look of the base: a patch critic learns to tell the menu photos (turned,
   mirrored) from the model's pizzas for the same recipes (hinge), and the base learns to fool it (``--critic-*``);
   with ``--anchor-weight``, prior-drawn bases keep the kitchen's colours cell by cell; with ``--photo-patches``, the
-  drawn pizzas' 5x5 px patches are pulled to the photos' as a distribution (sliced Wasserstein), no critic.
+  drawn pizzas' 5x5 px patches are pulled to the photos' as a distribution (sliced Wasserstein), no critic; with
+  ``--crusts``, the photos' own crusts lie over the drawn base (the crust table), as the critic sees it.
 """
 
 from dataclasses import dataclass
@@ -52,9 +51,8 @@ class LayeredHyper(Hyper):
 
     kitchen: str = knob("clipart", "layered: the kitchen its pizzas come from, clip-art or painted with the menu photos",
                         ("clipart", "painted"))
-    coverage: tuple[float, float] = knob((0.0, 0.0), "layered: painted kitchen: the share of the sauce disc its toppings "
-                                         "cover, drawn between these two per pizza (0.4 0.7 as in the photos; 0 0: the "
-                                         "clip-art kitchen's counts)")
+    coverage: tuple[float, float] = knob((0.0, 0.0), "layered: painted kitchen: the share of the sauce disc its toppings cover, "
+                                         "drawn between these two per pizza (0.4 0.7 as in the photos; 0 0: the clip-art kitchen's counts)")
     crust: str = knob("learned", "layered: the base's outline, learned or cut round by the pizza's geometry (the photos' "
                                  "crusts are round)", ("learned", "round"))
     base_blocks: int = knob(0, "layered: residual blocks reading noise in the base decoder (texture wider than "
@@ -64,6 +62,7 @@ class LayeredHyper(Hyper):
     base_size: int = knob(0, "layered: the side the base is drawn and pictures are read at, upsampled to --size (0: --size)")
     variants: int = knob(1, "layered: sprites per topping (pieces that differ; the painted kitchen has up to 8 real ones)")
     piece_grain: bool = knob(False, "layered: pieces carry the grain too (amplitude per topping: the kitchen pieces' texture)")
+    crusts: bool = knob(False, "layered: lay the photo bank's crusts over the base (the crust table), for the critic and in the export")
     ema: float = knob(0.0, "decay of the exported weights' moving average (0 exports the raw weights)")
     kl_weight: float = knob(1.0, "weight of the KL term")
     sprite_weight: float = knob(10.0, "layered: weight of the L1 of piece layers redrawn with the sprites")
@@ -193,8 +192,7 @@ class LayeredKitchen(Dataset):
             "stroke_layers": images(stroke_layers) if stroke_layers else empty,
             "stroke_pizza": stroke_meta[:, 0].long(), "stroke_slot": stroke_meta[:, 1].long(),
             "stroke_double": (stroke_meta[:, 2] > 1).long(), "stroke_angle": stroke_meta[:, 3],
-            "stroke_variant": stroke_meta[:, 4].long(),
-        }
+            "stroke_variant": stroke_meta[:, 4].long()}
         if self.photos is not None:  # as many photos as pizzas, each in one of its 8 turns and mirrorings
             pictures, counts = self.photos
             pick = torch.randint(len(pictures), (len(items),), generator=self.views)
@@ -222,7 +220,8 @@ def layered_config(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[d
     return LayeredConfig(image_size=hp.image_size, ingredients=vocabulary.ids, pieces=pieces, strokes=strokes,
                          channels=hp.channels, sprite_size=max(8, hp.image_size // 4), variants=hp.variants, crust=hp.crust,
                          base_blocks=hp.base_blocks, base_reach=hp.base_reach, base_size=hp.base_size, piece_grain=hp.piece_grain,
-                         base_latent_side=max(8, base // 8), reach_cell=max(2, base // 32))
+                         base_latent_side=max(8, base // 8), reach_cell=max(2, base // 32),
+                         crusts=shipped_bank().names if hp.crusts else ())
 
 
 def critic_photos(hp: LayeredHyper, vocabulary: Vocabulary) -> Optional[tuple[torch.Tensor, torch.Tensor]]:
@@ -252,6 +251,8 @@ def layered_data(hp: LayeredHyper, vocabulary: Vocabulary, n: int, seed: int, pr
 def build_layered(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[dict] = None) -> Setup:
     """The layered model, one Adam with a larger rate for its tables, its EMA."""
     model = LayeredPizza(layered_config(hp, vocabulary, resumed))
+    if hp.crusts:  # a table, not weights: filled here, never trained
+        model.crust.load_state_dict(dict(zip(("pictures", "radius"), shipped_bank().crust_table(model.config.image_size))))
     ema = ema_model(model, hp.ema)
     # Sprites, templates, layout statistics are pictures and numbers, not weights: an Adam step moves each by about its rate.
     tables = {id(p) for p in model.tables()}
@@ -336,8 +337,7 @@ def anchor_loss(model: LayeredPizza, code: torch.Tensor, parts: dict, held: Opti
 
 
 def layout_loss(model: LayeredPizza, parts: dict) -> torch.Tensor:
-    """Maximum likelihood of what the kitchen did: the geometry, and each topping's piece counts,
-    sizes, shades and reach."""
+    """Maximum likelihood of what the kitchen did: the geometry, and each topping's piece counts, sizes, shades and reach."""
     layout, geometry, inner = model.layout, parts["geometry"], parts["geometry"][:, 3]
     g = torch.stack([geometry[:, 0], geometry[:, 1], geometry[:, 2], inner / geometry[:, 2]], 1)
     loss = losses.gaussian_nll(g, layout.geometry_mean, layout.geometry_log_std)

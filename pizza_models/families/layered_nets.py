@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..compositing import coordinate_maps
+from ..compositing import coordinate_maps, moved
 
 if TYPE_CHECKING:  # the config's module imports this one
     from .layered import LayeredConfig
@@ -204,14 +204,6 @@ class Layout(nn.Module):
         h = torch.cat([self.embed(piece), (portions > 1).float()[:, None], crowd.float()[:, None] / 9], 1)
         mean, log_std = self.count(h).unbind(1)
         return mean, log_std.clamp(-5, 1).exp()
-
-
-def moved(picture: torch.Tensor, dx: int, dy: int, fill: float = 1.0) -> torch.Tensor:
-    """A picture (C, S, S) moved by whole pixels (dx right, dy down), ``fill`` where it moved in from beyond the frame:
-    no resampling."""
-    side, reach = picture.shape[-1], max(abs(dx), abs(dy))
-    padded = F.pad(picture, (reach, reach, reach, reach), value=fill)
-    return padded[:, reach - dy:reach - dy + side, reach - dx:reach - dx + side]
 
 
 class CrustTable(nn.Module):

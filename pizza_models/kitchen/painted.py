@@ -30,8 +30,11 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
+import torch
 from PIL import Image
 
+from ..compositing import moved
+from ..data import to_tensor
 from .procedural import DRIZZLES, SAUCES, TOPPINGS, Geometry, Kitchen, Light, PizzaLayers
 from ..recipe import DEFAULT_VOCABULARY, Vocabulary
 
@@ -136,6 +139,16 @@ class PhotoBank:
         drizzles = {k: v for k, v in self.drizzles.items() if (self.shows[keep] == 1 + LAYERS.index(k)).any()}
         return replace(self, pieces={k: v for k, v in pieces.items() if len(v)},
                        piece_photo={k: v for k, v in piece_photo.items() if len(v)}, drizzles=drizzles, photos=tuple(keep))
+
+    def crust_table(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The bases as a layered model's crust table: (K, 3, S, S) pictures in [0, 1], each resized and quantised as
+        ``data.to_tensor`` reads a photo, moved by whole pixels so that its pizza's centre is the picture's (white
+        where it moved in), and their radii (K,) as a share of the side."""
+        pictures = []
+        for base, (px, py, _) in zip(self.bases, self.geometry.tolist()):
+            x = ((to_tensor(Image.fromarray(base), size) + 1) * 127.5).round() / 255  # (3, S, S): as a photo is read
+            pictures.append(moved(x, round(size / 2 - px * size / BANK_SIDE), round(size / 2 - py * size / BANK_SIDE)))
+        return torch.stack(pictures), torch.as_tensor(self.geometry[:, 2] / BANK_SIDE, dtype=torch.float32)
 
     def piece_sheet(self, scale: int = 3) -> Image.Image:
         """Every sprite of the bank on a light grey board, one row per topping."""
