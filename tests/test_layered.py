@@ -20,7 +20,7 @@ from pizza_models.recipe import CHEESE, DEFAULT_VOCABULARY, SAUCE, encode, parse
 from pizza_models.registry import model_classes
 from train.__main__ import trainable
 from train.common import Batch
-from train.layered import LayeredKitchen, build_layered, layered_data
+from train.layered import LayeredKitchen, anchor_loss, build_layered, layered_data
 from train.loop import train_step
 from train.registry import hyper
 
@@ -613,3 +613,19 @@ def test_an_anchor_on_pizzas_without_tomato_sauce_holds_those_alone():
 
     assert anchor(1.0) == 0.0  # every pizza has tomato sauce: nothing held
     assert anchor(0.0) > 0.0
+
+
+def test_an_anchor_over_the_whole_picture_holds_less_than_one_cell_by_cell():
+    torch.manual_seed(0)
+    hp = hyper("layered", "modern", 32, channels=8, anchor_weight=1.0)
+    built = build_layered(hp, DEFAULT_VOCABULARY)
+    data = layered_data(hp, DEFAULT_VOCABULARY, 4, 0, False, built)
+    _, c, parts = data.collate([data[i] for i in range(4)])
+
+    def anchor(cell: int) -> float:
+        torch.manual_seed(1)  # the same prior draws for both
+        with torch.no_grad():
+            return float(anchor_loss(built.nets["model"], c, parts, cell=cell))
+
+    whole, cells = anchor(32), anchor(8)
+    assert 0.0 < whole < cells  # the mean colour alone: the texture inside the picture is free

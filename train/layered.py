@@ -90,8 +90,8 @@ class LayeredHyper(Hyper):
     critic_r1: float = knob(0.0, "layered: gamma of the critic's R1 penalty on the photos (a critic smooth around them)")
     critic_pool: str = knob("box", "layered: how the critic halves its maps: 2x2 boxes, or a [1, 3, 3, 1] blur (a gradient "
                                    "without 2 px cells)", ("box", "blur"))
-    anchor_weight: float = knob(0.0, "layered: weight of the L1, over 8 x 8 px cells, of bases drawn from the prior for "
-                                     "the kitchen's recipes against the kitchen's bases (keeps a critic's look per recipe)")
+    anchor_weight: float = knob(0.0, "layered: L1 of prior-drawn bases to the kitchen's, per recipe, cell by cell (keeps its colours)")
+    anchor_cell: int = knob(8, "layered: the anchor's cell in px (the image size: its mean colour alone, its texture free)")
     anchor_on: str = knob("all", "layered: the pizzas the anchor holds: all, or those ordered without tomato sauce (white sauces, "
                                  "bare dough: 4 of the 20 photos, so the critic pulls them to a red rim)", ("all", "no-tomato-sauce"))
 
@@ -379,7 +379,7 @@ def layered_step(nets: dict, batch: Batch, hp: LayeredHyper) -> Iterator[Update]
     terms.update(base_losses(model, x, code, parts), layout=layout_loss(model, parts))
     if hp.anchor_weight:
         held = code[:, model.config.ingredients.index("tomato_sauce")] == 0 if hp.anchor_on == "no-tomato-sauce" else None
-        terms["anchor"] = anchor_loss(model, code, parts, held)
+        terms["anchor"] = anchor_loss(model, code, parts, held, hp.anchor_cell)
     if hp.photo_patches:
         terms["patches"] = losses.patch_distance(drawn, photos, n_patches=16384)
     weights = dict(sprites=hp.sprite_weight, variants=hp.variant_weight, strokes=hp.stroke_weight, templates=hp.template_weight,
