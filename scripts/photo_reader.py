@@ -16,6 +16,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import torch
@@ -26,7 +27,7 @@ from pizza_models.app import photo_edit
 from pizza_models.evaluation import photo_measures as P
 from pizza_models.data import kitchen_recipes, rotate_view
 from pizza_models.hub import save_checkpoint
-from pizza_models.kitchen.painted import PaintedKitchen, shipped_bank
+from pizza_models.kitchen.painted import LAYERS, PaintedKitchen, PhotoBank, shipped_bank
 from pizza_models.families.photo_reader import PhotoReader, ReaderConfig, guess
 from pizza_models.evaluation.protocol import presence
 from pizza_models.menu import MENU
@@ -61,16 +62,28 @@ def jitter(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
 
 
 def photo_views(photos: torch.Tensor, k: int, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """k random views (any angle, mirrored or not) of photos (N, 3, S, S): (views, which photo)."""
+    """k random views (any angle, mirrored or not) of photos (N, C, S, S): (views, which photo)."""
     pick = torch.randint(0, len(photos), (k,), generator=g)
     angles = torch.rand(k, generator=g) * 360
     flips = torch.rand(k, generator=g) < 0.5
     return torch.stack([rotate_view(photos[i], float(a), bool(f)) for i, a, f in zip(pick, angles, flips)]), pick
 
 
+def photo_layer_maps(bank: PhotoBank, photos: np.ndarray, size: int, layers: tuple) -> torch.Tensor:
+    """The bank's layer maps of ``photos`` (indices) as one-hot (N, 1 + L, size, size) float, area-resized from the
+    bank's side: what each pixel of a photo shows, as the photo tools read it (0 the base)."""
+    if tuple(layers) != LAYERS:
+        raise ValueError("the reader's layers differ from the bank's")
+    shows = torch.from_numpy(bank.shows[photos].astype(np.int64))  # (N, BANK_SIDE, BANK_SIDE)
+    onehot = F.one_hot(shows, 1 + len(LAYERS)).permute(0, 3, 1, 2).float()
+    return F.interpolate(onehot, size=(size, size), mode="area")
+
+
 def train_reader(photos: torch.Tensor, labels: torch.Tensor, kitchen: PaintedKitchen, steps: int, seed: int,
-                 n_painted: int = 3000, size: int = 64, channels: int = 16) -> PhotoReader:
-    """A reader trained on ``n_painted`` painted pizzas and views of ``photos`` (N, 3, S, S) with ``labels`` (N, V)."""
+                 n_painted: int = 3000, size: int = 64, channels: int = 16, photo_maps: Optional[torch.Tensor] = None,
+                 photo_layer_weight: float = 0.0) -> PhotoReader:
+    """A reader trained on ``n_painted`` painted pizzas and views of ``photos`` (N, 3, S, S) with ``labels`` (N, V);
+    with ``photo_maps`` (N, 1 + L, S, S), the photos' layer maps teach its layer head too, at ``photo_layer_weight``."""
     config = ReaderConfig(image_size=size, channels=channels)
     x, maps, recipes = painted_examples(kitchen, n_painted, size, seed, config.layers)
     y = presence(recipes).float()
@@ -83,11 +96,15 @@ def train_reader(photos: torch.Tensor, labels: torch.Tensor, kitchen: PaintedKit
         i = torch.randint(0, len(x), (24,), generator=g)
         flip = torch.rand(()) < 0.5
         xi, mi = (x[i].flip(3), maps[i].flip(2)) if flip else (x[i], maps[i])
-        views, which = photo_views(photos, 8, g)
+        mapped = photo_maps is not None and photo_layer_weight > 0
+        views, which = photo_views(torch.cat([photos, photo_maps], 1) if mapped else photos, 8, g)
+        views, view_maps = views[:, :3], views[:, 3:]  # the maps turned with their photo: (8, 1 + L, S, S)
         with torch.autocast("cpu", torch.bfloat16):  # native on CPUs with AMX or AVX512-BF16: about twice as fast
             recipe_logits, layer_logits = reader.read(jitter(torch.cat([xi, views]), g))
         loss = (F.binary_cross_entropy_with_logits(recipe_logits.float(), torch.cat([y[i], labels[which]]))
                 + F.cross_entropy(layer_logits[:24].float(), mi))
+        if mapped:  # soft targets: the maps are the photo tools' reading, resized
+            loss = loss + photo_layer_weight * F.cross_entropy(layer_logits[24:].float(), view_maps)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -124,6 +141,8 @@ def main() -> None:
                    help="the painted pizzas' toppings cover this share of the sauce disc (the photos: 0.3 to 0.75)")
     p.add_argument("--channels", type=int, default=16, help="the reader's width")
     p.add_argument("--size", type=int, default=64, help="the side the reader reads photos at (a multiple of 8)")
+    p.add_argument("--photo-layers", type=float, default=0.0,
+                   help="weight of the training photos' layer maps (the photo bank's) on the reader's layer head; 0: recipes only")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="save the reader trained on every photo here (fp16)")
     p.add_argument("--fold-out", type=Path, help="save each fold's reader here as fold<k> (for scripts/restyle_measures.py)")
@@ -133,13 +152,16 @@ def main() -> None:
     coverage = tuple(args.coverage) if args.coverage else None
     photos_u8, recipes = P.load_photos(args.photos, args.size)
     photos, target = P.as_float(photos_u8), presence(recipes)
+    bank = shipped_bank()
+    maps = photo_layer_maps(bank, np.arange(len(photos)), args.size, ReaderConfig().layers) if args.photo_layers else None
     report, started = {"folds": [], "command": " ".join(["python scripts/photo_reader.py", *sys.argv[1:]])}, time.perf_counter()
     predicted = torch.zeros_like(target)
     for fold, test in enumerate(P.photo_folds(len(photos), args.folds, args.seed) if args.folds else []):
         train = np.setdiff1d(np.arange(len(photos)), test)
-        kitchen = PaintedKitchen(bank=shipped_bank().subset(train), coverage=coverage)
+        kitchen = PaintedKitchen(bank=bank.subset(train), coverage=coverage)
         reader = train_reader(photos[train], target[train].float(), kitchen, args.steps, args.seed + fold, args.painted,
-                              size=args.size, channels=args.channels)
+                              size=args.size, channels=args.channels, photo_maps=None if maps is None else maps[train],
+                              photo_layer_weight=args.photo_layers)
         predicted[test] = guess(reader, photos[test])
         if args.fold_out:
             save_checkpoint(reader, args.fold_out / f"fold{fold}", half=True)
@@ -153,7 +175,8 @@ def main() -> None:
               f"macro-F1 {report['held_out']['macro_f1']:.3f}")
     if args.out:
         reader = train_reader(photos, target.float(), PaintedKitchen(coverage=coverage), args.steps, args.seed + 100,
-                              args.painted, size=args.size, channels=args.channels)
+                              args.painted, size=args.size, channels=args.channels, photo_maps=maps,
+                              photo_layer_weight=args.photo_layers)
         save_checkpoint(reader, args.out, half=True)
         card_files(reader, args.out, report)
         report["shipped"] = str(args.out)

@@ -8,10 +8,11 @@ from PIL import Image
 from pizza_models.app import photo_edit as E
 from pizza_models.hub import save_checkpoint
 from pizza_models.kitchen.painted import LAYERS as PAINTED_LAYERS
-from pizza_models.kitchen.painted import PaintedKitchen
+from pizza_models.kitchen.painted import PaintedKitchen, shipped_bank
 from pizza_models.families.photo_reader import LAYERS, PhotoReader, ReaderConfig, read_layers
 from pizza_models.pipeline import load
 from pizza_models.recipe import parse_recipe
+from scripts.photo_reader import photo_layer_maps, train_reader
 
 RECIPE = ["tomato_sauce", "mozzarella", "pepperoni", "olives"]
 SIDE = 160
@@ -133,3 +134,20 @@ def test_restyle_keeps_every_pixel_outside_the_box_and_edits(tiny_reader, kitche
 def test_photos_are_edited_at_their_own_size_up_to_512():
     assert E.fit_photo(Image.new("RGB", (300, 200))).shape == (200, 300, 3)
     assert E.fit_photo(Image.new("RGB", (2000, 1000))).shape == (256, 512, 3)
+
+
+def test_the_photo_banks_layer_maps_resize_to_a_reading_of_every_pixel():
+    bank = shipped_bank()
+    maps = photo_layer_maps(bank, np.arange(3), 32, LAYERS)  # Double Pepperoni, Crazy, Don Bacon
+    assert maps.shape == (3, 1 + len(LAYERS), 32, 32)
+    assert torch.allclose(maps.sum(1), torch.ones(3, 32, 32))
+    assert (maps.argmax(1) == 1 + LAYERS.index("pepperoni")).any(dim=(1, 2)).all()
+
+
+def test_the_photos_layer_maps_teach_the_readers_layer_head():
+    bank, kitchen = shipped_bank(), PaintedKitchen()
+    photos, labels = torch.rand(2, 3, 32, 32) * 2 - 1, torch.zeros(2, len(ReaderConfig().ingredients))
+    maps = photo_layer_maps(bank, np.arange(2), 32, LAYERS)
+    readers = [train_reader(photos, labels, kitchen, 2, 0, n_painted=4, size=32, channels=4, photo_maps=maps,
+                            photo_layer_weight=weight) for weight in (0.0, 1.0)]
+    assert not torch.equal(readers[0].pixels.weight, readers[1].pixels.weight)
