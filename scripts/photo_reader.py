@@ -69,6 +69,22 @@ def photo_views(photos: torch.Tensor, k: int, g: torch.Generator) -> tuple[torch
     return torch.stack([rotate_view(photos[i], float(a), bool(f)) for i, a, f in zip(pick, angles, flips)]), pick
 
 
+def halves(views: torch.Tensor, labels: torch.Tensor, share: float, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Views (K, C, S, S) of whole pizzas, a ``share`` of them cut along a random line through the centre and given
+    the other half of the next view; their labels (K, V) the two recipes' union. A reader can then no longer learn
+    a photo's whole recipe as the name of its look (the labels of the training photo most alike)."""
+    if not share:  # (and no draws from g: the reader without halves is trained as before)
+        return views, labels
+    k, side = len(views), views.shape[-1]
+    mixed = torch.rand(k, generator=g) < share
+    angle = torch.rand(k, generator=g) * 2 * torch.pi
+    axis = torch.arange(side) - (side - 1) / 2
+    across = axis[None, None, :] * angle.cos()[:, None, None] + axis[None, :, None] * angle.sin()[:, None, None]  # (K, S, S)
+    take = ((across > 0) & mixed[:, None, None])[:, None]  # (K, 1, S, S): the pixels from the next view
+    other, other_labels = views.roll(1, 0), labels.roll(1, 0)
+    return torch.where(take, other, views), torch.where(mixed[:, None], labels.maximum(other_labels), labels)
+
+
 def photo_layer_maps(bank: PhotoBank, photos: np.ndarray, size: int, layers: tuple) -> torch.Tensor:
     """The bank's layer maps of ``photos`` (indices) as one-hot (N, 1 + L, size, size) float, area-resized from the
     bank's side: what each pixel of a photo shows, as the photo tools read it (0 the base)."""
@@ -81,9 +97,10 @@ def photo_layer_maps(bank: PhotoBank, photos: np.ndarray, size: int, layers: tup
 
 def train_reader(photos: torch.Tensor, labels: torch.Tensor, kitchen: PaintedKitchen, steps: int, seed: int,
                  n_painted: int = 3000, size: int = 64, channels: int = 16, photo_maps: Optional[torch.Tensor] = None,
-                 photo_layer_weight: float = 0.0) -> PhotoReader:
+                 photo_layer_weight: float = 0.0, photo_mix: float = 0.0) -> PhotoReader:
     """A reader trained on ``n_painted`` painted pizzas and views of ``photos`` (N, 3, S, S) with ``labels`` (N, V);
-    with ``photo_maps`` (N, 1 + L, S, S), the photos' layer maps teach its layer head too, at ``photo_layer_weight``."""
+    with ``photo_maps`` (N, 1 + L, S, S), the photos' layer maps teach its layer head too, at ``photo_layer_weight``;
+    a ``photo_mix`` share of the photo views are two photos' halves (``halves``)."""
     config = ReaderConfig(image_size=size, channels=channels)
     x, maps, recipes = painted_examples(kitchen, n_painted, size, seed, config.layers)
     y = presence(recipes).float()
@@ -98,10 +115,11 @@ def train_reader(photos: torch.Tensor, labels: torch.Tensor, kitchen: PaintedKit
         xi, mi = (x[i].flip(3), maps[i].flip(2)) if flip else (x[i], maps[i])
         mapped = photo_maps is not None and photo_layer_weight > 0
         views, which = photo_views(torch.cat([photos, photo_maps], 1) if mapped else photos, 8, g)
-        views, view_maps = views[:, :3], views[:, 3:]  # the maps turned with their photo: (8, 1 + L, S, S)
+        views, view_labels = halves(views, labels[which], photo_mix, g)
+        views, view_maps = views[:, :3], views[:, 3:]  # the maps turned and cut with their photo: (8, 1 + L, S, S)
         with torch.autocast("cpu", torch.bfloat16):  # native on CPUs with AMX or AVX512-BF16: about twice as fast
             recipe_logits, layer_logits = reader.read(jitter(torch.cat([xi, views]), g))
-        loss = (F.binary_cross_entropy_with_logits(recipe_logits.float(), torch.cat([y[i], labels[which]]))
+        loss = (F.binary_cross_entropy_with_logits(recipe_logits.float(), torch.cat([y[i], view_labels]))
                 + F.cross_entropy(layer_logits[:24].float(), mi))
         if mapped:  # soft targets: the maps are the photo tools' reading, resized
             loss = loss + photo_layer_weight * F.cross_entropy(layer_logits[24:].float(), view_maps)
@@ -143,6 +161,8 @@ def main() -> None:
     p.add_argument("--size", type=int, default=64, help="the side the reader reads photos at (a multiple of 8)")
     p.add_argument("--photo-layers", type=float, default=0.0,
                    help="weight of the training photos' layer maps (the photo bank's) on the reader's layer head; 0: recipes only")
+    p.add_argument("--photo-mix", type=float, default=0.0,
+                   help="the share of photo views made of two training photos' halves, labelled with both recipes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, help="save the reader trained on every photo here (fp16)")
     p.add_argument("--fold-out", type=Path, help="save each fold's reader here as fold<k> (for scripts/restyle_measures.py)")
@@ -161,7 +181,7 @@ def main() -> None:
         kitchen = PaintedKitchen(bank=bank.subset(train), coverage=coverage)
         reader = train_reader(photos[train], target[train].float(), kitchen, args.steps, args.seed + fold, args.painted,
                               size=args.size, channels=args.channels, photo_maps=None if maps is None else maps[train],
-                              photo_layer_weight=args.photo_layers)
+                              photo_layer_weight=args.photo_layers, photo_mix=args.photo_mix)
         predicted[test] = guess(reader, photos[test])
         if args.fold_out:
             save_checkpoint(reader, args.fold_out / f"fold{fold}", half=True)
@@ -176,7 +196,7 @@ def main() -> None:
     if args.out:
         reader = train_reader(photos, target.float(), PaintedKitchen(coverage=coverage), args.steps, args.seed + 100,
                               args.painted, size=args.size, channels=args.channels, photo_maps=maps,
-                              photo_layer_weight=args.photo_layers)
+                              photo_layer_weight=args.photo_layers, photo_mix=args.photo_mix)
         save_checkpoint(reader, args.out, half=True)
         card_files(reader, args.out, report)
         report["shipped"] = str(args.out)

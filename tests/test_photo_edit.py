@@ -12,7 +12,7 @@ from pizza_models.kitchen.painted import PaintedKitchen, shipped_bank
 from pizza_models.families.photo_reader import LAYERS, PhotoReader, ReaderConfig, read_layers
 from pizza_models.pipeline import load
 from pizza_models.recipe import parse_recipe
-from scripts.photo_reader import photo_layer_maps, train_reader
+from scripts.photo_reader import halves, photo_layer_maps, train_reader
 
 RECIPE = ["tomato_sauce", "mozzarella", "pepperoni", "olives"]
 SIDE = 160
@@ -151,3 +151,15 @@ def test_the_photos_layer_maps_teach_the_readers_layer_head():
     readers = [train_reader(photos, labels, kitchen, 2, 0, n_painted=4, size=32, channels=4, photo_maps=maps,
                             photo_layer_weight=weight) for weight in (0.0, 1.0)]
     assert not torch.equal(readers[0].pixels.weight, readers[1].pixels.weight)
+
+
+def test_halves_join_two_photos_views_with_both_recipes():
+    views, labels = torch.stack([torch.zeros(3, 16, 16), torch.ones(3, 16, 16)]), torch.eye(2)
+    g = torch.Generator().manual_seed(0)
+    cut, union = halves(views, labels, 1.0, g)
+    for k in range(2):
+        assert 0.3 < float(cut[k, 0].mean()) < 0.7  # about half of each view comes from the other one
+    assert torch.equal(union, torch.ones(2, 2))
+    state = g.get_state()
+    same, same_labels = halves(views, labels, 0.0, g)
+    assert same is views and same_labels is labels and torch.equal(g.get_state(), state)  # off: nothing drawn
