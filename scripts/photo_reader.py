@@ -71,8 +71,8 @@ def photo_views(photos: torch.Tensor, k: int, g: torch.Generator) -> tuple[torch
 
 def halves(views: torch.Tensor, labels: torch.Tensor, share: float, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Views (K, C, S, S) of whole pizzas, a ``share`` of them cut along a random line through the centre and given
-    the other half of the next view; their labels (K, V) the two recipes' union. A reader can then no longer learn
-    a photo's whole recipe as the name of its look (the labels of the training photo most alike)."""
+    the other half of the next view; their labels (K, V) the two recipes' union: a try at keeping a reader from
+    learning a photo's whole recipe as the name of its look (docs/restyle: half a photo still names it)."""
     if not share:  # (and no draws from g: the reader without halves is trained as before)
         return views, labels
     k, side = len(views), views.shape[-1]
@@ -85,11 +85,9 @@ def halves(views: torch.Tensor, labels: torch.Tensor, share: float, g: torch.Gen
     return torch.where(take, other, views), torch.where(mixed[:, None], labels.maximum(other_labels), labels)
 
 
-def photo_layer_maps(bank: PhotoBank, photos: np.ndarray, size: int, layers: tuple) -> torch.Tensor:
+def photo_layer_maps(bank: PhotoBank, photos: np.ndarray, size: int) -> torch.Tensor:
     """The bank's layer maps of ``photos`` (indices) as one-hot (N, 1 + L, size, size) float, area-resized from the
-    bank's side: what each pixel of a photo shows, as the photo tools read it (0 the base)."""
-    if tuple(layers) != LAYERS:
-        raise ValueError("the reader's layers differ from the bank's")
+    bank's side: what each pixel of a photo shows, as the photo tools read it (0 the base; the reader's layers are the bank's)."""
     shows = torch.from_numpy(bank.shows[photos].astype(np.int64))  # (N, BANK_SIDE, BANK_SIDE)
     onehot = F.one_hot(shows, 1 + len(LAYERS)).permute(0, 3, 1, 2).float()
     return F.interpolate(onehot, size=(size, size), mode="area")
@@ -173,7 +171,7 @@ def main() -> None:
     photos_u8, recipes = P.load_photos(args.photos, args.size)
     photos, target = P.as_float(photos_u8), presence(recipes)
     bank = shipped_bank()
-    maps = photo_layer_maps(bank, np.arange(len(photos)), args.size, ReaderConfig().layers) if args.photo_layers else None
+    maps = photo_layer_maps(bank, np.arange(len(photos)), args.size) if args.photo_layers else None
     report, started = {"folds": [], "command": " ".join(["python scripts/photo_reader.py", *sys.argv[1:]])}, time.perf_counter()
     predicted = torch.zeros_like(target)
     for fold, test in enumerate(P.photo_folds(len(photos), args.folds, args.seed) if args.folds else []):

@@ -138,7 +138,7 @@ def test_photos_are_edited_at_their_own_size_up_to_512():
 
 def test_the_photo_banks_layer_maps_resize_to_a_reading_of_every_pixel():
     bank = shipped_bank()
-    maps = photo_layer_maps(bank, np.arange(3), 32, LAYERS)  # Double Pepperoni, Crazy, Don Bacon
+    maps = photo_layer_maps(bank, np.arange(3), 32)  # Double Pepperoni, Crazy, Don Bacon
     assert maps.shape == (3, 1 + len(LAYERS), 32, 32)
     assert torch.allclose(maps.sum(1), torch.ones(3, 32, 32))
     assert (maps.argmax(1) == 1 + LAYERS.index("pepperoni")).any(dim=(1, 2)).all()
@@ -147,7 +147,7 @@ def test_the_photo_banks_layer_maps_resize_to_a_reading_of_every_pixel():
 def test_the_photos_layer_maps_teach_the_readers_layer_head():
     bank, kitchen = shipped_bank(), PaintedKitchen()
     photos, labels = torch.rand(2, 3, 32, 32) * 2 - 1, torch.zeros(2, len(ReaderConfig().ingredients))
-    maps = photo_layer_maps(bank, np.arange(2), 32, LAYERS)
+    maps = photo_layer_maps(bank, np.arange(2), 32)
     readers = [train_reader(photos, labels, kitchen, 2, 0, n_painted=4, size=32, channels=4, photo_maps=maps,
                             photo_layer_weight=weight) for weight in (0.0, 1.0)]
     assert not torch.equal(readers[0].pixels.weight, readers[1].pixels.weight)
