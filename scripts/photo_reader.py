@@ -107,11 +107,11 @@ def train_reader(photos: torch.Tensor, labels: torch.Tensor, kitchen: PaintedKit
     reader = PhotoReader(config)
     optimizer = torch.optim.AdamW(reader.parameters(), 2e-3, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, 2e-3, total_steps=steps, pct_start=0.1)
+    mapped = photo_maps is not None and photo_layer_weight > 0
     for _ in range(steps):
         i = torch.randint(0, len(x), (24,), generator=g)
         flip = torch.rand(()) < 0.5
         xi, mi = (x[i].flip(3), maps[i].flip(2)) if flip else (x[i], maps[i])
-        mapped = photo_maps is not None and photo_layer_weight > 0
         views, which = photo_views(torch.cat([photos, photo_maps], 1) if mapped else photos, 8, g)
         views, view_labels = halves(views, labels[which], photo_mix, g)
         views, view_maps = views[:, :3], views[:, 3:]  # the maps turned and cut with their photo: (8, 1 + L, S, S)
