@@ -30,11 +30,13 @@ from pizza_models.recipe import parse_recipe
 KEPT = ("README.md", "losses.csv", "losses.png")  # how the weights were trained
 
 
-def with_crusts(model: LayeredPizza, bank: PhotoBank, edge: float) -> LayeredPizza:
-    """A copy of ``model`` whose crust table holds the bank's crusts (every other weight the model's, loaded strictly)."""
-    config = replace(model.config, crusts=bank.names, crust_edge=edge)
+def with_crusts(model: LayeredPizza, bank: PhotoBank, edge: float, hold_out: str = "") -> LayeredPizza:
+    """A copy of ``model`` whose crust table holds the bank's crusts but those of the ``hold_out`` photos (indices,
+    comma-separated, as ``PhotoBank.seen``), every other weight the model's, loaded strictly."""
+    seen = bank.seen(hold_out)
+    config = replace(model.config, crusts=tuple(bank.names[i] for i in seen), crust_edge=edge)
     crusted = LayeredPizza(config)
-    pictures, radius = bank.crust_table(config.image_size)
+    pictures, radius = (table[seen] for table in bank.crust_table(config.image_size))
     state = {k: v for k, v in model.state_dict().items() if not k.startswith("crust.")}
     crusted.load_state_dict(state | {"crust.pictures": pictures, "crust.radius": radius}, strict=True)
     return crusted.eval()
@@ -45,11 +47,16 @@ def main(argv=None) -> None:
     p.add_argument("checkpoint", type=Path, help="a layered checkpoint (e.g. checkpoints/painted)")
     p.add_argument("out", type=Path, help="the folder to write the model with crusts into")
     p.add_argument("--edge", type=float, default=0.86, help="where a crust begins, as a share of its radius (the photos': 0.84)")
+    p.add_argument("--hold-out", default="", help="photos whose crusts stay out (indices, comma-separated: the --hold-out "
+                                                  "of a model trained without them)")
     args = p.parse_args(argv)
     model = load(args.checkpoint)
     if not isinstance(model, LayeredPizza):
         p.error(f"{args.checkpoint} is a {model.config.family} model: only a layered model lays crusts")
-    crusted = with_crusts(model, shipped_bank(), args.edge)
+    try:
+        crusted = with_crusts(model, shipped_bank(), args.edge, args.hold_out)
+    except ValueError as error:
+        p.error(str(error))
     save_checkpoint(crusted, args.out)
     for name in KEPT:
         if (args.checkpoint / name).is_file() and args.checkpoint.resolve() != args.out.resolve():

@@ -92,6 +92,18 @@ def model_fold_draw(model, names: list[str], size: int):
     return lambda train: P.model_draw(copy.deepcopy(model).keep_crusts([names[i] for i in train]), size)
 
 
+def fold_models_draw(models: list, names: list[str], size: int, folds: list) -> P.FoldDraw:
+    """A ``FoldDraw`` from one model per fold: in each fold the model that saw exactly the fold's training photos (its
+    crust table holds their crusts and no other: ``python -m train layered --hold-out``, ``scripts/crusts.py --hold-out``),
+    so that every photo is judged against pizzas of a model that never saw it. ``folds``: each fold's training photos."""
+    by_photos = {tuple(sorted(model.config.crusts)): model for model in models}
+    wanted = [tuple(sorted(names[i] for i in train)) for train in folds]
+    if len(models) != len(folds) or set(wanted) != set(by_photos):
+        raise SystemExit(f"--fold-models: {len(models)} models whose crust tables do not hold exactly the training photos "
+                         f"of the {len(folds)} folds (train each with --hold-out of its fold's test photos, the same --seed)")
+    return lambda train: P.model_draw(by_photos[tuple(sorted(names[i] for i in train))], size)
+
+
 def row(result: dict) -> dict:
     """The table's cells of one row (None where a measure does not apply)."""
     menu = result.get("photo_judge") or {}
@@ -119,6 +131,9 @@ def main() -> None:
                         "from banks of each fold's training photos)")
     p.add_argument("--coverage", type=float, nargs=2, metavar=("LO", "HI"),
                    help="the painted kitchen row's coverage (a model's --coverage); the judge keeps the clip-art counts")
+    p.add_argument("--fold-models", type=Path, nargs="*", default=[], metavar="DIR",
+                   help="one layered checkpoint per fold, each trained without its fold's test photos: measured as one row, "
+                        "each fold by its own model (flat patches and the judge's reading: the first one's pizzas)")
     p.add_argument("--add", action="store_true", help="keep the rows of an existing --out and add these to them")
     p.add_argument("--two-sample-size", type=int, metavar="SIDE",
                    help="side the real-or-generated CNN looks at (default: its budget's, 48 px): --size 96 "
@@ -163,6 +178,13 @@ def main() -> None:
         model = load(folder)
         results[folder.name] = measure_draw(str(folder), P.model_draw(model, args.size), photos, recipes, judge, args, budgets,
                                             fold_draw=model_fold_draw(model, names, args.size))
+
+    if args.fold_models:
+        models = [load(folder) for folder in args.fold_models]
+        folds = [[i for i in range(len(photos)) if i not in test] for test in P.photo_folds(len(photos), args.folds, args.seed)]
+        fold_draw = fold_models_draw(models, names, args.size, folds)
+        name = f"{args.fold_models[0].name} and {len(models) - 1} more (folds)"
+        results[name] = measure_draw(name, P.model_draw(models[0], args.size), photos, recipes, judge, args, budgets, fold_draw)
 
     table = {name: row(result) for name, result in results.items()}
     report = {"rows": table, "judge_on_photos": validation, "results": results, "judge": args.judge, **judge_seconds,

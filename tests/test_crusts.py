@@ -16,8 +16,8 @@ from pizza_models.kitchen.painted import BANK_SIDE, shipped_bank
 from pizza_models.pipeline import load
 from pizza_models.recipe import DEFAULT_VOCABULARY, encode, parse_recipe
 from scripts.crusts import with_crusts
-from scripts.photo_measures import model_fold_draw
-from train.layered import build_layered
+from scripts.photo_measures import fold_models_draw, model_fold_draw
+from train.layered import build_layered, layered_data, training_kitchen
 from train.registry import hyper
 
 PLAIN = LayeredConfig(image_size=32, pieces=("pepperoni",), channels=8, sprite_size=8, max_pieces=16)
@@ -129,6 +129,14 @@ def test_with_crusts_keeps_every_other_weight():
         assert torch.equal(crusted.state_dict()[name], value)
 
 
+def test_with_crusts_leaves_the_held_out_photos_crusts_out():
+    bank = shipped_bank()
+    crusted = with_crusts(LayeredPizza(replace(PLAIN, image_size=64, ingredients=DEFAULT_VOCABULARY.ids)), bank, 0.86, "0,15")
+    seen = [i for i in range(len(bank.names)) if i not in (0, 15)]
+    assert crusted.config.crusts == tuple(bank.names[i] for i in seen)
+    assert torch.equal(crusted.crust.pictures, bank.crust_table(64)[0][seen])
+
+
 def test_a_crusted_models_fold_draw_keeps_the_folds_training_photos_crusts():
     model = crusted_model()
     with torch.no_grad():  # every pizza centred: the crusts lie where they are in the table
@@ -142,6 +150,26 @@ def test_a_crusted_models_fold_draw_keeps_the_folds_training_photos_crusts():
     assert model.crust.on.all()  # the model itself still draws every crust
 
 
+def test_fold_models_draw_each_fold_with_the_model_that_never_saw_its_photos():
+    names, shade = ["first", "second", "third"], {"first": 0.1, "second": 0.4, "third": 0.7}
+    models = []
+    for held in names:  # one model per fold, its crust table the other two photos'
+        model = LayeredPizza(replace(PLAIN, crusts=tuple(n for n in names if n != held))).eval()
+        with torch.no_grad():
+            model.crust.pictures.copy_(torch.tensor([shade[n] for n in model.config.crusts])[:, None, None, None].expand(2, 3, SIDE, SIDE))
+            model.layout.geometry_log_std.fill_(-30.0)
+        models.append(model)
+    folds = [[1, 2], [0, 2], [0, 1]]
+    draw = fold_models_draw(models[::-1], names, SIDE, folds)  # found by their photos, in any order
+    plate = ring() >= 0.95
+    for held, train in enumerate(folds):
+        drawn = draw(np.array(train))([parse_recipe("pepperoni")] * 9, 3)  # (9, S, S, 3) uint8
+        colours = drawn[:, plate].mean((1, 2)) / 255
+        assert np.abs(colours - shade[names[held]]).min() > 0.2  # never the held-out photo's crust
+    with pytest.raises(SystemExit, match="--fold-models"):
+        fold_models_draw(models[:2], names, SIDE, folds)
+
+
 def test_a_run_with_crusts_trains_under_the_photo_banks_crusts_and_exports_them():
     hp = hyper("layered", "modern", 64, channels=8, crusts=True)
     setup = build_layered(hp, DEFAULT_VOCABULARY)
@@ -149,3 +177,19 @@ def test_a_run_with_crusts_trains_under_the_photo_banks_crusts_and_exports_them(
     for model in (setup.nets["model"], setup.export()):
         assert model.config.crusts == shipped_bank().names and torch.equal(model.crust.pictures, pictures)
     assert not any(p is model.crust.pictures for p in setup.nets["model"].parameters())  # a table, never trained
+
+
+def test_a_run_holding_photos_out_sees_neither_their_pieces_bases_crusts_nor_photos():
+    held = [2, 4, 19]
+    hp = hyper("layered", "modern", 64, channels=8, crusts=True, kitchen="painted", hold_out="2,4,19",
+               photo_weight=0.1, critic_sees="bases")  # the critic's pictures: the bank's bases, no ../shared needed
+    setup = build_layered(hp, DEFAULT_VOCABULARY)
+    bank, seen = shipped_bank(), [i for i in range(20) if i not in held]
+    model = setup.export()
+    assert model.config.crusts == tuple(bank.names[i] for i in seen)
+    assert torch.equal(model.crust.pictures, bank.crust_table(64)[0][seen])
+    data = layered_data(hp, DEFAULT_VOCABULARY, 2, 0, False, setup)
+    assert len(data.photos[0]) == len(seen)  # the critic's pictures: the seen photos' bases
+    kitchen_bank = training_kitchen(hp, DEFAULT_VOCABULARY).bank
+    assert set(kitchen_bank.photos) == set(seen)
+    assert all(not set(photos) & set(held) for photos in kitchen_bank.piece_photo.values())

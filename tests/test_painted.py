@@ -142,6 +142,18 @@ def test_a_subset_bank_uses_only_its_photos():
     assert {subset.base_for("tomato_sauce", True, rng) for _ in range(20)} <= set(keep)
 
 
+def test_seen_names_every_photo_but_those_held_out():
+    bank = shipped_bank()
+    assert bank.seen() == list(range(len(bank.names)))
+    assert bank.seen("2, 4,19") == [i for i in range(len(bank.names)) if i not in (2, 4, 19)]
+
+
+@pytest.mark.parametrize("hold_out", ["2;4", "two", "20", "-1"])
+def test_holding_out_a_photo_the_bank_lacks_is_a_clear_error(hold_out):
+    with pytest.raises(ValueError, match="--hold-out"):
+        shipped_bank().seen(hold_out)
+
+
 def test_the_background_is_pure_white_as_in_the_photos(painted):
     # The photos lie on pure white; the light and colour jitter touch the pizza only.
     for seed in range(4):

@@ -1,8 +1,8 @@
 """Training the layered family on the kitchen's own layers.
 
-The kitchen gives every picture apart (``Kitchen.render_layers``): the base, each topping's RGBA
-layer with the place, size, angle and shade of every piece, each drizzle with its direction.
-Every part of ``LayeredPizza`` learns from its own supervision, so no part waits on another:
+The kitchen gives every picture apart (``Kitchen.render_layers``): the base, each topping's RGBA layer with the place,
+size, angle and shade of every piece, each drizzle with its direction. Every part of ``LayeredPizza`` learns from its own
+supervision, so no part waits on another:
 
 - sprites: each piece layer is re-drawn from its true layout with the model's sprites, L1 to the true layer;
 - stroke templates: each way the data draws a drizzle (its number of zig-zag passes, ranked within its portions) has a
@@ -11,11 +11,10 @@ Every part of ``LayeredPizza`` learns from its own supervision, so no part waits
   the base beneath the toppings (L1 + KL); the decomposer also learns which layer each pixel shows and the geometry;
 - layout: maximum likelihood of the true geometry, piece counts, sizes and shades, and the reach of the spread;
 - with ``--piece-grain``, the texture inside the pieces: a grain amplitude per topping, matched to the kitchen's;
-- with ``--photos`` and ``--photo-weight``, the look of the base: a patch critic learns to tell the menu photos (turned,
-  mirrored) from the model's pizzas for the same recipes (hinge), and the base learns to fool it (``--critic-*``);
-  with ``--anchor-weight``, prior-drawn bases keep the kitchen's colours cell by cell; with ``--photo-patches``, the
-  drawn pizzas' 5x5 px patches are pulled to the photos' as a distribution (sliced Wasserstein), no critic; with
-  ``--crusts``, the photos' own crusts lie over the drawn base (the crust table), as the critic sees it.
+- with ``--photos`` and ``--photo-weight``, the look of the base: a patch critic tells the menu photos (turned, mirrored)
+  from the model's pizzas for the same recipes (hinge), and the base learns to fool it (``--critic-*``); ``--anchor-weight`` holds
+  prior-drawn bases to the kitchen's colours; ``--photo-patches`` pulls drawn 5x5 patches to the photos' (sliced Wasserstein);
+  ``--crusts`` lays the photos' own crusts over the base, as the critic sees it; ``--hold-out`` hides photos from it all.
 """
 
 from dataclasses import dataclass
@@ -49,14 +48,11 @@ TABLE_LR = 15  # sprites, templates and layout statistics learn at this many tim
 class LayeredHyper(Hyper):
     """The layered model's options: its kitchen, its sprites, and the weight of each of its losses."""
 
-    kitchen: str = knob("clipart", "layered: the kitchen its pizzas come from, clip-art or painted with the menu photos",
-                        ("clipart", "painted"))
+    kitchen: str = knob("clipart", "layered: its pizzas' kitchen, clip-art or painted with the menu photos", ("clipart", "painted"))
     coverage: tuple[float, float] = knob((0.0, 0.0), "layered: painted kitchen: the share of the sauce disc its toppings cover, "
                                          "drawn between these two per pizza (0.4 0.7 as in the photos; 0 0: the clip-art kitchen's counts)")
-    crust: str = knob("learned", "layered: the base's outline, learned or cut round by the pizza's geometry (the photos' "
-                                 "crusts are round)", ("learned", "round"))
-    base_blocks: int = knob(0, "layered: residual blocks reading noise in the base decoder (texture wider than "
-                                  "the grain: cheese blotches, sauce, browning)")
+    crust: str = knob("learned", "layered: the base's outline, learned or cut round by the pizza's geometry", ("learned", "round"))
+    base_blocks: int = knob(0, "layered: residual blocks reading noise in the base decoder (cheese blotches, sauce, browning)")
     base_reach: str = knob("dilated", "layered: how those blocks reach 2, 4, 8, ... px (3, 6, 12 at 96 px): dilated 3x3 "
                                       "convolutions, or pooled ones upsampled smoothly (no grid)", ("dilated", "pooled"))
     base_size: int = knob(0, "layered: the side the base is drawn and pictures are read at, upsampled to --size (0: --size)")
@@ -74,26 +70,25 @@ class LayeredHyper(Hyper):
     visible_weight: float = knob(1.0, "layered: weight of the decomposer's cross-entropy of which layer each pixel shows")
     geometry_weight: float = knob(1.0, "layered: weight of the decomposer's squared error of the geometry (x 100)")
     layout_weight: float = knob(0.1, "layered: weight of the layout's negative log likelihood")
-    photos: str = knob("", "layered: a photo manifest (a folder with recipes.csv) whose pizzas a patch critic learns to "
-                           "tell from the model's, with --photo-weight")
+    photos: str = knob("", "layered: a photo manifest (a folder with recipes.csv) a patch critic tells from the model's pizzas")
     photo_weight: float = knob(0.0, "layered: weight of fooling the photo critic (0: no critic)")
     photo_patches: float = knob(0.0, "layered: weight of the sliced Wasserstein distance of drawn pizzas' 5x5 patches from the photos'")
     critic_lr: float = knob(2e-4, "layered: learning rate of the photo critic")
-    critic_reads: str = knob("nothing", "layered: what the photo critic knows of each pizza: nothing, or which sauces and "
-                                        "cheese it has (a projection: pizzas without tomato sauce are judged against the "
-                                        "photos without it)", ("nothing", "sauces"))
+    critic_reads: str = knob("nothing", "layered: what the photo critic knows of each pizza: nothing, or its sauces and cheese "
+                                        "(a projection)", ("nothing", "sauces"))
     critic_size: int = knob(0, "layered: the side the photo critic looks at (0: the model's; 64 on a 96 px model: finer is the kitchen's)")
     critic_sees: str = knob("photos", "layered: what the critic tells drawn pizzas from: the menu photos (the whole pizza drawn), "
                                       "or the photo bank's bases (their toppings refilled; the base alone drawn)", ("photos", "bases"))
     critic_augment: str = knob("translation", "layered: DiffAugment policy of the critic's views, photos and drawn alike "
                                               "(a comma-separated subset of color, translation, cutout, rotation)")
     critic_r1: float = knob(0.0, "layered: gamma of the critic's R1 penalty on the photos (a critic smooth around them)")
-    critic_pool: str = knob("box", "layered: how the critic halves its maps: 2x2 boxes, or a [1, 3, 3, 1] blur (a gradient "
-                                   "without 2 px cells)", ("box", "blur"))
+    critic_pool: str = knob("box", "layered: how the critic halves its maps: 2x2 boxes, or a [1, 3, 3, 1] blur", ("box", "blur"))
     anchor_weight: float = knob(0.0, "layered: L1 of prior-drawn bases to the kitchen's, per recipe, cell by cell (keeps its colours)")
     anchor_cell: int = knob(8, "layered: the anchor's cell in px (the image size: its mean colour alone, its texture free)")
     anchor_on: str = knob("all", "layered: the pizzas the anchor holds: all, or those ordered without tomato sauce (white sauces, "
                                  "bare dough: 4 of the 20 photos, so the critic pulls them to a red rim)", ("all", "no-tomato-sauce"))
+    hold_out: str = knob("", "layered: the photos (indices, comma-separated: a fold of photo_folds) the run never sees: "
+                             "not in the painted kitchen's pieces and bases, the critic's photos, the crusts")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -205,9 +200,10 @@ class LayeredKitchen(Dataset):
 
 
 def training_kitchen(hp: LayeredHyper, vocabulary: Vocabulary) -> Kitchen:
-    """The kitchen the run learns from: clip-art, or painted with the menu photos."""
+    """The kitchen the run learns from: clip-art, or painted with the menu photos it may see."""
     coverage = tuple(hp.coverage) if max(hp.coverage) > 0 else None
-    return PaintedKitchen(vocabulary, coverage=coverage) if hp.kitchen == "painted" else Kitchen(vocabulary)
+    bank = shipped_bank().subset(shipped_bank().seen(hp.hold_out))
+    return PaintedKitchen(vocabulary, coverage=coverage, bank=bank) if hp.kitchen == "painted" else Kitchen(vocabulary)
 
 
 def layered_config(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[dict] = None) -> LayeredConfig:
@@ -221,7 +217,7 @@ def layered_config(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[d
                          channels=hp.channels, sprite_size=max(8, hp.image_size // 4), variants=hp.variants, crust=hp.crust,
                          base_blocks=hp.base_blocks, base_reach=hp.base_reach, base_size=hp.base_size, piece_grain=hp.piece_grain,
                          base_latent_side=max(8, base // 8), reach_cell=max(2, base // 32),
-                         crusts=shipped_bank().names if hp.crusts else ())
+                         crusts=tuple(shipped_bank().names[i] for i in shipped_bank().seen(hp.hold_out)) if hp.crusts else ())
 
 
 def critic_photos(hp: LayeredHyper, vocabulary: Vocabulary) -> Optional[tuple[torch.Tensor, torch.Tensor]]:
@@ -238,7 +234,10 @@ def critic_photos(hp: LayeredHyper, vocabulary: Vocabulary) -> Optional[tuple[to
             images, recipes = load_photos(hp.photos, size, vocabulary)
         except (OSError, ValueError) as error:
             raise ValueError(f"--photos {hp.photos}: {error}") from None
-    return as_float(images, size), torch.stack([encode(r, "counts", vocabulary) for r in recipes])
+    if hp.hold_out and len(images) != len(shipped_bank().names):  # the bank's photos are those of --photos, in their order
+        raise ValueError(f"--hold-out indexes the photo bank's {len(shipped_bank().names)} photos; --photos has {len(images)}")
+    seen = shipped_bank().seen(hp.hold_out) if hp.hold_out else list(range(len(images)))
+    return as_float(images[seen], size), torch.stack([encode(recipes[i], "counts", vocabulary) for i in seen])
 
 
 def layered_data(hp: LayeredHyper, vocabulary: Vocabulary, n: int, seed: int, progress: bool, setup: Setup) -> Dataset:
@@ -252,7 +251,8 @@ def build_layered(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[di
     """The layered model, one Adam with a larger rate for its tables, its EMA."""
     model = LayeredPizza(layered_config(hp, vocabulary, resumed))
     if hp.crusts:  # a table, not weights: filled here, never trained
-        model.crust.load_state_dict(dict(zip(("pictures", "radius"), shipped_bank().crust_table(model.config.image_size))))
+        table, seen = shipped_bank().crust_table(model.config.image_size), shipped_bank().seen(hp.hold_out)  # of the photos seen
+        model.crust.load_state_dict(dict(zip(("pictures", "radius"), (t[seen] for t in table))))
     ema = ema_model(model, hp.ema)
     # Sprites, templates, layout statistics are pictures and numbers, not weights: an Adam step moves each by about its rate.
     tables = {id(p) for p in model.tables()}

@@ -140,6 +140,16 @@ class PhotoBank:
         return replace(self, pieces={k: v for k, v in pieces.items() if len(v)},
                        piece_photo={k: v for k, v in piece_photo.items() if len(v)}, drizzles=drizzles, photos=tuple(keep))
 
+    def seen(self, hold_out: str = "") -> list[int]:
+        """The indices of the bank's photos but those ``hold_out`` names (indices, comma-separated; '' keeps them all)."""
+        try:
+            held = {int(i) for i in hold_out.split(",") if i.strip()}
+        except ValueError:
+            raise ValueError(f"--hold-out {hold_out!r}: photo indices, comma-separated (e.g. 2,4,6,19)") from None
+        if not held <= set(range(len(self.names))):
+            raise ValueError(f"--hold-out {hold_out}: the photo bank has photos 0 to {len(self.names) - 1}")
+        return [i for i in range(len(self.names)) if i not in held]
+
     def crust_table(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The bases as a layered model's crust table: (K, 3, S, S) pictures in [0, 1], each resized and quantised as
         ``data.to_tensor`` reads a photo, moved by whole pixels so that its pizza's centre is the picture's (white
