@@ -11,7 +11,8 @@
   order of ``LayeredConfig.pieces``), a column per variant.
 
 With ``--compare DIR... --labels NAME...`` it writes only ``compare.jpg``: per menu recipe, the photo
-and each model's pizza for it (the same seed), side by side (and with ``--singles ID...``, ``compare-singles.jpg``:
+and each model's pizza for it (the same seed), side by side (with ``--fold-models``, the pizza of the fold model that never
+saw the photo too; with ``--singles ID...``, ``compare-singles.jpg`` as well:
 per ingredient named, the painted kitchen's single-ingredient pizza and each model's): each picture at its own size, enlarged to
 twice ``--size`` by a whole factor where it can be (``--size 96``: a 64 px model 3x, a 96 px one 2x, the photo
 shrunk to 96 px then 2x). Pictures are enlarged as the app enlarges them: photographic ones (the photos, the
@@ -83,6 +84,9 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, nargs="+", default=[], metavar="DIR",
                         help="more models: write compare.jpg (the photo, MODEL and these per menu recipe) and nothing else")
     parser.add_argument("--labels", nargs="+", default=[], help="column names of MODEL and the --compare models")
+    parser.add_argument("--fold-models", type=Path, nargs="+", default=[], metavar="DIR",
+                        help="with --compare: one more column, each photo's recipe drawn by the model (of these, one per "
+                             "fold, trained with --hold-out) whose crust table lacks that photo: the model that never saw it")
     parser.add_argument("--singles", nargs="+", default=[], metavar="ID",
                         help="with --compare: ingredients whose single-ingredient pizzas go in compare-singles.jpg")
     parser.add_argument("--size", type=int, default=SIZE, help="the photos' side in the figures; tiles are twice that")
@@ -101,6 +105,14 @@ def main() -> None:
         models = [load(path).eval() for path in [args.model, *args.compare]]
         labels = args.labels or [path.name for path in [args.model, *args.compare]]
         rows = [[photo(p.path, args.size)] + [draw_one(m, p.recipe, i) for m in models] for i, p in enumerate(photos)]
+        if args.fold_models:
+            folds = [load(path).eval() for path in args.fold_models]
+            for i, (row, p) in enumerate(zip(rows, photos)):
+                unseen = [m for m in folds if p.path.stem not in m.config.crusts]
+                if len(unseen) != 1:
+                    parser.error(f"--fold-models: {len(unseen)} of them never saw {p.path.stem}; one per fold, please")
+                row.append(draw_one(unseen[0], p.recipe, i))
+            labels = [*labels, "fold model"]
         labelled_grid(rows, ["photo", *labels], 2 * args.size).save(args.out / "compare.jpg", quality=92)
         print(f"wrote {args.out / 'compare.jpg'}")
         if single_recipes:
