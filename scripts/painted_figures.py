@@ -112,8 +112,8 @@ def main() -> None:
                 if len(unseen) != 1:
                     parser.error(f"--fold-models: {len(unseen)} of them never saw {p.path.stem}; one per fold, please")
                 row.append(draw_one(unseen[0], p.recipe, i))
-            labels = [*labels, "fold model"]
-        labelled_grid(rows, ["photo", *labels], 2 * args.size).save(args.out / "compare.jpg", quality=92)
+        header = ["photo", *labels] + ["fold model"] * bool(args.fold_models)
+        labelled_grid(rows, header, 2 * args.size).save(args.out / "compare.jpg", quality=92)
         print(f"wrote {args.out / 'compare.jpg'}")
         if single_recipes:
             rows = [[kitchen.render(r, i, args.size)] + [draw_one(m, r, i) for m in models] for i, r in enumerate(single_recipes)]
