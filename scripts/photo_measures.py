@@ -60,8 +60,11 @@ def timed(timings: dict, key: str, f, *args, **kwargs):
 def two_sample(photos, recipes, draw: P.Draw, args, budget: P.TwoSampleBudget, fold_draw=None) -> dict:
     """The real-or-generated test repeated with ``--two-sample-seeds`` seeds from ``--seed`` (folds, views and draws): the
     mean AUC and accuracy, the AUC's standard deviation over seeds and each seed's result. One seed's AUC moves by about
-    0.04 from seed to seed for the same model, so compare models on the mean of several."""
-    runs = [P.real_or_generated(photos, recipes, draw, args.folds, args.size, budget, args.seed + k, fold_draw)
+    0.04 from seed to seed for the same model, so compare models on the mean of several. With ``--same-folds`` the
+    repeats keep ``--seed``'s folds and pizzas and vary the CNN's own seed (its first weights, batches and views)."""
+    runs = [P.real_or_generated(photos, recipes, draw, args.folds, args.size, replace(budget, seed=budget.seed + k),
+                                args.seed, fold_draw) if args.same_folds else
+            P.real_or_generated(photos, recipes, draw, args.folds, args.size, budget, args.seed + k, fold_draw)
             for k in range(args.two_sample_seeds)]
     if len(runs) == 1:
         return runs[0]
@@ -134,6 +137,8 @@ def main() -> None:
     p.add_argument("--fold-models", type=Path, nargs="*", default=[], metavar="DIR",
                    help="one layered checkpoint per fold, each trained without its fold's test photos: measured as one row, "
                         "each fold by its own model (flat patches and the judge's reading: the first one's pizzas)")
+    p.add_argument("--same-folds", action="store_true",
+                   help="the --two-sample-seeds repeats keep --seed's folds (as --fold-models must) and vary the CNN's seed")
     p.add_argument("--add", action="store_true", help="keep the rows of an existing --out and add these to them")
     p.add_argument("--two-sample-size", type=int, metavar="SIDE",
                    help="side the real-or-generated CNN looks at (default: its budget's, 48 px): --size 96 "
@@ -143,6 +148,8 @@ def main() -> None:
     args = p.parse_args()
     if args.two_sample_seeds < 1:
         p.error(f"--two-sample-seeds must be at least 1, not {args.two_sample_seeds}")
+    if args.fold_models and args.two_sample_seeds > 1 and not args.same_folds:
+        p.error("--fold-models are trained on --seed's folds: repeat the test with --same-folds")
     budgets = QUICK if args.quick else {"two_sample": P.TWO_SAMPLE_BUDGET, "cas": P.PHOTO_CAS_BUDGET,
                                         "judge": P.PHOTO_JUDGE_BUDGET}
     if args.two_sample_size:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from argparse import Namespace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from pizza_models.data import kitchen_recipes
 from pizza_models.evaluation.metrics import constant_reader_f1
 from pizza_models.evaluation.protocol import presence
 from pizza_models.recipe import DEFAULT_VOCABULARY, parse_recipe
+from scripts.photo_measures import two_sample
 
 TINY_TWO_SAMPLE = P.TwoSampleBudget(n_images=96, image_size=32, steps=40, test_views=4)
 TINY_CAS = CASBudget(n_images=256, image_size=32, steps=80, channels=8)  # learns nothing much: for the floors
@@ -231,6 +233,16 @@ def test_photo_measures_script_quick(photos, tmp_path):
     assert rows["photos"]["flat"] < rows["kitchen"]["flat"]
     repeats = json.loads(out.read_text())["results"]["layered"]["real_or_generated"]["repeats"]
     assert [r["seed"] for r in repeats] == [0, 1] and rows["layered"]["rog_auc"] == pytest.approx(sum(r["auc"] for r in repeats) / 2)
+
+
+def test_same_folds_repeats_the_test_on_one_fold_split_with_the_cnns_own_seeds(photos, one_thread):
+    images, recipes = photos
+    args = Namespace(folds=2, size=64, seed=3, two_sample_seeds=2, same_folds=True)
+    result = two_sample(images, recipes, P.kitchen_draw(64), args, TINY_TWO_SAMPLE)
+    first, second = result["repeats"]
+    assert first["seed"] == second["seed"] == 3
+    assert [f["test_photos"] for f in first["per_fold"]] == [f["test_photos"] for f in second["per_fold"]]
+    assert (first["budget"]["seed"], second["budget"]["seed"]) == (TINY_TWO_SAMPLE.seed, TINY_TWO_SAMPLE.seed + 1)
 
 
 def test_constant_reader_bound_matches_metrics(photos):
