@@ -202,8 +202,8 @@ class LayeredKitchen(Dataset):
 def training_kitchen(hp: LayeredHyper, vocabulary: Vocabulary) -> Kitchen:
     """The kitchen the run learns from: clip-art, or painted with the menu photos it may see."""
     coverage = tuple(hp.coverage) if max(hp.coverage) > 0 else None
-    bank = shipped_bank().subset(shipped_bank().seen(hp.hold_out))
-    return PaintedKitchen(vocabulary, coverage=coverage, bank=bank) if hp.kitchen == "painted" else Kitchen(vocabulary)
+    bank = shipped_bank().subset(shipped_bank().seen(hp.hold_out)) if hp.kitchen == "painted" else None
+    return Kitchen(vocabulary) if bank is None else PaintedKitchen(vocabulary, coverage=coverage, bank=bank)
 
 
 def layered_config(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[dict] = None) -> LayeredConfig:
