@@ -62,10 +62,9 @@ def two_sample(photos, recipes, draw: P.Draw, args, budget: P.TwoSampleBudget, f
     mean AUC and accuracy, the AUC's standard deviation over seeds and each seed's result. One seed's AUC moves by about
     0.04 from seed to seed for the same model, so compare models on the mean of several. With ``--same-folds`` the
     repeats keep ``--seed``'s folds and pizzas and vary the CNN's own seed (its first weights, batches and views)."""
-    runs = [P.real_or_generated(photos, recipes, draw, args.folds, args.size, replace(budget, seed=budget.seed + k),
-                                args.seed, fold_draw) if args.same_folds else
-            P.real_or_generated(photos, recipes, draw, args.folds, args.size, budget, args.seed + k, fold_draw)
-            for k in range(args.two_sample_seeds)]
+    seeds = [(replace(budget, seed=budget.seed + k), args.seed) if args.same_folds else (budget, args.seed + k)
+             for k in range(args.two_sample_seeds)]  # (the CNN's budget, the folds' seed) of each repeat
+    runs = [P.real_or_generated(photos, recipes, draw, args.folds, args.size, b, seed, fold_draw) for b, seed in seeds]
     if len(runs) == 1:
         return runs[0]
     auc, accuracy = (torch.tensor([r[key] for r in runs], dtype=torch.float64) for key in ("auc", "accuracy"))
