@@ -66,7 +66,8 @@ def photo_views(photos: torch.Tensor, k: int, g: torch.Generator) -> tuple[torch
     pick = torch.randint(0, len(photos), (k,), generator=g)
     angles = torch.rand(k, generator=g) * 360
     flips = torch.rand(k, generator=g) < 0.5
-    return torch.stack([rotate_view(photos[i], float(a), bool(f)) for i, a, f in zip(pick, angles, flips)]), pick
+    views = [rotate_view(photos[i], float(a), bool(f)) for i, a, f in zip(pick, angles, flips)]
+    return (torch.stack(views) if views else photos[:0]), pick
 
 
 def halves(views: torch.Tensor, labels: torch.Tensor, share: float, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -95,10 +96,11 @@ def photo_layer_maps(bank: PhotoBank, photos: np.ndarray, size: int) -> torch.Te
 
 def train_reader(photos: torch.Tensor, labels: torch.Tensor, kitchen: PaintedKitchen, steps: int, seed: int,
                  n_painted: int = 3000, size: int = 64, channels: int = 16, photo_maps: Optional[torch.Tensor] = None,
-                 photo_layer_weight: float = 0.0, photo_mix: float = 0.0) -> PhotoReader:
-    """A reader trained on ``n_painted`` painted pizzas and views of ``photos`` (N, 3, S, S) with ``labels`` (N, V);
-    with ``photo_maps`` (N, 1 + L, S, S), the photos' layer maps teach its layer head too, at ``photo_layer_weight``;
-    a ``photo_mix`` share of the photo views are two photos' halves (``halves``)."""
+                 photo_layer_weight: float = 0.0, photo_mix: float = 0.0, n_views: int = 8) -> PhotoReader:
+    """A reader trained on ``n_painted`` painted pizzas and views of ``photos`` (N, 3, S, S) with ``labels`` (N, V),
+    24 pizzas and ``n_views`` views a step (0: painted pizzas alone); with ``photo_maps`` (N, 1 + L, S, S), the photos'
+    layer maps teach its layer head too, at ``photo_layer_weight``; a ``photo_mix`` share of the photo views are two
+    photos' halves (``halves``)."""
     config = ReaderConfig(image_size=size, channels=channels)
     x, maps, recipes = painted_examples(kitchen, n_painted, size, seed, config.layers)
     y = presence(recipes).float()
@@ -107,12 +109,12 @@ def train_reader(photos: torch.Tensor, labels: torch.Tensor, kitchen: PaintedKit
     reader = PhotoReader(config)
     optimizer = torch.optim.AdamW(reader.parameters(), 2e-3, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, 2e-3, total_steps=steps, pct_start=0.1)
-    mapped = photo_maps is not None and photo_layer_weight > 0
+    mapped = photo_maps is not None and photo_layer_weight > 0 and n_views > 0
     for _ in range(steps):
         i = torch.randint(0, len(x), (24,), generator=g)
         flip = torch.rand(()) < 0.5
         xi, mi = (x[i].flip(3), maps[i].flip(2)) if flip else (x[i], maps[i])
-        views, which = photo_views(torch.cat([photos, photo_maps], 1) if mapped else photos, 8, g)
+        views, which = photo_views(torch.cat([photos, photo_maps], 1) if mapped else photos, n_views, g)
         views, view_labels = halves(views, labels[which], photo_mix, g)
         views, view_maps = views[:, :3], views[:, 3:]  # the maps turned and cut with their photo: (8, 1 + L, S, S)
         with torch.autocast("cpu", torch.bfloat16):  # native on CPUs with AMX or AVX512-BF16: about twice as fast
@@ -159,6 +161,8 @@ def main() -> None:
     p.add_argument("--size", type=int, default=64, help="the side the reader reads photos at (a multiple of 8)")
     p.add_argument("--photo-layers", type=float, default=0.0,
                    help="weight of the training photos' layer maps (the photo bank's) on the reader's layer head; 0: recipes only")
+    p.add_argument("--photo-views", type=int, default=8,
+                   help="views of the training photos in each step's batch, beside 24 painted pizzas (0: painted pizzas alone)")
     p.add_argument("--photo-mix", type=float, default=0.0,
                    help="the share of photo views made of two training photos' halves, labelled with both recipes")
     p.add_argument("--seed", type=int, default=0)
@@ -179,7 +183,7 @@ def main() -> None:
         kitchen = PaintedKitchen(bank=bank.subset(train), coverage=coverage)
         reader = train_reader(photos[train], target[train].float(), kitchen, args.steps, args.seed + fold, args.painted,
                               size=args.size, channels=args.channels, photo_maps=None if maps is None else maps[train],
-                              photo_layer_weight=args.photo_layers, photo_mix=args.photo_mix)
+                              photo_layer_weight=args.photo_layers, photo_mix=args.photo_mix, n_views=args.photo_views)
         predicted[test] = guess(reader, photos[test])
         if args.fold_out:
             save_checkpoint(reader, args.fold_out / f"fold{fold}", half=True)
@@ -194,7 +198,7 @@ def main() -> None:
     if args.out:
         reader = train_reader(photos, target.float(), PaintedKitchen(coverage=coverage), args.steps, args.seed + 100,
                               args.painted, size=args.size, channels=args.channels, photo_maps=maps,
-                              photo_layer_weight=args.photo_layers, photo_mix=args.photo_mix)
+                              photo_layer_weight=args.photo_layers, photo_mix=args.photo_mix, n_views=args.photo_views)
         save_checkpoint(reader, args.out, half=True)
         card_files(reader, args.out, report)
         report["shipped"] = str(args.out)

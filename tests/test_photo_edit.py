@@ -153,6 +153,18 @@ def test_the_photos_layer_maps_teach_the_readers_layer_head():
     assert not torch.equal(readers[0].pixels.weight, readers[1].pixels.weight)
 
 
+def test_a_reader_without_photo_views_learns_from_painted_pizzas_alone():
+    kitchen, labels = PaintedKitchen(), torch.zeros(2, len(ReaderConfig().ingredients))
+    readers = {(views, fill): train_reader(torch.full((2, 3, 32, 32), fill), labels, kitchen, 2, 0, n_painted=4, size=32,
+                                           channels=4, n_views=views) for views in (0, 2) for fill in (-1.0, 1.0)}
+
+    def same(a, b) -> bool:
+        return all(torch.equal(v, b.state_dict()[k]) for k, v in a.state_dict().items())
+
+    assert same(readers[0, -1.0], readers[0, 1.0])  # the photos never read
+    assert not same(readers[2, -1.0], readers[2, 1.0])
+
+
 def test_halves_join_two_photos_views_with_both_recipes():
     views, labels = torch.stack([torch.zeros(3, 16, 16), torch.ones(3, 16, 16)]), torch.eye(2)
     g = torch.Generator().manual_seed(0)
