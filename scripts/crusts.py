@@ -22,7 +22,7 @@ from torchvision.utils import save_image
 from pizza_models.evaluation.protocol import generate
 from pizza_models.families.layered import LayeredPizza
 from pizza_models.hub import save_checkpoint
-from pizza_models.kitchen.painted import PhotoBank, shipped_bank
+from pizza_models.kitchen.painted import WHOLE, PhotoBank, shipped_bank
 from pizza_models.menu import MENU
 from pizza_models.pipeline import load
 from pizza_models.recipe import parse_recipe
@@ -30,11 +30,13 @@ from pizza_models.recipe import parse_recipe
 KEPT = ("README.md", "losses.csv", "losses.png")  # how the weights were trained
 
 
-def with_crusts(model: LayeredPizza, bank: PhotoBank, edge: float, hold_out: str = "") -> LayeredPizza:
+def with_crusts(model: LayeredPizza, bank: PhotoBank, edge: float, hold_out: str = "", whole: str = "none") -> LayeredPizza:
     """A copy of ``model`` whose crust table holds the bank's crusts but those of the ``hold_out`` photos (indices,
-    comma-separated, as ``PhotoBank.seen``), every other weight the model's, loaded strictly."""
+    comma-separated, as ``PhotoBank.seen``), each pizza laying one of its own kind of base from ``edge`` of its radius
+    out, or, for the photos ``whole`` names, the whole base (``PhotoBank.crust_fields``); every other weight the
+    model's, loaded strictly."""
     seen = bank.seen(hold_out)
-    config = replace(model.config, crusts=tuple(bank.names[i] for i in seen), crust_edge=edge)
+    config = replace(model.config, **bank.crust_fields(hold_out, whole), crust_edge=edge)
     crusted = LayeredPizza(config)
     pictures, radius = (table[seen] for table in bank.crust_table(config.image_size))
     state = {k: v for k, v in model.state_dict().items() if not k.startswith("crust.")}
@@ -47,6 +49,9 @@ def main(argv=None) -> None:
     p.add_argument("checkpoint", type=Path, help="a layered checkpoint (e.g. checkpoints/painted)")
     p.add_argument("out", type=Path, help="the folder to write the model with crusts into")
     p.add_argument("--edge", type=float, default=0.86, help="where a crust begins, as a share of its radius (the photos': 0.84)")
+    p.add_argument("--whole", choices=WHOLE, default="none",
+                   help="the photos whose whole base is laid, toppings refilled, where a pizza picks them: white, those "
+                        "without tomato sauce (the base decoder draws red blotches on white-sauce pizzas); all")
     p.add_argument("--hold-out", default="", help="photos whose crusts stay out (indices, comma-separated: the --hold-out "
                                                   "of a model trained without them)")
     args = p.parse_args(argv)
@@ -54,7 +59,7 @@ def main(argv=None) -> None:
     if not isinstance(model, LayeredPizza):
         p.error(f"{args.checkpoint} is a {model.config.family} model: only a layered model lays crusts")
     try:
-        crusted = with_crusts(model, shipped_bank(), args.edge, args.hold_out)
+        crusted = with_crusts(model, shipped_bank(), args.edge, args.hold_out, args.whole)
     except ValueError as error:
         p.error(str(error))
     save_checkpoint(crusted, args.out)
@@ -64,7 +69,8 @@ def main(argv=None) -> None:
     with torch.inference_mode():  # the menu's pizzas, two draws each
         pizzas = generate(crusted, [parse_recipe(r) for r in MENU.values() for _ in range(2)], latent_seed=0)
     save_image(pizzas * 0.5 + 0.5, args.out / "samples.png", nrow=8, padding=2, pad_value=1.0)
-    print(f"wrote {args.out}: {len(crusted.config.crusts)} crusts from the photo bank, edge {args.edge}")
+    print(f"wrote {args.out}: {len(crusted.config.crusts)} crusts from the photo bank, edge {args.edge}, "
+          f"{len(crusted.config.crust_whole)} laid whole")
 
 
 if __name__ == "__main__":

@@ -91,6 +91,51 @@ def test_the_latent_picks_every_crust_and_keep_crusts_only_those_photos():
     assert picked() == [2]
 
 
+def based_model(whole: tuple = ()) -> LayeredPizza:
+    """The crusted model whose three crusts are a tomato-sauce, a cheese-sauce and a tomato-sauce pizza's."""
+    model = LayeredPizza(replace(CRUSTED, crust_whole=whole, crust_bases=(("tomato_sauce", "mozzarella"),
+                                                                          ("cheese_sauce", "mozzarella"), ("tomato_sauce", "mozzarella"))))
+    model.load_state_dict(crusted_model().state_dict())
+    return model.eval()
+
+
+def test_a_pizza_picks_a_crust_of_its_own_kind_of_base():
+    model, outside = based_model(), torch.from_numpy(ring() >= 0.95)
+    noise = torch.tensor([[v, 0.0, 1.0] for v in np.linspace(-2, 2, 9)])
+
+    def picked(recipe: str) -> list[int]:
+        codes = torch.stack([encode(parse_recipe(recipe), "counts")] * len(noise))
+        base, geometry = torch.full((len(noise), 3, SIDE, SIDE), 0.5), torch.tensor([[0.5, 0.5, 0.5, 0.43]]).expand(len(noise), 4)
+        means = model.crust(base, noise, geometry, codes)[:, :, outside].mean((1, 2))
+        return torch.unique((means[:, None] - torch.tensor([0.2, 0.5, 0.8])).abs().argmin(1)).tolist()
+
+    assert picked("tomato sauce, mozzarella, pepperoni") == [0, 2]
+    assert picked("cheese sauce, mozzarella") == [1]
+    assert picked("mozzarella") == [0, 1, 2]  # no sauce: every crust agrees with it as well as another
+    model.keep_crusts(["first"])
+    assert picked("cheese sauce, mozzarella") == [0]  # the best of those kept
+
+
+def test_a_crust_laid_whole_covers_the_base_too_but_for_the_makings_steps():
+    model, inside = based_model(whole=("second",)), torch.from_numpy(ring() <= CRUSTED.crust_edge - 0.03)
+    noise = torch.tensor([[0.0, -2.0, 1.0]])  # the middle crust, unturned, over a base of 0.5 everywhere
+    assert torch.equal(lay(model, noise)[0], model.crust.pictures[1])
+    geometry = torch.tensor([[0.5, 0.5, 0.5, 0.43]])
+    rim = model.crust(torch.full((1, 3, SIDE, SIDE), 0.5), noise, geometry, rim_only=True)[0]
+    assert torch.equal(rim[:, inside], torch.full_like(rim[:, inside], 0.5))
+    first = lay(model, [[-2.0, -2.0, 1.0]])[0]  # a crust not laid whole keeps the base inside
+    assert torch.equal(first[:, inside], torch.full_like(first[:, inside], 0.5))
+
+
+def test_crust_bases_name_one_base_per_crust_from_the_vocabulary():
+    with pytest.raises(ValueError, match="each of the 3 crusts"):
+        replace(CRUSTED, crust_bases=(("tomato_sauce",),))
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        replace(CRUSTED, crust_bases=(("ketchup",),) * 3)
+    with pytest.raises(ValueError, match="does not hold"):
+        replace(CRUSTED, crust_whole=("fourth",))
+
+
 def test_keep_crusts_needs_a_crust_it_holds():
     with pytest.raises(ValueError, match="none of these photos"):
         crusted_model().keep_crusts(["elsewhere"])
@@ -125,6 +170,10 @@ def test_with_crusts_keeps_every_other_weight():
     model = LayeredPizza(config)
     crusted = with_crusts(model, shipped_bank(), 0.86)
     assert crusted.config.crusts == shipped_bank().names
+    assert crusted.config.crust_bases[shipped_bank().names.index("16_ranch-pizza")] == ("ranch_sauce", "mozzarella")
+    assert not crusted.config.crust_whole
+    white = with_crusts(model, shipped_bank(), 0.86, whole="white").config.crust_whole
+    assert set(white) == {"04_pizza-pirog", "16_ranch-pizza", "17_pizza-syrnyi-cyplenok", "19_chizburger-pizza"}
     for name, value in model.state_dict().items():
         assert torch.equal(crusted.state_dict()[name], value)
 

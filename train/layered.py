@@ -217,7 +217,7 @@ def layered_config(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[d
                          channels=hp.channels, sprite_size=max(8, hp.image_size // 4), variants=hp.variants, crust=hp.crust,
                          base_blocks=hp.base_blocks, base_reach=hp.base_reach, base_size=hp.base_size, piece_grain=hp.piece_grain,
                          base_latent_side=max(8, base // 8), reach_cell=max(2, base // 32),
-                         crusts=tuple(shipped_bank().names[i] for i in shipped_bank().seen(hp.hold_out)) if hp.crusts else ())
+                         **(shipped_bank().crust_fields(hp.hold_out) if hp.crusts else {}))
 
 
 def critic_photos(hp: LayeredHyper, vocabulary: Vocabulary) -> Optional[tuple[torch.Tensor, torch.Tensor]]:

@@ -93,7 +93,7 @@ def _base_steps(model: LayeredPizza, recipe: Recipe, z: torch.Tensor, codes: tor
     latent = split_latent(z, config)
     geometry = model.layout.geometry(latent.geometry)  # (n, 4)
     full = model.base_counts(codes)  # (n, V): what the base reads (the drizzles too)
-    finished = model.crust(model.base(latent.base, full, geometry, latent.grain), latent.crust, geometry)[index]  # (3, S, S)
+    finished = model.crust(model.base(latent.base, full, geometry, latent.grain), latent.crust, geometry, full)[index]  # (3, S, S)
     kinds = {ingredient.id: ingredient.kind for ingredient in vocabulary}
     shaping = sorted((i for i in recipe.ingredients if i not in config.layers),
                      key=lambda i: (BASE_ORDER.index(kinds[i]), vocabulary.index(i)))
@@ -107,7 +107,9 @@ def _base_steps(model: LayeredPizza, recipe: Recipe, z: torch.Tensor, codes: tor
     k, one = len(shaping), slice(index, index + 1)
     earlier = model.base(latent.base[one].expand(k, -1, -1, -1), partial, geometry[one].expand(k, -1),
                          latent.grain[one].expand(k, -1, -1, -1))  # (K, 3, S, S)
-    earlier = model.crust(earlier, latent.crust[one].expand(k, -1), geometry[one].expand(k, -1))  # the dough has its crust
+    # The dough has the finished pizza's crust; where the table lays a photo's whole base, its rim alone (the dough inside).
+    earlier = model.crust(earlier, latent.crust[one].expand(k, -1), geometry[one].expand(k, -1), full[one].expand(k, -1),
+                          rim_only=True)
     return [*earlier.unbind(0), finished], names
 
 

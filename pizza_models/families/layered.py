@@ -64,12 +64,16 @@ class LayeredConfig(RecipeConditioned):
     piece_grain: bool = False  # pieces carry the grain too, at a learned amplitude per topping (a photo's pieces have texture)
     crusts: tuple[str, ...] = ()  # the photos whose crusts the crust table holds, laid over the base's rim (none: the base's own)
     crust_edge: float = 0.86  # where a laid crust begins, as a share of its radius (the photos' crust begins at 0.84)
+    crust_bases: tuple[tuple[str, ...], ...] = ()  # per crust, the sauces and cheese of its photo (a pizza picks a crust of its base)
+    crust_whole: tuple[str, ...] = ()  # the crusts laid whole where picked: the photo's base and crust, the base not drawn
 
     def __post_init__(self) -> None:
         self._check_recipe_fields()
         object.__setattr__(self, "pieces", tuple(self.pieces))
         object.__setattr__(self, "strokes", tuple(self.strokes))
         object.__setattr__(self, "crusts", tuple(self.crusts))
+        object.__setattr__(self, "crust_bases", tuple(tuple(b) for b in self.crust_bases))
+        object.__setattr__(self, "crust_whole", tuple(self.crust_whole))
         reach_ok = self.base_blocks >= 0 and self.base_reach in ("dilated", "pooled") and self.reach_cell >= 1
         if self.variants < 1 or self.crust not in ("learned", "round") or not reach_ok or not 0 <= self.base_size <= self.image_size:
             raise ValueError(f"variants >= 1, crust learned|round, base_blocks >= 0, base_reach dilated|pooled, reach_cell >= 1, "
@@ -80,11 +84,15 @@ class LayeredConfig(RecipeConditioned):
             raise ValueError(f"pooled reach cells up to {widest} px must tile the base's side {self.base_side}")
         if self.crusts and not 0 < self.crust_edge < 1:
             raise ValueError(f"crust_edge is a share of the crust's radius, in (0, 1): {self.crust_edge}")
+        if not set(self.crust_whole) <= set(self.crusts):
+            raise ValueError(f"crust_whole names crusts the table does not hold: {sorted(set(self.crust_whole) - set(self.crusts))}")
+        if self.crust_bases and len(self.crust_bases) != len(self.crusts):
+            raise ValueError(f"crust_bases names the base of each of the {len(self.crusts)} crusts: {len(self.crust_bases)} given")
         if self.encoding != "counts":
             raise ValueError("a layered model reads ingredient counts (encoding 'counts')")
-        unknown = [i for i in self.pieces + self.strokes if i not in self.ingredients]
+        unknown = [i for i in self.pieces + self.strokes + sum(self.crust_bases, ()) if i not in self.ingredients]
         if unknown:
-            raise ValueError(f"pieces/strokes name ingredients outside the vocabulary: {unknown}")
+            raise ValueError(f"pieces/strokes/crust_bases name ingredients outside the vocabulary: {unknown}")
         steps = math.log2(self.base_side / self.base_latent_side)
         if steps < 1 or steps != int(steps):
             raise ValueError(f"the base's side must be base_latent_side ({self.base_latent_side}) times a power of two: {self.base_side}")
@@ -197,7 +205,7 @@ class LayeredPizza(PizzaModel):
             z, codes = z.float(), codes.float()
             latent = split_latent(z, self.config)
             geometry = self.layout.geometry(latent.geometry)
-            picture = self.crust(self.base(latent.base, self.base_counts(codes), geometry, latent.grain), latent.crust, geometry)
+            picture = self.crust(self.base(latent.base, self.base_counts(codes), geometry, latent.grain), latent.crust, geometry, codes)
             # Only the layers a recipe has are drawn and laid, slot by slot, bottom to top.
             # The strokes' slots count on from the pieces': pieces, then strokes, each slot ascending, is the drawing order.
             for layers, pizza, slot in (self.present_pieces(latent, codes, geometry), self.present_strokes(latent, codes, geometry)):
@@ -210,7 +218,7 @@ class LayeredPizza(PizzaModel):
         """The base (B, 3, S, S) in [0, 1] and every layer (B, L, 4, S, S) premultiplied, bottom to top."""
         latent = split_latent(z, self.config)
         geometry = self.layout.geometry(latent.geometry)
-        base = self.crust(self.base(latent.base, self.base_counts(codes), geometry, latent.grain), latent.crust, geometry)
+        base = self.crust(self.base(latent.base, self.base_counts(codes), geometry, latent.grain), latent.crust, geometry, codes)
         return base, torch.cat([self.draw_pieces(latent, codes, geometry), self.draw_strokes(latent, codes, geometry)], 1)
 
     def piece_layout(self, latent: Latent, codes: torch.Tensor, geometry: torch.Tensor):

@@ -207,14 +207,17 @@ class Layout(nn.Module):
 
 
 class CrustTable(nn.Module):
-    """Crusts laid over the drawn base's rim: (base (B, 3, S, S) in [0, 1], noise (B, 3), geometry (B, 4)) -> (B, 3, S, S).
+    """Crusts laid over the drawn base's rim: (base (B, 3, S, S) in [0, 1], noise (B, 3), geometry (B, 4), counts (B, V))
+    -> (B, 3, S, S).
 
     ``pictures`` (K, 3, S, S) in [0, 1] are pizzas at the model's side, centred, each with its crust's ``radius`` (K,)
     as a fraction of the side (``scripts/crusts.py`` fills them with the photo bank's bases, read as the photos are).
     Each pizza's noise picks one of the crusts ``on`` (the first value), turns it by quarter turns (the second) and
     mirrors it (the third's sign), and moves it onto the geometry's centre by whole pixels: none of it resamples, so a
     crust keeps the pixel statistics of the photos it came from, which no resampled or decoded crust did. It covers
-    the picture from ``edge`` of its radius outwards (the plate too), soft over 0.06 of the radius; inside, the base."""
+    the picture from ``edge`` of its radius outwards (the plate too), soft over 0.06 of it; inside, the base; a crust of
+    ``config.crust_whole`` covers all of it, base and crust both. With ``config.crust_bases`` a pizza picks among the
+    crusts whose photo's base (sauces, cheese) agrees with its recipe's in the most of those: a white-sauce pizza a white base."""
 
     def __init__(self, config: LayeredConfig):
         super().__init__()
@@ -224,13 +227,33 @@ class CrustTable(nn.Module):
             self.register_buffer("pictures", torch.ones(k, 3, s, s))
             self.register_buffer("radius", torch.full((k,), 0.5))
             self.register_buffer("on", torch.ones(k, dtype=torch.bool), persistent=False)  # the crusts a draw may pick
+            self.register_buffer("whole", torch.tensor([name in config.crust_whole for name in config.crusts]), persistent=False)
+            # What each crust's photo has of the ingredients any of them has as its base: (K, n), from the config.
+            named = [i for i in config.ingredients if any(i in b for b in config.crust_bases)]
+            self.register_buffer("base_index", torch.tensor([config.ingredients.index(i) for i in named], dtype=torch.long),
+                                 persistent=False)
+            self.register_buffer("bases", torch.tensor([[i in b for i in named] for b in config.crust_bases], dtype=torch.bool)
+                                 .reshape(k if config.crust_bases else 0, len(named)), persistent=False)
 
-    def forward(self, base: torch.Tensor, noise: torch.Tensor, geometry: torch.Tensor) -> torch.Tensor:
+    def pick(self, u: torch.Tensor, codes: Optional[torch.Tensor]) -> torch.Tensor:
+        """Which crust (B,) for uniform draws ``u`` (B,): the u-quantile of the crusts ``on`` (and of a base like the
+        recipe's, with ``crust_bases`` and the recipes' ``codes`` (B, V))."""
+        allowed = self.on.expand(len(u), self.count)  # (B, K)
+        if len(self.bases) and codes is not None:
+            agree = (self.bases[None] == (codes[:, self.base_index] > 0)[:, None]).sum(-1).masked_fill(~self.on, -1)  # (B, K)
+            allowed = agree == agree.max(1, keepdim=True).values
+        n = allowed.sum(1)
+        rank = (u * n).long().clamp(max=n - 1)  # (B,): the rank-th allowed crust, from 0
+        return ((allowed.cumsum(1) == rank[:, None] + 1) & allowed).long().argmax(1)
+
+    def forward(self, base: torch.Tensor, noise: torch.Tensor, geometry: torch.Tensor,
+                codes: Optional[torch.Tensor] = None, rim_only: bool = False) -> torch.Tensor:
+        """``rim_only``: a crust of ``whole`` too lays its rim alone (the making's steps before the finished base)."""
         if not self.count:
             return base
-        side, on = base.shape[-1], self.on.nonzero()[:, 0]
+        side = base.shape[-1]
         u = torch.special.ndtr(noise.float())  # (B, 3) uniform under the prior
-        pick = on[(u[:, 0] * len(on)).long().clamp(max=len(on) - 1)]  # (B,)
+        pick = self.pick(u[:, 0], codes)  # (B,)
         quarter = (u[:, 1] * 4).long().clamp(max=3)
         shift = ((geometry[:, :2].float() - 0.5) * side).round().long().tolist()  # (B, 2) whole pixels: x, y
         yy, xx = torch.meshgrid(torch.arange(side, device=base.device) + 0.5, torch.arange(side, device=base.device) + 0.5, indexing="ij")
@@ -240,6 +263,9 @@ class CrustTable(nn.Module):
             crust = crust.flip(2) if noise[b, 2] < 0 else crust
             dx, dy = shift[b]
             crust = moved(crust, dx, dy)  # white where it moves in: the photos lie on pure white
+            if self.whole[pick[b]] and not rim_only:  # the whole base is the photo's
+                out.append(crust.to(base.dtype))
+                continue
             rho = torch.hypot(xx - side / 2 - dx, yy - side / 2 - dy) / (self.radius[pick[b]].float() * side)
             alpha = ((rho - self.edge) / 0.06 + 0.5).clamp(0, 1)  # (S, S)
             out.append(base[b] * (1 - alpha) + crust.to(base.dtype) * alpha)

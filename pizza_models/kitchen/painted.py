@@ -150,6 +150,18 @@ class PhotoBank:
             raise ValueError(f"--hold-out {hold_out}: the photo bank has photos 0 to {len(self.names) - 1}")
         return [i for i in range(len(self.names)) if i not in held]
 
+    def crust_fields(self, hold_out: str = "", whole: str = "none") -> dict:
+        """A layered model's config fields for a crust table of the photos ``seen``: their names, what their bases are
+        (sauces, then mozzarella where they have it), so that a pizza lays a crust of its own kind of base, and the
+        photos laid ``whole`` (base and crust): "none", "white" (those without tomato sauce) or "all"."""
+        seen = self.seen(hold_out)
+        if whole not in WHOLE:
+            raise ValueError(f"whole: one of {', '.join(WHOLE)}, not {whole!r}")
+        white = [i for i in seen if "tomato_sauce" not in self.sauces[i]]
+        return {"crusts": tuple(self.names[i] for i in seen),
+                "crust_bases": tuple(tuple(self.sauces[i]) + ("mozzarella",) * bool(self.cheese[i]) for i in seen),
+                "crust_whole": tuple(self.names[i] for i in {"none": [], "white": white, "all": seen}[whole])}
+
     def crust_table(self, size: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The bases as a layered model's crust table: (K, 3, S, S) pictures in [0, 1], each resized and quantised as
         ``data.to_tensor`` reads a photo, moved by whole pixels so that its pizza's centre is the picture's (white
@@ -179,6 +191,9 @@ class PhotoBank:
         # Photos with few toppings had little to refill: their bases are the most real.
         weight = np.array([(self.shows[b] == 0).mean() for b in suitable]) ** 4
         return int(rng.choice(suitable, p=weight / weight.sum()))
+
+
+WHOLE = ("none", "white", "all")  # which photos a crust table lays whole (``PhotoBank.crust_fields``)
 
 
 def _on_pizza(size: int, cx: float, cy: float, radius: float) -> np.ndarray:
