@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from pizza_models.app.cook import making
 from pizza_models.data import to_tensor
 from pizza_models.families.layered import LayeredConfig, LayeredPizza, split_latent
 from pizza_models.hub import save_checkpoint
@@ -125,6 +126,17 @@ def test_a_crust_laid_whole_covers_the_base_too_but_for_the_makings_steps():
     assert torch.equal(rim[:, inside], torch.full_like(rim[:, inside], 0.5))
     first = lay(model, [[-2.0, -2.0, 1.0]])[0]  # a crust not laid whole keeps the base inside
     assert torch.equal(first[:, inside], torch.full_like(first[:, inside], 0.5))
+
+
+def test_the_making_of_a_pizza_laid_whole_shows_its_dough_before_the_photos_base():
+    model = LayeredPizza(replace(CRUSTED, crust_whole=CRUSTED.crusts)).eval()
+    with torch.no_grad():
+        model.crust.pictures.fill_(0.8)  # every photo's base one grey: (204, 204, 204)
+    steps = making(model, "cheese sauce, mozzarella, pepperoni")
+    labels = [label for label, _ in steps]
+    centre = slice(SIDE // 2 - 4, SIDE // 2 + 4)
+    dough, base = (np.asarray(steps[i][1])[centre, centre] for i in (0, labels.index("Pepperoni") - 1))
+    assert labels[0].startswith("Dough") and (base == 204).all() and not (dough == 204).all()
 
 
 def test_crust_bases_name_one_base_per_crust_from_the_vocabulary():
