@@ -116,7 +116,7 @@ def train_reader(photos: torch.Tensor, labels: torch.Tensor, kitchen: PaintedKit
         xi, mi = (x[i].flip(3), maps[i].flip(2)) if flip else (x[i], maps[i])
         views, which = photo_views(torch.cat([photos, photo_maps], 1) if mapped else photos, n_views, g)
         views, view_labels = halves(views, labels[which], photo_mix, g)
-        views, view_maps = views[:, :3], views[:, 3:]  # the maps turned and cut with their photo: (8, 1 + L, S, S)
+        views, view_maps = views[:, :3], views[:, 3:]  # the maps turned and cut with their photo: (n_views, 1 + L, S, S)
         with torch.autocast("cpu", torch.bfloat16):  # native on CPUs with AMX or AVX512-BF16: about twice as fast
             recipe_logits, layer_logits = reader.read(jitter(torch.cat([xi, views]), g))
         loss = (F.binary_cross_entropy_with_logits(recipe_logits.float(), torch.cat([y[i], view_labels]))
@@ -170,6 +170,8 @@ def main() -> None:
     p.add_argument("--fold-out", type=Path, help="save each fold's reader here as fold<k> (for scripts/restyle_measures.py)")
     p.add_argument("--report", type=Path, default=Path("runs/reader.json"))
     args = p.parse_args()
+    if args.photo_views < 0:
+        p.error(f"--photo-views: a number of views, 0 or more: {args.photo_views}")
     torch.set_num_threads(1)
     coverage = tuple(args.coverage) if args.coverage else None
     photos_u8, recipes = P.load_photos(args.photos, args.size)

@@ -44,6 +44,7 @@ CELL = 24  # a piece sprite's side in the bank, in photo pixels
 LAYERS = tuple(TOPPINGS) + tuple(DRIZZLES) + ("condensed_milk",)  # layer k of a photo's map is LAYERS[k - 1]
 SHADOW = (58, 36, 22)  # contact shadow colour under a piece
 PHOTO_COVERAGE = (0.4, 0.7)  # share of the sauce disc under toppings: the photos' layer maps show 0.32 to 0.74, 0.53 on average
+WHOLE = ("none", "white", "all")  # which photos a crust table lays whole (``PhotoBank.crust_fields``)
 TURNS = 16  # a piece's angle is rounded to 22.5 degrees: turned sprites are cached
 # The photos' drizzles (BBQ, ranch, sweet-and-sour) are lines of 1.5-2 px at 108 px, bending every 10 px or so by
 # 1-2 px: the clip-art kitchen's width times DRIZZLE_THIN, bent by DRIZZLE_WOBBLE of the sauce disc's radius every
@@ -191,9 +192,6 @@ class PhotoBank:
         # Photos with few toppings had little to refill: their bases are the most real.
         weight = np.array([(self.shows[b] == 0).mean() for b in suitable]) ** 4
         return int(rng.choice(suitable, p=weight / weight.sum()))
-
-
-WHOLE = ("none", "white", "all")  # which photos a crust table lays whole (``PhotoBank.crust_fields``)
 
 
 def _on_pizza(size: int, cx: float, cy: float, radius: float) -> np.ndarray:
