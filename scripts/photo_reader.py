@@ -96,12 +96,12 @@ def photo_layer_maps(bank: PhotoBank, photos: np.ndarray, size: int) -> torch.Te
 
 def train_reader(photos: torch.Tensor, labels: torch.Tensor, kitchen: PaintedKitchen, steps: int, seed: int,
                  n_painted: int = 3000, size: int = 64, channels: int = 16, photo_maps: Optional[torch.Tensor] = None,
-                 photo_layer_weight: float = 0.0, photo_mix: float = 0.0, n_views: int = 8) -> PhotoReader:
+                 photo_layer_weight: float = 0.0, photo_mix: float = 0.0, n_views: int = 8, topping_pixels: int = 20) -> PhotoReader:
     """A reader trained on ``n_painted`` painted pizzas and views of ``photos`` (N, 3, S, S) with ``labels`` (N, V),
     24 pizzas and ``n_views`` views a step (0: painted pizzas alone); with ``photo_maps`` (N, 1 + L, S, S), the photos'
     layer maps teach its layer head too, at ``photo_layer_weight``; a ``photo_mix`` share of the photo views are two
-    photos' halves (``halves``)."""
-    config = ReaderConfig(image_size=size, channels=channels)
+    photos' halves (``halves``); it names a topping by its ``topping_pixels`` likeliest pixels (``ReaderConfig``)."""
+    config = ReaderConfig(image_size=size, channels=channels, topping_pixels=topping_pixels)
     x, maps, recipes = painted_examples(kitchen, n_painted, size, seed, config.layers)
     y = presence(recipes).float()
     g = torch.Generator().manual_seed(seed)
@@ -165,11 +165,16 @@ def main() -> None:
                    help="views of the training photos in each step's batch, beside 24 painted pizzas (0: painted pizzas alone)")
     p.add_argument("--photo-mix", type=float, default=0.0,
                    help="the share of photo views made of two training photos' halves, labelled with both recipes")
+    p.add_argument("--topping-pixels", type=int, default=20,
+                   help="a topping is read from its likeliest pixels, this many (the layer head); 0: from the pooled head")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fold-seed", type=int, help="the seed of the fold split (default: --seed); readers of other seeds on the same folds")
     p.add_argument("--out", type=Path, help="save the reader trained on every photo here (fp16)")
     p.add_argument("--fold-out", type=Path, help="save each fold's reader here as fold<k> (for scripts/restyle_measures.py)")
     p.add_argument("--report", type=Path, default=Path("runs/reader.json"))
     args = p.parse_args()
+    if not 0 <= args.topping_pixels <= args.size ** 2:
+        p.error(f"--topping-pixels: 0 to {args.size ** 2} pixels of a {args.size} px view: {args.topping_pixels}")
     if args.photo_views < 0:
         p.error(f"--photo-views: a number of views, 0 or more: {args.photo_views}")
     torch.set_num_threads(1)
@@ -180,12 +185,14 @@ def main() -> None:
     maps = photo_layer_maps(bank, np.arange(len(photos)), args.size) if args.photo_layers else None
     report, started = {"folds": [], "command": " ".join(["python scripts/photo_reader.py", *sys.argv[1:]])}, time.perf_counter()
     predicted = torch.zeros_like(target)
-    for fold, test in enumerate(P.photo_folds(len(photos), args.folds, args.seed) if args.folds else []):
+    fold_seed = args.seed if args.fold_seed is None else args.fold_seed
+    for fold, test in enumerate(P.photo_folds(len(photos), args.folds, fold_seed) if args.folds else []):
         train = np.setdiff1d(np.arange(len(photos)), test)
         kitchen = PaintedKitchen(bank=bank.subset(train), coverage=coverage)
         reader = train_reader(photos[train], target[train].float(), kitchen, args.steps, args.seed + fold, args.painted,
                               size=args.size, channels=args.channels, photo_maps=None if maps is None else maps[train],
-                              photo_layer_weight=args.photo_layers, photo_mix=args.photo_mix, n_views=args.photo_views)
+                              photo_layer_weight=args.photo_layers, photo_mix=args.photo_mix, n_views=args.photo_views,
+                              topping_pixels=args.topping_pixels)
         predicted[test] = guess(reader, photos[test])
         if args.fold_out:
             save_checkpoint(reader, args.fold_out / f"fold{fold}", half=True)
@@ -200,7 +207,8 @@ def main() -> None:
     if args.out:
         reader = train_reader(photos, target.float(), PaintedKitchen(coverage=coverage), args.steps, args.seed + 100,
                               args.painted, size=args.size, channels=args.channels, photo_maps=maps,
-                              photo_layer_weight=args.photo_layers, photo_mix=args.photo_mix, n_views=args.photo_views)
+                              photo_layer_weight=args.photo_layers, photo_mix=args.photo_mix, n_views=args.photo_views,
+                              topping_pixels=args.topping_pixels)
         save_checkpoint(reader, args.out, half=True)
         card_files(reader, args.out, report)
         report["shipped"] = str(args.out)

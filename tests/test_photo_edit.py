@@ -47,6 +47,38 @@ def test_reader_reads_a_recipe_and_a_layer_per_pixel(tiny_reader):
     assert recipe_logits.shape == (2, 28) and layer_logits.shape == (2, 1 + len(LAYERS), 32, 32)
 
 
+def test_reader_names_a_topping_by_its_likeliest_pixels():
+    """With topping_pixels k, a layer's ingredient has the mean probability of its k likeliest pixels; the base's
+    ingredients keep the pooled head's logits."""
+    torch.manual_seed(0)
+    reader = PhotoReader(ReaderConfig(image_size=32, channels=4, topping_pixels=5)).eval()
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        recipe_logits, layer_logits = reader.read(x)
+        logits = reader(x)
+    shown = layer_logits.softmax(1)[:, 1:].flatten(2)  # (B, L, 1024)
+    olives = reader.config.ingredients.index("olives")
+    expected = shown[:, LAYERS.index("olives")].sort(1, descending=True).values[:, :5].mean(1)
+    assert torch.allclose(logits[:, olives].sigmoid(), expected, atol=1e-5)
+    for base in ("tomato_sauce", "mozzarella", "ranch_sauce"):
+        i = reader.config.ingredients.index(base)
+        assert torch.allclose(logits[:, i], recipe_logits[:, i])
+
+
+def test_a_reader_config_without_topping_pixels_reads_every_ingredient_by_the_pooled_head(tiny_reader):
+    """The readers saved before ``topping_pixels`` existed read as they were measured."""
+    reader = PhotoReader(ReaderConfig(image_size=32, channels=4))
+    reader.load_state_dict(tiny_reader.state_dict(), strict=True)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.allclose(reader.eval()(x), reader.read(x)[0])
+
+
+def test_topping_pixels_must_fit_the_picture():
+    with pytest.raises(ValueError, match="topping_pixels"):
+        ReaderConfig(image_size=8, topping_pixels=65)
+
+
 def test_reader_round_trip(tiny_reader, tmp_path):
     save_checkpoint(tiny_reader, tmp_path / "reader")
     loaded = load(tmp_path / "reader")

@@ -4,7 +4,10 @@ One small U-Net with two heads, trained on painted-kitchen pizzas (whose layers 
 real photos (whose recipes are known, their layers not):
 
 - ``forward(x)`` -> (B, V) ingredient logits: the recipe guess of the Restyle tab (``classifies``,
-  so ``pipeline.guess_recipe`` and ``ingredient_probabilities`` read it as any classifier);
+  so ``pipeline.guess_recipe`` and ``ingredient_probabilities`` read it as any classifier). The base's
+  ingredients (sauces, cheese) are read by the pooled head; with ``topping_pixels`` a layer's ingredient
+  is read where its pixels are: the mean probability of its likeliest ``topping_pixels`` pixels, so a
+  topping is named by pieces that look like it, not by the look of the whole pizza;
 - ``layers(x)`` -> (B, 1 + L, H, W) logits of what each pixel shows on top: 0 the base (crust,
   sauce, cheese), k the layer ``LAYERS[k - 1]`` (toppings, drizzles, condensed milk), as the
   painted kitchen lays them; ``read_layers`` keeps only what a recipe allows.
@@ -39,6 +42,8 @@ class ReaderConfig(RecipeConditioned):
     ingredients: tuple[str, ...] = DEFAULT_VOCABULARY.ids
     layers: tuple[str, ...] = LAYERS
     channels: int = 16
+    # a layer's ingredient is read from its likeliest pixels (20: about a piece at 64 px); 0, the readers before it: the pooled head
+    topping_pixels: int = 0
 
     def __post_init__(self) -> None:
         self._check_recipe_fields()
@@ -48,6 +53,8 @@ class ReaderConfig(RecipeConditioned):
         unknown = [name for name in self.layers if name not in self.ingredients]
         if unknown:
             raise ValueError(f"layers {unknown} are not ingredients of the vocabulary")
+        if not 0 <= self.topping_pixels <= self.image_size ** 2:
+            raise ValueError(f"topping_pixels: 0 (the pooled head) to {self.image_size ** 2} pixels, got {self.topping_pixels}")
 
 
 def block(cin: int, cout: int) -> nn.Sequential:
@@ -69,6 +76,8 @@ class PhotoReader(PizzaModel):
         self.up = nn.ModuleList([block(12 * c, 4 * c), block(6 * c, 2 * c), block(3 * c, c)])
         self.recipe = nn.Sequential(nn.Dropout(0.2), nn.Linear(16 * c, len(config.ingredients)))
         self.pixels = nn.Conv2d(c, 1 + len(config.layers), 1)
+        # where each layer's ingredient sits in the vocabulary: (L,) long, not saved (the config says it)
+        self.register_buffer("layer_index", torch.tensor([config.ingredients.index(n) for n in config.layers]), persistent=False)
 
     def _trunk(self, x: torch.Tensor) -> list[torch.Tensor]:
         """x (B, 3, S, S) in [-1, 1] -> features at S, S/2, S/4, S/8."""
@@ -82,8 +91,15 @@ class PhotoReader(PizzaModel):
         return self.recipe(pooled)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, 3, S, S) in [-1, 1] -> ingredient logits (B, V)."""
-        return self._recipe(self._trunk(x)[-1])
+        """x (B, 3, S, S) in [-1, 1] -> ingredient logits (B, V): the base's from the pooled head, the layers'
+        from their likeliest pixels (``ReaderConfig.topping_pixels``; 0: every one from the pooled head)."""
+        k = self.config.topping_pixels
+        if not k:
+            return self._recipe(self._trunk(x)[-1])
+        recipe_logits, layer_logits = self.read(x)
+        shown = layer_logits.float().softmax(1)[:, 1:].flatten(2)  # (B, L, S*S): each pixel's share of each layer
+        p = shown.topk(min(k, shown.shape[-1]), dim=2).values.mean(2)  # (B, L)
+        return recipe_logits.float().index_copy(1, self.layer_index, torch.logit(p, eps=1e-6))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled bottleneck features (B, 16c), as a judge's ``features``."""
