@@ -28,7 +28,7 @@ from pizza_models.evaluation import photo_measures as P
 from pizza_models.data import kitchen_recipes, rotate_view
 from pizza_models.hub import save_checkpoint
 from pizza_models.kitchen.painted import LAYERS, PaintedKitchen, PhotoBank, shipped_bank
-from pizza_models.families.photo_reader import PhotoReader, ReaderConfig, guess
+from pizza_models.families.photo_reader import PhotoReader, ReaderConfig, guess, topping_probabilities
 from pizza_models.evaluation.protocol import presence
 from pizza_models.menu import MENU
 from pizza_models.recipe import DEFAULT_VOCABULARY
@@ -94,13 +94,31 @@ def photo_layer_maps(bank: PhotoBank, photos: np.ndarray, size: int) -> torch.Te
     return F.interpolate(onehot, size=(size, size), mode="area")
 
 
+def pixels_loss(layer_logits: torch.Tensor, present: torch.Tensor, pixels: int) -> torch.Tensor:
+    """Layer logits (B, 1 + L, S, S) of photos whose recipes are known, ``present`` (B, L) in {0, 1}: a layer of the
+    recipe must have ``pixels`` pixels of it somewhere, any other none (binary cross-entropy of the reading by pixels)."""
+    shown = topping_probabilities(layer_logits, pixels).clamp(1e-6, 1 - 1e-6)  # (B, L)
+    return F.binary_cross_entropy(shown, present.float())
+
+
+def cover_loss(layer_logits: torch.Tensor, maps: torch.Tensor, share: float = 0.75) -> torch.Tensor:
+    """How far the toppings read on photos (layer logits (B, 1 + L, S, S)) fall short of covering ``share`` of what their
+    layer maps (B, 1 + L, S, S, the photo tools' rough reading) cover: a lower bound only, since the maps are rough."""
+    covered = 1 - layer_logits.float().softmax(1)[:, 0].mean((1, 2))  # (B,)
+    return F.relu(share * (1 - maps[:, 0].mean((1, 2))) - covered).mean()
+
+
 def train_reader(photos: torch.Tensor, labels: torch.Tensor, kitchen: PaintedKitchen, steps: int, seed: int,
                  n_painted: int = 3000, size: int = 64, channels: int = 16, photo_maps: Optional[torch.Tensor] = None,
-                 photo_layer_weight: float = 0.0, photo_mix: float = 0.0, n_views: int = 8, topping_pixels: int = 20) -> PhotoReader:
+                 photo_layer_weight: float = 0.0, photo_mix: float = 0.0, n_views: int = 8, topping_pixels: int = 20,
+                 photo_pixel_weight: float = 0.0, photo_cover_weight: float = 0.0) -> PhotoReader:
     """A reader trained on ``n_painted`` painted pizzas and views of ``photos`` (N, 3, S, S) with ``labels`` (N, V),
     24 pizzas and ``n_views`` views a step (0: painted pizzas alone); with ``photo_maps`` (N, 1 + L, S, S), the photos'
     layer maps teach its layer head too, at ``photo_layer_weight``; a ``photo_mix`` share of the photo views are two
-    photos' halves (``halves``); it names a topping by its ``topping_pixels`` likeliest pixels (``ReaderConfig``)."""
+    photos' halves (``halves``); it names a topping by its ``topping_pixels`` likeliest pixels (``ReaderConfig``), and
+    with ``photo_pixel_weight`` the photo views' recipes teach that reading too: a topping of the photo's recipe must
+    have that many pixels of it somewhere, any other none (the layer head learns real pieces from recipes alone); with
+    ``photo_cover_weight`` a photo view's toppings must cover at least 3/4 of the share its layer map gives them."""
     config = ReaderConfig(image_size=size, channels=channels, topping_pixels=topping_pixels)
     x, maps, recipes = painted_examples(kitchen, n_painted, size, seed, config.layers)
     y = presence(recipes).float()
@@ -109,7 +127,7 @@ def train_reader(photos: torch.Tensor, labels: torch.Tensor, kitchen: PaintedKit
     reader = PhotoReader(config)
     optimizer = torch.optim.AdamW(reader.parameters(), 2e-3, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, 2e-3, total_steps=steps, pct_start=0.1)
-    mapped = photo_maps is not None and photo_layer_weight > 0 and n_views > 0
+    mapped = photo_maps is not None and (photo_layer_weight > 0 or photo_cover_weight > 0) and n_views > 0
     for _ in range(steps):
         i = torch.randint(0, len(x), (24,), generator=g)
         flip = torch.rand(()) < 0.5
@@ -121,8 +139,12 @@ def train_reader(photos: torch.Tensor, labels: torch.Tensor, kitchen: PaintedKit
             recipe_logits, layer_logits = reader.read(jitter(torch.cat([xi, views]), g))
         loss = (F.binary_cross_entropy_with_logits(recipe_logits.float(), torch.cat([y[i], view_labels]))
                 + F.cross_entropy(layer_logits[:24].float(), mi))
-        if mapped:  # soft targets: the maps are the photo tools' reading, resized
+        if mapped and photo_cover_weight:
+            loss = loss + photo_cover_weight * cover_loss(layer_logits[24:], view_maps)
+        if mapped and photo_layer_weight:  # soft targets: the maps are the photo tools' reading, resized
             loss = loss + photo_layer_weight * F.cross_entropy(layer_logits[24:].float(), view_maps)
+        if photo_pixel_weight and n_views:
+            loss = loss + photo_pixel_weight * pixels_loss(layer_logits[24:], view_labels[:, reader.layer_index], topping_pixels or 20)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -165,6 +187,10 @@ def main() -> None:
                    help="views of the training photos in each step's batch, beside 24 painted pizzas (0: painted pizzas alone)")
     p.add_argument("--photo-mix", type=float, default=0.0,
                    help="the share of photo views made of two training photos' halves, labelled with both recipes")
+    p.add_argument("--photo-pixels", type=float, default=0.0,
+                   help="weight of the photo views' recipes on the layer head's reading (its likeliest pixels); 0: off")
+    p.add_argument("--photo-cover", type=float, default=0.0,
+                   help="weight of a lower bound on how much of a photo view its toppings cover (3/4 of its layer map's share); 0: off")
     p.add_argument("--topping-pixels", type=int, default=20,
                    help="a topping is read from its likeliest pixels, this many (the layer head); 0: from the pooled head")
     p.add_argument("--seed", type=int, default=0)
@@ -182,7 +208,7 @@ def main() -> None:
     photos_u8, recipes = P.load_photos(args.photos, args.size)
     photos, target = P.as_float(photos_u8), presence(recipes)
     bank = shipped_bank()
-    maps = photo_layer_maps(bank, np.arange(len(photos)), args.size) if args.photo_layers else None
+    maps = photo_layer_maps(bank, np.arange(len(photos)), args.size) if args.photo_layers or args.photo_cover else None
     report, started = {"folds": [], "command": " ".join(["python scripts/photo_reader.py", *sys.argv[1:]])}, time.perf_counter()
     predicted = torch.zeros_like(target)
     fold_seed = args.seed if args.fold_seed is None else args.fold_seed
@@ -192,7 +218,8 @@ def main() -> None:
         reader = train_reader(photos[train], target[train].float(), kitchen, args.steps, args.seed + fold, args.painted,
                               size=args.size, channels=args.channels, photo_maps=None if maps is None else maps[train],
                               photo_layer_weight=args.photo_layers, photo_mix=args.photo_mix, n_views=args.photo_views,
-                              topping_pixels=args.topping_pixels)
+                              topping_pixels=args.topping_pixels, photo_pixel_weight=args.photo_pixels,
+                              photo_cover_weight=args.photo_cover)
         predicted[test] = guess(reader, photos[test])
         if args.fold_out:
             save_checkpoint(reader, args.fold_out / f"fold{fold}", half=True)
@@ -208,7 +235,8 @@ def main() -> None:
         reader = train_reader(photos, target.float(), PaintedKitchen(coverage=coverage), args.steps, args.seed + 100,
                               args.painted, size=args.size, channels=args.channels, photo_maps=maps,
                               photo_layer_weight=args.photo_layers, photo_mix=args.photo_mix, n_views=args.photo_views,
-                              topping_pixels=args.topping_pixels)
+                              topping_pixels=args.topping_pixels, photo_pixel_weight=args.photo_pixels,
+                              photo_cover_weight=args.photo_cover)
         save_checkpoint(reader, args.out, half=True)
         card_files(reader, args.out, report)
         report["shipped"] = str(args.out)

@@ -12,7 +12,7 @@ from pizza_models.kitchen.painted import PaintedKitchen, shipped_bank
 from pizza_models.families.photo_reader import LAYERS, PhotoReader, ReaderConfig, read_layers
 from pizza_models.pipeline import load
 from pizza_models.recipe import parse_recipe
-from scripts.photo_reader import halves, photo_layer_maps, train_reader
+from scripts.photo_reader import cover_loss, halves, photo_layer_maps, pixels_loss, train_reader
 
 RECIPE = ["tomato_sauce", "mozzarella", "pepperoni", "olives"]
 SIDE = 160
@@ -183,6 +183,36 @@ def test_the_photos_layer_maps_teach_the_readers_layer_head():
     readers = [train_reader(photos, labels, kitchen, 2, 0, n_painted=4, size=32, channels=4, photo_maps=maps,
                             photo_layer_weight=weight) for weight in (0.0, 1.0)]
     assert not torch.equal(readers[0].pixels.weight, readers[1].pixels.weight)
+
+
+def test_the_photos_recipes_can_teach_the_readers_layer_head():
+    kitchen, labels = PaintedKitchen(), torch.zeros(2, len(ReaderConfig().ingredients))
+    labels[0, ReaderConfig().ingredients.index("pepperoni")] = 1
+    photos = torch.rand(2, 3, 32, 32) * 2 - 1
+    readers = [train_reader(photos, labels, kitchen, 2, 0, n_painted=4, size=32, channels=4, photo_pixel_weight=weight)
+               for weight in (0.0, 1.0)]
+    assert not torch.equal(readers[0].pixels.weight, readers[1].pixels.weight)
+
+
+def test_a_reading_that_covers_less_than_the_photos_layer_maps_costs():
+    maps = photo_layer_maps(shipped_bank(), np.arange(2), 32)  # (2, 1 + L, 32, 32), about a third toppings
+    all_base, all_pepperoni = torch.zeros(2, 1 + len(LAYERS), 32, 32), torch.zeros(2, 1 + len(LAYERS), 32, 32)
+    all_base[:, 0], all_pepperoni[:, 1 + LAYERS.index("pepperoni")] = 20, 20
+    assert float(cover_loss(all_base, maps)) > 0.1
+    assert float(cover_loss(all_pepperoni, maps)) == 0.0
+
+
+def test_a_photos_recipe_asks_for_pixels_of_its_toppings_only():
+    present = torch.zeros(1, len(LAYERS))
+    present[0, LAYERS.index("olives")] = 1
+
+    def reading(topping: str) -> torch.Tensor:  # (1, 1 + L, 16, 16): 16 pixels of the topping, the rest base
+        logits = torch.zeros(1, 1 + len(LAYERS), 16, 16)
+        logits[0, 0] = 20
+        logits[0, 0, :4, :4], logits[0, 1 + LAYERS.index(topping), :4, :4] = 0, 20
+        return logits
+
+    assert float(pixels_loss(reading("olives"), present, 16)) < 0.01 < 1 < float(pixels_loss(reading("ham"), present, 16))
 
 
 def test_a_reader_without_photo_views_learns_from_painted_pizzas_alone():

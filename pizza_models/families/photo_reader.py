@@ -57,6 +57,12 @@ class ReaderConfig(RecipeConditioned):
             raise ValueError(f"topping_pixels: 0 (the pooled head) to {self.image_size ** 2} pixels, got {self.topping_pixels}")
 
 
+def topping_probabilities(layer_logits: torch.Tensor, pixels: int) -> torch.Tensor:
+    """Layer logits (B, 1 + L, S, S) -> (B, L): each layer's mean probability over its ``pixels`` likeliest pixels."""
+    shown = layer_logits.float().softmax(1)[:, 1:].flatten(2)  # (B, L, S*S): each pixel's share of each layer
+    return shown.topk(min(pixels, shown.shape[-1]), dim=2).values.mean(2)
+
+
 def block(cin: int, cout: int) -> nn.Sequential:
     """Two conv3x3-GroupNorm-SiLU at one resolution: (B, cin, H, W) -> (B, cout, H, W)."""
     return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.GroupNorm(4, cout), nn.SiLU(),
@@ -97,8 +103,7 @@ class PhotoReader(PizzaModel):
         if not k:
             return self._recipe(self._trunk(x)[-1])
         recipe_logits, layer_logits = self.read(x)
-        shown = layer_logits.float().softmax(1)[:, 1:].flatten(2)  # (B, L, S*S): each pixel's share of each layer
-        p = shown.topk(min(k, shown.shape[-1]), dim=2).values.mean(2)  # (B, L)
+        p = topping_probabilities(layer_logits, k)  # (B, L)
         return recipe_logits.float().index_copy(1, self.layer_index, torch.logit(p, eps=1e-6))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -145,4 +150,4 @@ def read_layers(reader: PhotoReader, x: torch.Tensor, recipe: RecipeLike, size: 
     return logits[0].argmax(0).numpy()
 
 
-__all__ = ["LAYERS", "PhotoReader", "ReaderConfig", "allowed_layers", "guess", "read_layers"]
+__all__ = ["LAYERS", "PhotoReader", "ReaderConfig", "allowed_layers", "guess", "read_layers", "topping_probabilities"]
