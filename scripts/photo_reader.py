@@ -209,6 +209,9 @@ def main() -> None:
     photos, target = P.as_float(photos_u8), presence(recipes)
     bank = shipped_bank()
     maps = photo_layer_maps(bank, np.arange(len(photos)), args.size) if args.photo_layers or args.photo_cover else None
+    options = dict(size=args.size, channels=args.channels, photo_layer_weight=args.photo_layers, photo_mix=args.photo_mix,
+                   n_views=args.photo_views, topping_pixels=args.topping_pixels, photo_pixel_weight=args.photo_pixels,
+                   photo_cover_weight=args.photo_cover)  # the same reader per fold and shipped
     report, started = {"folds": [], "command": " ".join(["python scripts/photo_reader.py", *sys.argv[1:]])}, time.perf_counter()
     predicted = torch.zeros_like(target)
     fold_seed = args.seed if args.fold_seed is None else args.fold_seed
@@ -216,10 +219,7 @@ def main() -> None:
         train = np.setdiff1d(np.arange(len(photos)), test)
         kitchen = PaintedKitchen(bank=bank.subset(train), coverage=coverage)
         reader = train_reader(photos[train], target[train].float(), kitchen, args.steps, args.seed + fold, args.painted,
-                              size=args.size, channels=args.channels, photo_maps=None if maps is None else maps[train],
-                              photo_layer_weight=args.photo_layers, photo_mix=args.photo_mix, n_views=args.photo_views,
-                              topping_pixels=args.topping_pixels, photo_pixel_weight=args.photo_pixels,
-                              photo_cover_weight=args.photo_cover)
+                              photo_maps=None if maps is None else maps[train], **options)
         predicted[test] = guess(reader, photos[test])
         if args.fold_out:
             save_checkpoint(reader, args.fold_out / f"fold{fold}", half=True)
@@ -233,10 +233,7 @@ def main() -> None:
               f"macro-F1 {report['held_out']['macro_f1']:.3f}")
     if args.out:
         reader = train_reader(photos, target.float(), PaintedKitchen(coverage=coverage), args.steps, args.seed + 100,
-                              args.painted, size=args.size, channels=args.channels, photo_maps=maps,
-                              photo_layer_weight=args.photo_layers, photo_mix=args.photo_mix, n_views=args.photo_views,
-                              topping_pixels=args.topping_pixels, photo_pixel_weight=args.photo_pixels,
-                              photo_cover_weight=args.photo_cover)
+                              args.painted, photo_maps=maps, **options)
         save_checkpoint(reader, args.out, half=True)
         card_files(reader, args.out, report)
         report["shipped"] = str(args.out)
