@@ -143,7 +143,7 @@ def train_reader(photos: torch.Tensor, labels: torch.Tensor, kitchen: PaintedKit
             loss = loss + photo_cover_weight * cover_loss(layer_logits[24:], view_maps)
         if mapped and photo_layer_weight:  # soft targets: the maps are the photo tools' reading, resized
             loss = loss + photo_layer_weight * F.cross_entropy(layer_logits[24:].float(), view_maps)
-        if photo_pixel_weight and n_views:
+        if photo_pixel_weight and n_views:  # a reader naming toppings by its pooled head (0 pixels) learns the 20-pixel reading
             loss = loss + photo_pixel_weight * pixels_loss(layer_logits[24:], view_labels[:, reader.layer_index], topping_pixels or 20)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
