@@ -7,7 +7,7 @@ import pytest
 from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.kitchen.painted import BANK_SIDE, LAYERS, PHOTO_COVERAGE, PaintedKitchen, PhotoBank, shipped_bank
 from pizza_models.recipe import Recipe
-from scripts.photo_layers import colour_maps, lighter, redder, stand_out, typical, vivid_maps
+from scripts.photo_layers import colour_maps, lighter, purple_colours, redder, stand_out, typical, vivid_maps
 
 RECIPE = ["tomato_sauce", "mozzarella", "pepperoni", "olives", "bbq_sauce"]
 
@@ -122,6 +122,7 @@ def test_bank_round_trip(tmp_path):
     assert np.array_equal(again.bases, bank.bases) and np.array_equal(again.shows, bank.shows)
     assert again.pieces.keys() == bank.pieces.keys()
     assert all(np.array_equal(again.pieces[k], bank.pieces[k]) for k in bank.pieces)
+    assert again.colours == bank.colours and "red_onion" in bank.colours
 
 
 def test_a_subset_bank_uses_only_its_photos():
@@ -140,6 +141,33 @@ def test_a_subset_bank_uses_only_its_photos():
     assert np.allclose(olives.layers[0][1], clip.layers[0][1], atol=0.6)  # colour levels; PIL rounds its box filter
     rng = np.random.default_rng(0)
     assert {subset.base_for("tomato_sauce", True, rng) for _ in range(20)} <= set(keep)
+
+
+def test_red_onion_keeps_its_clip_art_shape_in_the_colour_its_photos_show():
+    bank = shipped_bank()
+    assert "red_onion" not in bank.pieces  # too thin to cut: its colour alone comes from the photos
+    look = PaintedKitchen(bank=bank)._look("red_onion")
+    rows = np.array(bank.colours["red_onion"], float)
+    assert look.shape == Kitchen()._look("red_onion").shape
+    assert np.allclose(look.colour, (rows[:, 1:4] * rows[:, 4:]).sum(0) / rows[:, 4].sum(), atol=0.5)
+    # without a photo of it, the clip-art kitchen's colour
+    assert PaintedKitchen(bank=bank.subset([0, 15]))._look("red_onion") == Kitchen()._look("red_onion")
+
+
+def test_a_subset_bank_keeps_only_its_photos_colours():
+    bank = shipped_bank()
+    kept = [row[0] for row in bank.colours["red_onion"]][:1]
+    assert [row[0] for row in bank.subset(kept + [0]).colours["red_onion"]] == kept
+
+
+def test_purple_colours_find_red_onion_by_its_colour_alone():
+    rng = np.random.default_rng(0)
+    images = np.clip(rng.normal((214, 150, 90), 6, (3, 32, 32, 3)), 0, 255).astype(np.uint8)  # tomato sauce and cheese
+    images[0, 8:12, 8:12] = (110, 50, 80)  # purple onion skins on the first photo
+    images[1, 8:12, 8:12] = (200, 40, 30)  # red pepperoni on the second: no purple
+    onion, other = Recipe(("tomato_sauce", "red_onion")), Recipe(("tomato_sauce", "pepperoni"))
+    colours = purple_colours(images, np.ones((3, 32, 32), bool), [onion, other, onion])
+    assert colours == {"red_onion": [[0, 110, 50, 80, 16]]}  # the third photo shows no purple: no colour from it
 
 
 def test_seen_names_every_photo_but_those_held_out():

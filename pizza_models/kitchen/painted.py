@@ -25,7 +25,7 @@ import colorsys
 import functools
 import json
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -35,7 +35,7 @@ from PIL import Image
 
 from ..compositing import moved
 from ..data import to_tensor
-from .procedural import DRIZZLES, SAUCES, TOPPINGS, Geometry, Kitchen, Light, PizzaLayers
+from .procedural import DRIZZLES, SAUCES, TOPPINGS, Geometry, Kitchen, Light, PizzaLayers, Topping
 from ..recipe import DEFAULT_VOCABULARY, Vocabulary
 
 BANK = Path(__file__).with_name("photo_bank")
@@ -66,7 +66,8 @@ class PhotoBank:
     centre and radius in px; ``sauces``/``cheese`` what each photo's base is; ``pieces`` maps a topping
     to its sprites (K, CELL, CELL, 4) uint8 and ``piece_photo`` to the photo each came from;
     ``drizzles`` the mean colour of each drizzle; ``shows`` (N, S, S) uint8 the layer each photo pixel
-    shows (0 base, k: ``LAYERS[k - 1]``); ``names`` the photos' file stems."""
+    shows (0 base, k: ``LAYERS[k - 1]``); ``names`` the photos' file stems; ``colours`` maps a topping with no
+    pieces to rows [photo, r, g, b, pixels]: the colour its photos show it in, where only its colour gives it away."""
 
     bases: np.ndarray
     geometry: np.ndarray
@@ -79,19 +80,20 @@ class PhotoBank:
     shows: np.ndarray
     names: tuple
     photos: tuple = ()  # the photo indices this bank keeps (all by default)
+    colours: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.photos:
             object.__setattr__(self, "photos", tuple(range(len(self.bases))))
 
     @classmethod
-    def build(cls, bases, geometry, inner, sauces, cheese, pieces, drizzles, shows, names) -> "PhotoBank":
+    def build(cls, bases, geometry, inner, sauces, cheese, pieces, drizzles, shows, names, colours=None) -> "PhotoBank":
         """From the photo tools' output; ``pieces`` maps a topping to [(photo index, (CELL, CELL, 4) RGBA)]."""
         return cls(np.asarray(bases, np.uint8), np.asarray(geometry, np.float32), float(inner),
                    tuple(tuple(s) for s in sauces), tuple(bool(c) for c in cheese),
                    {k: np.stack([r for _, r in v]) for k, v in pieces.items() if v},
                    {k: np.array([b for b, _ in v]) for k, v in pieces.items() if v},
-                   dict(drizzles), np.asarray(shows, np.uint8), tuple(names))
+                   dict(drizzles), np.asarray(shows, np.uint8), tuple(names), colours=dict(colours or {}))
 
     # ------------------------------------------------------------------ files
 
@@ -109,7 +111,7 @@ class PhotoBank:
         Image.fromarray(atlas, "RGBA").save(folder / "pieces.png", optimize=True)
         meta = dict(side=BANK_SIDE, cell=CELL, layers=list(LAYERS), inner=self.inner, names=list(self.names),
                     geometry=self.geometry.round(3).tolist(), sauces=[list(s) for s in self.sauces], cheese=list(self.cheese),
-                    pieces={k: self.piece_photo[k].tolist() for k in self.pieces}, drizzles=self.drizzles)
+                    pieces={k: self.piece_photo[k].tolist() for k in self.pieces}, drizzles=self.drizzles, colours=self.colours)
         (folder / "bank.json").write_text(json.dumps(meta, indent=1))
 
     @classmethod
@@ -129,17 +131,19 @@ class PhotoBank:
             piece_photo[name] = np.array(photos)
         return cls(np.ascontiguousarray(bases), np.array(meta["geometry"], np.float32), meta["inner"],
                    tuple(tuple(s) for s in meta["sauces"]), tuple(meta["cheese"]), pieces, piece_photo,
-                   meta["drizzles"], np.ascontiguousarray(shows), tuple(meta["names"]))
+                   meta["drizzles"], np.ascontiguousarray(shows), tuple(meta["names"]), colours=meta.get("colours", {}))
 
     def subset(self, photos: Sequence[int]) -> "PhotoBank":
-        """The bank as if built from these photos only: their bases, their pieces, their drizzles.
+        """The bank as if built from these photos only: their bases, their pieces, their drizzles and colours.
         A topping none of them shows has no pieces (the painted kitchen then draws its clip-art piece)."""
         keep = sorted(set(int(p) for p in photos))
         pieces = {k: v[np.isin(self.piece_photo[k], keep)] for k, v in self.pieces.items()}
         piece_photo = {k: v[np.isin(v, keep)] for k, v in self.piece_photo.items()}
         drizzles = {k: v for k, v in self.drizzles.items() if (self.shows[keep] == 1 + LAYERS.index(k)).any()}
+        colours = {k: [row for row in rows if row[0] in keep] for k, rows in self.colours.items()}
         return replace(self, pieces={k: v for k, v in pieces.items() if len(v)},
-                       piece_photo={k: v for k, v in piece_photo.items() if len(v)}, drizzles=drizzles, photos=tuple(keep))
+                       piece_photo={k: v for k, v in piece_photo.items() if len(v)}, drizzles=drizzles, photos=tuple(keep),
+                       colours={k: rows for k, rows in colours.items() if rows})
 
     def seen(self, hold_out: str = "") -> list[int]:
         """The indices of the bank's photos but those ``hold_out`` names (indices, comma-separated; '' keeps them all)."""
@@ -295,6 +299,18 @@ class PaintedKitchen(Kitchen):
 
     def _drizzle_colour(self, ingredient_id: str) -> tuple[int, int, int]:
         return tuple(self.bank.drizzles.get(ingredient_id, super()._drizzle_colour(ingredient_id)))
+
+    def _look(self, ingredient_id: str) -> Topping:
+        """A topping with no piece from the photos keeps its clip-art shape, in the colour its photos show it in
+        (the mean over them, by pixels), its highlight as much lighter as the clip-art's is."""
+        look, rows = super()._look(ingredient_id), self.bank.colours.get(ingredient_id)
+        if not rows:
+            return look
+        rows = np.asarray(rows, np.float64)  # (photos, 5): photo, r, g, b, pixels
+        colour = (rows[:, 1:4] * rows[:, 4:]).sum(0) / rows[:, 4].sum()
+        lift = np.asarray(look.detail, np.float64) / np.maximum(look.colour, 1)
+        return replace(look, colour=tuple(colour.round().astype(int).tolist()),
+                       detail=tuple(np.clip(colour * lift, 0, 255).round().astype(int).tolist()))
 
     def _drizzle_line(self, draw, pts: list[float], colour, width: float, inner: float) -> None:
         """The photos' drizzles are thinner than the clip-art's and wavy, as a squeeze bottle lays them: each pass

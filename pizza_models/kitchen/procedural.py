@@ -265,11 +265,15 @@ class Kitchen:
     def _paint_pieces(self, draw, ingredient_id, xy, size, angle, shade, rng, n) -> Optional[np.ndarray]:
         """Draw one topping's pieces (centres xy (k, 2), half-widths size (k,) in canvas pixels, angles,
         shades (k, 1)) on the layer; returns which sprite each piece is, where pieces come from a bank."""
-        spec = TOPPINGS[ingredient_id]
+        spec = self._look(ingredient_id)
         fill = [tuple(c) for c in np.clip(_rgb(spec.colour) * shade, 0, 255).astype(int).tolist()]
         detail = [tuple(c) for c in np.clip(_rgb(spec.detail) * shade, 0, 255).astype(int).tolist()]
         SHAPES[spec.shape](draw, xy, size, angle, rng, fill, detail, max(1, n // 96))
         return None
+
+    def _look(self, ingredient_id: str) -> Topping:
+        """How a topping's pieces are drawn (shape, colours); where, how big and how many is ``TOPPINGS``' alone."""
+        return TOPPINGS[ingredient_id]
 
     def _drizzle(self, draw, ingredient_id, portions, seed, n, cx, cy, inner, rotation) -> "Stroke":
         """A zig-zag line over the top; condensed milk is drizzled thin and white over its own base."""
