@@ -150,6 +150,8 @@ def test_red_onion_keeps_its_clip_art_shape_in_the_colour_its_photos_show():
     rows = np.array(bank.colours["red_onion"], float)
     assert look.shape == Kitchen()._look("red_onion").shape
     assert np.allclose(look.colour, (rows[:, 1:4] * rows[:, 4:]).sum(0) / rows[:, 4].sum(), atol=0.5)
+    lift = (np.array(look.detail) - look.colour) / (255 - np.array(look.colour))
+    assert np.allclose(lift, lift[0], atol=0.01) and lift[0] > 0  # its highlight: the same colour, towards white
     # without a photo of it, the clip-art kitchen's colour
     assert PaintedKitchen(bank=bank.subset([0, 15]))._look("red_onion") == Kitchen()._look("red_onion")
 

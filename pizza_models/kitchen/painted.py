@@ -302,15 +302,16 @@ class PaintedKitchen(Kitchen):
 
     def _look(self, ingredient_id: str) -> Topping:
         """A topping with no piece from the photos keeps its clip-art shape, in the colour its photos show it in
-        (the mean over them, by pixels), its highlight as much lighter as the clip-art's is."""
+        (the mean over them, by pixels), its highlight that colour as far towards white as the clip-art's is."""
         look, rows = super()._look(ingredient_id), self.bank.colours.get(ingredient_id)
         if not rows:
             return look
         rows = np.asarray(rows, np.float64)  # (photos, 5): photo, r, g, b, pixels
         colour = (rows[:, 1:4] * rows[:, 4:]).sum(0) / rows[:, 4].sum()
-        lift = np.asarray(look.detail, np.float64) / np.maximum(look.colour, 1)
+        clip, lit = np.asarray(look.colour, np.float64), np.asarray(look.detail, np.float64)
+        towards_white = np.clip((lit - clip).sum() / max((255 - clip).sum(), 1), 0, 1)
         return replace(look, colour=tuple(colour.round().astype(int).tolist()),
-                       detail=tuple(np.clip(colour * lift, 0, 255).round().astype(int).tolist()))
+                       detail=tuple((colour + towards_white * (255 - colour)).round().astype(int).tolist()))
 
     def _drizzle_line(self, draw, pts: list[float], colour, width: float, inner: float) -> None:
         """The photos' drizzles are thinner than the clip-art's and wavy, as a squeeze bottle lays them: each pass
