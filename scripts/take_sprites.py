@@ -1,0 +1,71 @@
+"""Give a layered checkpoint some toppings' sprites from another one: after the painted kitchen changes how a topping
+looks, a run refits every sprite (``--init-fresh sprites --train-only sprites``), and this keeps only the changed
+toppings' from it, every other weight the checkpoint's to the bit, so that what a comparison measures is that change.
+
+    python scripts/take_sprites.py checkpoints/painted runs/onion-white runs/painted-onion --pieces red_onion
+
+The new folder keeps the checkpoint's card and losses.csv (how its weights were trained), so ``scripts/ship.py`` can
+ship it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torchvision.utils import save_image
+
+from pizza_models.evaluation.protocol import generate
+from pizza_models.families.layered import LayeredPizza
+from pizza_models.hub import save_checkpoint
+from pizza_models.menu import MENU
+from pizza_models.pipeline import load
+from pizza_models.recipe import parse_recipe
+
+KEPT = ("README.md", "losses.csv", "losses.png")  # how the weights were trained
+
+
+def take_sprites(model: LayeredPizza, donor: LayeredPizza, pieces: Sequence[str]) -> LayeredPizza:
+    """``model`` with the sprites (every variant) of ``pieces`` copied from ``donor``, a model of the same pieces,
+    variants and sprite size; nothing else changes."""
+    config, other = model.config, donor.config
+    if (config.pieces, config.variants) != (other.pieces, other.variants) or model.sprites.shape != donor.sprites.shape:
+        raise ValueError("the two models draw different pieces or sprites: their sprites do not line up")
+    unknown = [name for name in pieces if name not in config.pieces]
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)}: not pieces of this model (it draws {', '.join(config.pieces)})")
+    rows = torch.tensor([config.pieces.index(name) * config.variants + v for name in pieces for v in range(config.variants)])
+    with torch.no_grad():  # sprites (pieces * variants, 4, s, s): a piece's variants are consecutive rows
+        model.sprites[rows] = donor.sprites[rows].to(model.sprites.dtype)
+    return model
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint", type=Path, help="a layered checkpoint (e.g. checkpoints/painted)")
+    p.add_argument("donor", type=Path, help="a layered checkpoint of the same pieces whose sprites to take")
+    p.add_argument("out", type=Path, help="the folder to write the model into")
+    p.add_argument("--pieces", nargs="+", required=True, help="the toppings whose sprites to take (e.g. red_onion)")
+    args = p.parse_args(argv)
+    model, donor = load(args.checkpoint), load(args.donor)
+    if not isinstance(model, LayeredPizza) or not isinstance(donor, LayeredPizza):
+        p.error("both checkpoints must be layered models: only they draw pieces with sprites")
+    try:
+        taken = take_sprites(model, donor, args.pieces)
+    except ValueError as error:
+        p.error(str(error))
+    save_checkpoint(taken, args.out)
+    for name in KEPT:
+        if (args.checkpoint / name).is_file() and args.checkpoint.resolve() != args.out.resolve():
+            shutil.copy2(args.checkpoint / name, args.out / name)
+    with torch.inference_mode():  # the menu's pizzas, two draws each
+        pizzas = generate(taken, [parse_recipe(r) for r in MENU.values() for _ in range(2)], latent_seed=0)
+    save_image(pizzas * 0.5 + 0.5, args.out / "samples.png", nrow=8, padding=2, pad_value=1.0)
+    print(f"wrote {args.out}: the sprites of {', '.join(args.pieces)} from {args.donor}, every other weight {args.checkpoint}'s")
+
+
+if __name__ == "__main__":
+    main()
