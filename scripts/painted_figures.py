@@ -10,13 +10,14 @@
 - ``sprites.png``: the model's sprites over a cheese colour, a row per topping drawn as pieces (vocabulary
   order of ``LayeredConfig.pieces``), a column per variant.
 
-With ``--compare DIR... --labels NAME...`` it writes only ``compare.jpg``: per menu recipe, the photo
-and each model's pizza for it (the same seed), side by side (with ``--fold-models``, the pizza of the fold model that never
-saw the photo too; with ``--singles ID...``, ``compare-singles.jpg`` as well:
-per ingredient named, the painted kitchen's single-ingredient pizza and each model's): each picture at its own size, enlarged to
-twice ``--size`` by a whole factor where it can be (``--size 96``: a 64 px model 3x, a 96 px one 2x, the photo
-shrunk to 96 px then 2x). Pictures are enlarged as the app enlarges them: photographic ones (the photos, the
-painted kitchen and model) with Lanczos, clip-art as crisp squares (``export.photographic``).
+With ``--compare DIR... --labels NAME...`` it writes only ``compare.jpg``: per menu recipe (``--with ID...``:
+those with one of these ingredients), the photo and each model's pizza for it (the same seed), side by side (with
+``--fold-models``, the pizza of the fold model that never saw the photo too; with ``--singles ID...``,
+``compare-singles.jpg`` as well: per ingredient named, the painted kitchen's single-ingredient pizza and each
+model's): each picture at its own size, enlarged to twice ``--size`` by a whole factor where it can be (``--size
+96``: a 64 px model 3x, a 96 px one 2x, the photo shrunk to 96 px then 2x). Pictures are enlarged as the app
+enlarges them: photographic ones (the photos, the painted kitchen and model) with Lanczos, clip-art as crisp
+squares (``export.photographic``).
 """
 
 import argparse
@@ -90,6 +91,8 @@ def main() -> None:
     parser.add_argument("--singles", nargs="+", default=[], metavar="ID",
                         help="with --compare: ingredients whose single-ingredient pizzas go in compare-singles.jpg")
     parser.add_argument("--size", type=int, default=SIZE, help="the photos' side in the figures; tiles are twice that")
+    parser.add_argument("--with", dest="having", nargs="+", default=[], metavar="ID",
+                        help="with --compare: only the menu recipes with one of these ingredients (each keeps its noise)")
     args = parser.parse_args()
     if args.singles and not args.compare:
         parser.error("--singles goes with --compare")
@@ -104,10 +107,12 @@ def main() -> None:
     if args.compare:
         models = [load(path).eval() for path in [args.model, *args.compare]]
         labels = args.labels or [path.name for path in [args.model, *args.compare]]
-        rows = [[photo(p.path, args.size)] + [draw_one(m, p.recipe, i) for m in models] for i, p in enumerate(photos)]
+        shown = [i for i, p in enumerate(photos) if not args.having or set(args.having) & set(p.recipe.ingredients)]
+        rows = [[photo(photos[i].path, args.size)] + [draw_one(m, photos[i].recipe, i) for m in models] for i in shown]
         if args.fold_models:
             folds = [load(path).eval() for path in args.fold_models]
-            for i, (row, p) in enumerate(zip(rows, photos)):
+            for i, row in zip(shown, rows):
+                p = photos[i]
                 unseen = [m for m in folds if p.path.stem not in m.config.crusts]
                 if len(unseen) != 1:
                     parser.error(f"--fold-models: {len(unseen)} of them never saw {p.path.stem}; one per fold, please")
