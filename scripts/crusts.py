@@ -44,6 +44,18 @@ def with_crusts(model: LayeredPizza, bank: PhotoBank, edge: float, hold_out: str
     return crusted.eval()
 
 
+def save_derived(model: LayeredPizza, checkpoint: Path, out: Path) -> None:
+    """Save ``model``, made from ``checkpoint`` without training, into ``out`` with the checkpoint's card and losses
+    (how its weights were trained, for ``scripts/ship.py``) and a samples.png of the menu's pizzas, two draws each."""
+    save_checkpoint(model, out)
+    for name in KEPT:
+        if (checkpoint / name).is_file() and checkpoint.resolve() != out.resolve():
+            shutil.copy2(checkpoint / name, out / name)
+    with torch.inference_mode():
+        pizzas = generate(model, [parse_recipe(r) for r in MENU.values() for _ in range(2)], latent_seed=0)
+    save_image(pizzas * 0.5 + 0.5, out / "samples.png", nrow=8, padding=2, pad_value=1.0)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint", type=Path, help="a layered checkpoint (e.g. checkpoints/painted)")
@@ -62,13 +74,7 @@ def main(argv=None) -> None:
         crusted = with_crusts(model, shipped_bank(), args.edge, args.hold_out, args.whole)
     except ValueError as error:
         p.error(str(error))
-    save_checkpoint(crusted, args.out)
-    for name in KEPT:
-        if (args.checkpoint / name).is_file() and args.checkpoint.resolve() != args.out.resolve():
-            shutil.copy2(args.checkpoint / name, args.out / name)
-    with torch.inference_mode():  # the menu's pizzas, two draws each
-        pizzas = generate(crusted, [parse_recipe(r) for r in MENU.values() for _ in range(2)], latent_seed=0)
-    save_image(pizzas * 0.5 + 0.5, args.out / "samples.png", nrow=8, padding=2, pad_value=1.0)
+    save_derived(crusted, args.checkpoint, args.out)
     print(f"wrote {args.out}: {len(crusted.config.crusts)} crusts from the photo bank, edge {args.edge}, "
           f"{len(crusted.config.crust_whole)} laid whole")
 

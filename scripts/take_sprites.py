@@ -11,21 +11,17 @@ ship it.
 from __future__ import annotations
 
 import argparse
-import shutil
+import sys
 from pathlib import Path
 from typing import Sequence
 
 import torch
-from torchvision.utils import save_image
 
-from pizza_models.evaluation.protocol import generate
-from pizza_models.families.layered import LayeredPizza
-from pizza_models.hub import save_checkpoint
-from pizza_models.menu import MENU
-from pizza_models.pipeline import load
-from pizza_models.recipe import parse_recipe
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: the repository root, for scripts.*
 
-KEPT = ("README.md", "losses.csv", "losses.png")  # how the weights were trained
+from pizza_models.families.layered import LayeredPizza  # noqa: E402
+from pizza_models.pipeline import load  # noqa: E402
+from scripts.crusts import save_derived  # noqa: E402
 
 
 def take_sprites(model: LayeredPizza, donor: LayeredPizza, pieces: Sequence[str]) -> LayeredPizza:
@@ -57,13 +53,7 @@ def main(argv=None) -> None:
         taken = take_sprites(model, donor, args.pieces)
     except ValueError as error:
         p.error(str(error))
-    save_checkpoint(taken, args.out)
-    for name in KEPT:
-        if (args.checkpoint / name).is_file() and args.checkpoint.resolve() != args.out.resolve():
-            shutil.copy2(args.checkpoint / name, args.out / name)
-    with torch.inference_mode():  # the menu's pizzas, two draws each
-        pizzas = generate(taken, [parse_recipe(r) for r in MENU.values() for _ in range(2)], latent_seed=0)
-    save_image(pizzas * 0.5 + 0.5, args.out / "samples.png", nrow=8, padding=2, pad_value=1.0)
+    save_derived(taken, args.checkpoint, args.out)
     print(f"wrote {args.out}: the sprites of {', '.join(args.pieces)} from {args.donor}, every other weight {args.checkpoint}'s")
 
 
