@@ -2,17 +2,20 @@
 spiral, sprites laid as pieces, premultiplied layers laid "over" a base.
 
 ``over`` and ``vogel_angle`` take numpy arrays (the kitchen) and torch tensors (the layered model);
-the rest is differentiable torch, in float32: alpha products underflow in bf16.
+``shadowed`` is the painted kitchen's, numpy; the rest is differentiable torch, in float32: alpha products underflow in bf16.
 """
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image, ImageFilter
 
 SPRITE_EXTENT = 1.25  # a sprite spans +-1.25 piece half-widths, room for rims and curls
 WINDOW_STEP = 4  # splat windows come in widths of 4, 8, 12, ... px: few batches, little wasted area
 GOLDEN_ANGLE = math.pi * (3 - math.sqrt(5))  # Vogel's divergence angle, about 137.5 degrees
+SHADOW = (58, 36, 22)  # the colour of the contact shadow under a piece
 
 
 def vogel_angle(k):
@@ -99,6 +102,20 @@ def moved(picture: torch.Tensor, dx: int, dy: int, fill: float = 1.0) -> torch.T
     side, reach = picture.shape[-1], max(abs(dx), abs(dy))
     padded = F.pad(picture, (reach, reach, reach, reach), value=fill)
     return padded[:, reach - dy:reach - dy + side, reach - dx:reach - dx + side]
+
+
+def shadowed(rgba: np.ndarray, off: int, soft: float = 0.0) -> np.ndarray:
+    """A piece (or a layer of pieces) over its contact shadow: (h, w, 4) straight RGBA in [0, 1] -> premultiplied,
+    the shadow its own alpha at 0.45 in ``SHADOW``'s colour, fallen ``off`` px down and right (as light from the
+    top left casts it on the cheese), its edge blurred by a Gaussian of radius ``soft`` px."""
+    alpha = rgba[..., 3:]  # (h, w, 1)
+    shadow = np.zeros_like(alpha)
+    shadow[off:, off:] = alpha[:-off, :-off] * 0.45
+    if soft > 0:
+        grey = Image.fromarray(np.round(shadow[..., 0] * 255).astype(np.uint8), "L").filter(ImageFilter.GaussianBlur(soft))
+        shadow = np.asarray(grey, np.float32)[..., None] / 255
+    return np.concatenate([rgba[..., :3] * alpha + np.float32(SHADOW) / 255 * shadow * (1 - alpha),
+                           alpha + shadow * (1 - alpha)], -1)
 
 
 def lay(base: torch.Tensor, layers: torch.Tensor) -> torch.Tensor:

@@ -4,6 +4,7 @@ as densely as the photos are covered."""
 import numpy as np
 import pytest
 
+from pizza_models.compositing import SHADOW, shadowed
 from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.kitchen.painted import BANK_SIDE, LAYERS, PHOTO_COVERAGE, PaintedKitchen, PhotoBank, shipped_bank
 from pizza_models.recipe import Recipe
@@ -132,13 +133,16 @@ def test_a_subset_bank_uses_only_its_photos():
     assert set(subset.pieces) <= {"pepperoni"}
     kitchen = PaintedKitchen(bank=subset)
     assert kitchen.render_layers(["tomato_sauce", "mozzarella", "pepperoni"], 0, 64).pieces["pepperoni"].variant is not None
-    # a topping the subset has no piece of: the clip-art kitchen's piece, exactly
+    # a topping the subset has no piece of: the clip-art kitchen's piece, exactly, over its contact shadow
     olives = kitchen.render_layers(["tomato_sauce", "mozzarella", "olives"], 0, 64)
     framed = Kitchen()
     framed._frame = kitchen._frame  # the clip-art kitchen's pizza at the painted kitchen's size and place
     clip = framed.render_layers(["tomato_sauce", "mozzarella", "olives"], 0, 64)
     assert olives.pieces["olives"].variant is None
-    assert np.allclose(olives.layers[0][1], clip.layers[0][1], atol=0.6)  # colour levels; PIL rounds its box filter
+    painted, drawn = olives.layers[0][1], clip.layers[0][1]  # (S, S, 4) premultiplied
+    opaque = drawn[..., 3] > 0.999
+    assert np.allclose(painted[opaque], drawn[opaque], atol=0.6)  # colour levels; PIL rounds its box filter
+    assert (painted[..., 3] >= drawn[..., 3] - 1e-3).all() and (painted[..., 3] > drawn[..., 3] + 0.1).any()
     rng = np.random.default_rng(0)
     assert {subset.base_for("tomato_sauce", True, rng) for _ in range(20)} <= set(keep)
 
@@ -154,6 +158,28 @@ def test_red_onion_keeps_its_clip_art_shape_in_the_colour_its_photos_show():
     assert np.allclose(lift, lift[0], atol=0.01) and lift[0] > 0  # its highlight: the same colour, towards white
     # without a photo of it, the clip-art kitchen's colour
     assert PaintedKitchen(bank=bank.subset([0, 15]))._look("red_onion") == Kitchen()._look("red_onion")
+
+
+def test_clip_art_pieces_lie_over_a_soft_dark_shadow_falling_down_and_right(painted):
+    beef = painted.render_layers(["tomato_sauce", "mozzarella", "beef"], 0, 128).layers[0][1]  # no photo piece of beef
+    alpha = beef[..., 3]
+    opaque, shadow = alpha > 0.999, (alpha > 0.02) & (alpha < 0.4)
+    yy, xx = np.mgrid[:128, :128]
+    assert xx[shadow].mean() > xx[opaque].mean() + 1 and yy[shadow].mean() > yy[opaque].mean() + 1
+    colour = beef[shadow][:, :3] / beef[shadow][:, 3:]  # straight colour of the shadow's pixels
+    assert np.abs(colour.mean(0) - SHADOW).max() < 25
+    assert len(np.unique(np.round(alpha[shadow], 2))) > 10  # soft: its edge fades, not one level
+
+
+def test_shadowed_lays_a_piece_over_its_alpha_fallen_down_and_right():
+    piece = np.zeros((9, 9, 4), np.float32)
+    piece[2:4, 2:4] = 1.0  # a white 2 x 2 px piece, opaque
+    laid = shadowed(piece, 2)  # premultiplied
+    assert np.array_equal(laid[2:4, 2:4], piece[2:4, 2:4])  # the piece itself unchanged
+    assert np.allclose(laid[4:6, 4:6, 3], 0.45) and np.allclose(laid[4:6, 4:6, :3], np.float32(SHADOW) / 255 * 0.45)
+    assert laid[..., 3].sum() == pytest.approx(4 + 4 * 0.45)  # nothing else
+    soft = shadowed(piece, 2, soft=1.0)
+    assert soft[..., 3].max() == 1.0 and (soft[..., 3] > 0).sum() > (laid[..., 3] > 0).sum()
 
 
 def test_a_subset_bank_keeps_only_its_photos_colours():
