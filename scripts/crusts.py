@@ -22,7 +22,7 @@ from torchvision.utils import save_image
 from pizza_models.evaluation.protocol import generate
 from pizza_models.families.layered import LayeredPizza
 from pizza_models.hub import save_checkpoint
-from pizza_models.kitchen.painted import WHOLE, PhotoBank, shipped_bank
+from pizza_models.kitchen.bank import WHOLE, PhotoBank, shipped_bank
 from pizza_models.menu import MENU
 from pizza_models.pipeline import load
 from pizza_models.recipe import parse_recipe

@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script:
 
 from pizza_models.data import read_manifest  # noqa: E402
 from pizza_models.kitchen.procedural import DRIZZLES, SAUCES, TOPPINGS, Kitchen  # noqa: E402
-from pizza_models.kitchen.painted import BANK_SIDE, CELL, LAYERS, PhotoBank  # noqa: E402
+from pizza_models.kitchen.bank import BANK_SIDE, CELL, LAYERS, PhotoBank  # noqa: E402
 from scripts.base_refill import REFILLS  # noqa: E402
 
 INNER = 0.84  # sauce disc over the pizza's radius in the photos (the crust ring is the rest)
@@ -391,7 +391,7 @@ def main() -> None:
 
 def contact_sheet(images, shows, bases, bank, photos, path: str) -> None:
     """Each photo, its layers coloured over it, and its refilled base; then every piece of the bank."""
-    from pizza_models.kitchen.painted import layer_palette
+    from pizza_models.kitchen.bank import layer_palette
 
     palette = layer_palette()
     rows = []

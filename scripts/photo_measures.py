@@ -31,7 +31,8 @@ import torch
 
 from pizza_models.data import read_manifest
 from pizza_models.evaluation import photo_measures as P
-from pizza_models.kitchen.painted import PaintedKitchen, shipped_bank
+from pizza_models.kitchen.bank import shipped_bank
+from pizza_models.kitchen.painted import PaintedKitchen
 from pizza_models.pipeline import load
 
 DODO20 = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "dodo20"

@@ -27,7 +27,8 @@ from pizza_models.app import photo_edit
 from pizza_models.evaluation import photo_measures as P
 from pizza_models.data import kitchen_recipes, rotate_view
 from pizza_models.hub import save_checkpoint
-from pizza_models.kitchen.painted import LAYERS, PaintedKitchen, PhotoBank, shipped_bank
+from pizza_models.kitchen.bank import LAYERS, PhotoBank, shipped_bank
+from pizza_models.kitchen.painted import PaintedKitchen
 from pizza_models.families.photo_reader import PhotoReader, ReaderConfig, guess, topping_probabilities
 from pizza_models.evaluation.protocol import presence
 from pizza_models.menu import MENU

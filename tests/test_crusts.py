@@ -13,7 +13,7 @@ from pizza_models.app.cook import making
 from pizza_models.data import to_tensor
 from pizza_models.families.layered import LayeredConfig, LayeredPizza, split_latent
 from pizza_models.hub import save_checkpoint
-from pizza_models.kitchen.painted import BANK_SIDE, shipped_bank
+from pizza_models.kitchen.bank import BANK_SIDE, shipped_bank
 from pizza_models.pipeline import load
 from pizza_models.recipe import DEFAULT_VOCABULARY, encode, parse_recipe
 from scripts.crusts import with_crusts

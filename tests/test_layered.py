@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 
 from pizza_models.hub import save_checkpoint
-from pizza_models.kitchen.painted import PaintedKitchen, shipped_bank
+from pizza_models.kitchen.bank import shipped_bank
+from pizza_models.kitchen.painted import PaintedKitchen
 from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.compositing import lay, splat
 from pizza_models.families.layered import LayeredConfig, LayeredPizza, split_latent

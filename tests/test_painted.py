@@ -6,7 +6,8 @@ import pytest
 
 from pizza_models.compositing import SHADOW, shadowed
 from pizza_models.kitchen.procedural import Kitchen
-from pizza_models.kitchen.painted import BANK_SIDE, LAYERS, PHOTO_COVERAGE, PaintedKitchen, PhotoBank, shipped_bank
+from pizza_models.kitchen.bank import BANK_SIDE, LAYERS, PhotoBank, shipped_bank
+from pizza_models.kitchen.painted import PHOTO_COVERAGE, PaintedKitchen
 from pizza_models.recipe import Recipe
 from scripts.photo_layers import colour_maps, lighter, purple_colours, redder, stand_out, typical, vivid_maps
 

@@ -7,8 +7,9 @@ from PIL import Image
 
 from pizza_models.app import photo_edit as E
 from pizza_models.hub import save_checkpoint
-from pizza_models.kitchen.painted import LAYERS as PAINTED_LAYERS
-from pizza_models.kitchen.painted import PaintedKitchen, shipped_bank
+from pizza_models.kitchen.bank import LAYERS as PAINTED_LAYERS
+from pizza_models.kitchen.bank import shipped_bank
+from pizza_models.kitchen.painted import PaintedKitchen
 from pizza_models.families.photo_reader import LAYERS, PhotoReader, ReaderConfig, read_layers
 from pizza_models.pipeline import load
 from pizza_models.recipe import parse_recipe

@@ -1,8 +1,7 @@
 """Training the layered family on the kitchen's own layers.
 
-The kitchen gives every picture apart (``Kitchen.render_layers``): the base, each topping's RGBA layer with the place,
-size, angle and shade of every piece, each drizzle with its direction. Every part of ``LayeredPizza`` learns from its own
-supervision, so no part waits on another:
+The kitchen gives every picture apart (``Kitchen.render_layers``): the base, each topping's RGBA layer with the place, size, angle and shade
+of every piece, each drizzle with its direction. Each part of ``LayeredPizza`` learns from its own supervision, so none waits on another:
 
 - sprites: each piece layer is re-drawn from its true layout with the model's sprites, L1 to the true layer;
 - stroke templates: each way the data draws a drizzle (its number of zig-zag passes, ranked within its portions) has a
@@ -34,7 +33,8 @@ from pizza_models.data import kitchen_recipes
 from pizza_models.evaluation.photo_measures import as_float, load_photos
 from pizza_models.families.blocks import PatchCritic
 from pizza_models.families.layered import LayeredConfig, LayeredPizza
-from pizza_models.kitchen.painted import PaintedKitchen, shipped_bank
+from pizza_models.kitchen.bank import shipped_bank
+from pizza_models.kitchen.painted import PaintedKitchen
 from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.recipe import CHEESE, SAUCE, Vocabulary, encode, parse_recipe
 

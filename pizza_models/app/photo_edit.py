@@ -27,7 +27,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from ..data import to_tensor
-from ..kitchen.painted import PHOTO_COVERAGE, PaintedKitchen, layer_palette
+from ..kitchen.bank import layer_palette
+from ..kitchen.painted import PHOTO_COVERAGE, PaintedKitchen
 from ..families.photo_reader import PhotoReader, read_layers
 from ..framing import disc_box
 from ..recipe import MAX_PORTIONS, Recipe, RecipeLike, parse_recipe
@@ -179,7 +180,7 @@ def add(reading: PhotoReading, ingredient: str, portions: int = 1, seed: int = 0
 
 
 def reading_image(reading: PhotoReading, opacity: float = 0.6) -> Image.Image:
-    """The photo with each read layer tinted in its own colour (``painted.layer_palette``), the base untouched."""
+    """The photo with each read layer tinted in its own colour (``bank.layer_palette``), the base untouched."""
     palette = layer_palette()
     crop = reading.crop().astype(np.float32)
     tint = palette[reading.shows]
