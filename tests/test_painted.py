@@ -172,6 +172,14 @@ def test_clip_art_pieces_lie_over_a_soft_dark_shadow_falling_down_and_right(pain
     assert len(np.unique(np.round(alpha[shadow], 2))) > 10  # soft: its edge fades, not one level
 
 
+def test_clip_art_pieces_drawn_larger_than_the_photos_are_no_sharper_than_the_photo_pieces(painted):
+    def sharpest_step(ingredient: str, size: int) -> float:  # the largest change of alpha between neighbours
+        layers = dict(painted.render_layers(["tomato_sauce", "mozzarella", "beef", "olives"], 0, size).layers)
+        return float(np.abs(np.diff(layers[ingredient][..., 3], axis=1)).max())
+    assert sharpest_step("beef", 256) <= sharpest_step("olives", 256)  # beef: clip-art; olives: cut from the photos
+    assert sharpest_step("beef", 64) > 0.9  # at the models' 64 px, the clip-art kitchen's crisp edge (the test above)
+
+
 def test_shadowed_lays_a_piece_over_its_alpha_fallen_down_and_right():
     piece = np.zeros((9, 9, 4), np.float32)
     piece[2:4, 2:4] = 1.0  # a white 2 x 2 px piece, opaque

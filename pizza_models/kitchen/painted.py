@@ -24,7 +24,7 @@ from dataclasses import replace
 from typing import Optional
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from ..compositing import shadowed
 from .bank import BANK_SIDE, CELL, PhotoBank, shipped_bank
@@ -200,11 +200,16 @@ class PaintedKitchen(Kitchen):
 
     def _paint_pieces(self, draw, ingredient_id, xy, size, angle, shade, rng, n) -> Optional[np.ndarray]:
         """Real pieces, scaled so each one's reach is its half-width, with a soft contact shadow; a topping
-        the bank has no piece of is drawn as the clip-art kitchen draws it, over a shadow as theirs."""
+        the bank has no piece of is drawn as the clip-art kitchen draws it, over a shadow as theirs, and drawn larger
+        than the photos no sharper than theirs."""
         if ingredient_id not in self.bank.pieces:
             super()._paint_pieces(draw, ingredient_id, xy, size, angle, shade, rng, n)
+            layer = draw._image
+            blur = 0.5 * (n / BANK_SIDE - 1)  # canvas px: a real piece enlarged from the photos' 108 px is that soft
+            if blur > 0.3:  # not at 64 px (0.09): the kitchen the models learn from stays as it was
+                layer = layer.convert("RGBa").filter(ImageFilter.GaussianBlur(blur)).convert("RGBA")  # premultiplied blur
             # The shadow falls 0.2 of a half-width (the real pieces': 0.14-0.35 but oregano's specks), soft as their edges.
-            clip = np.asarray(draw._image, np.float32) / 255  # (n, n, 4) straight, opaque shapes
+            clip = np.asarray(layer, np.float32) / 255  # (n, n, 4) straight
             off = 0.2 * float(np.median(size))
             _lay(draw, shadowed(clip, max(1, round(off)), soft=off))
             return None
