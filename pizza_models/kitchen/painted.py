@@ -11,7 +11,8 @@ with real pixels instead of flat colours:
 - every topping piece is a real piece cut from a photo (``PhotoBank``), turned, scaled to the
   piece's size, its colour shaded slightly, laid with a soft edge and a contact shadow; each piece
   records which sprite of its topping's bank it is (``Pieces.variant``). A topping the photos gave
-  no clean piece of is drawn as the clip-art kitchen draws it, over the same soft shadow;
+  no clean piece of is drawn as the clip-art kitchen draws it, over the same soft shadow (and, drawn larger
+  than the photos, blurred to their pieces' softness);
 - drizzles are the kitchen's strokes in the colour of the photos' drizzles, thinner and wavy as theirs.
 
 What it paints with is a ``PhotoBank`` (``bank.py``), the shipped one by default.
