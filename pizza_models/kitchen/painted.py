@@ -11,8 +11,8 @@ with real pixels instead of flat colours:
 - every topping piece is a real piece cut from a photo (``PhotoBank``), turned, scaled to the
   piece's size, its colour shaded slightly, laid with a soft edge and a contact shadow; each piece
   records which sprite of its topping's bank it is (``Pieces.variant``). A topping the photos gave
-  no clean piece of is drawn as the clip-art kitchen draws it, over the same soft shadow (and, drawn larger
-  than the photos, blurred to their pieces' softness);
+  no clean piece of is drawn as the clip-art kitchen draws it (on a pizza drawn larger than the photos, blurred to
+  their pieces' softness and over the same soft shadow);
 - drizzles are the kitchen's strokes in the colour of the photos' drizzles, thinner and wavy as theirs.
 
 What it paints with is a ``PhotoBank`` (``bank.py``), the shipped one by default.
@@ -201,18 +201,18 @@ class PaintedKitchen(Kitchen):
 
     def _paint_pieces(self, draw, ingredient_id, xy, size, angle, shade, rng, n) -> Optional[np.ndarray]:
         """Real pieces, scaled so each one's reach is its half-width, with a soft contact shadow; a topping
-        the bank has no piece of is drawn as the clip-art kitchen draws it, over a shadow as theirs, and drawn larger
-        than the photos no sharper than theirs."""
+        the bank has no piece of is drawn as the clip-art kitchen draws it, and on a pizza drawn larger than the photos
+        as soft as theirs, over a shadow as theirs."""
         if ingredient_id not in self.bank.pieces:
             super()._paint_pieces(draw, ingredient_id, xy, size, angle, shade, rng, n)
-            layer = draw._image
-            blur = 0.5 * (n / BANK_SIDE - 1)  # canvas px: a real piece enlarged from the photos' 108 px is that soft
-            if blur > 0.3:  # not at 64 px (0.09): the kitchen the models learn from stays as it was
-                layer = layer.convert("RGBa").filter(ImageFilter.GaussianBlur(blur)).convert("RGBA")  # premultiplied blur
-            # The shadow falls 0.2 of a half-width (the real pieces': 0.14-0.35 but oregano's specks), soft as their edges.
-            clip = np.asarray(layer, np.float32) / 255  # (n, n, 4) straight
+            if n <= BANK_SIDE * self.supersample:  # at the models' sizes the clip-art's own (a shadow there: docs/painted)
+                return None
+            # Blurred as a real piece enlarged from the photos' 108 px is soft (canvas px), over a shadow falling 0.2 of
+            # a half-width (the real pieces': 0.14-0.35 but oregano's specks), soft as their edges.
+            blur = 0.5 * (n / BANK_SIDE - 1)
+            layer = draw._image.convert("RGBa").filter(ImageFilter.GaussianBlur(blur)).convert("RGBA")  # premultiplied
             off = 0.2 * float(np.median(size))
-            _lay(draw, shadowed(clip, max(1, round(off)), soft=off))
+            _lay(draw, shadowed(np.asarray(layer, np.float32) / 255, max(1, round(off)), soft=off))
             return None
         variant = rng.integers(0, len(self.bank.pieces[ingredient_id]), len(xy))
         tint = np.append(rng.normal(1, 0.03, (len(xy), 3)) * shade, np.ones((len(xy), 1)), 1).astype(np.float32)  # (k, 4) recoloured
