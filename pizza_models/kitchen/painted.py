@@ -205,7 +205,7 @@ class PaintedKitchen(Kitchen):
         as soft as theirs, over a shadow as theirs."""
         if ingredient_id not in self.bank.pieces:
             super()._paint_pieces(draw, ingredient_id, xy, size, angle, shade, rng, n)
-            if n <= BANK_SIDE * self.supersample:  # at the models' sizes the clip-art's own (a shadow there: docs/painted)
+            if n <= BANK_SIDE * self.supersample:  # at the models' sizes as drawn: shadowed, they looked less like photos
                 return None
             # Blurred as a real piece enlarged from the photos' 108 px is soft (canvas px), over a shadow falling 0.2 of
             # a half-width (the real pieces': 0.14-0.35 but oregano's specks), soft as their edges.
