@@ -2,7 +2,7 @@
 
 The photos with their toppings refilled (bases), each pixel's layer (which ingredient it shows), the real
 pieces of each topping as sprites, the drizzles' and some toppings' colours. Built from the photos by
-``scripts/photo_layers.py``; it ships with the package (``pizza_models/kitchen/photo_bank``, about 0.5 MB),
+``scripts/photo_layers.py``; it ships with the package (``pizza_models/kitchen/photo_bank``, about 0.75 MB),
 the photos themselves never do. ``PhotoBank.subset`` keeps only what some photos gave, so that a model can be
 built from some photos and judged on the others.
 """
