@@ -289,8 +289,10 @@ def menu_tab(shelf: dict[str, PizzaModel], choices: list[tuple[str, str]]) -> No
     with gr.Row():
         model = gr.Dropdown(choices, value=choices[0][1], label="Model", elem_id="menu-model")
         seed = gr.Number(0, label="Seed", info=f"0 to {SEED_MAX}", precision=0)
-        noise = gr.Slider(0, NOISE_MAX, value=0, step=0.05, label="Variety (latent noise)",
-                          info="0: each model's typical pizza")
+        # 1, as Create: at 0 the photo-painted model lays its pieces on its exact spiral over a base without its
+        # grain, the most clip-art picture it draws.
+        noise = gr.Slider(0, NOISE_MAX, value=1, step=0.05, label="Variety (latent noise)",
+                          info="1: pizzas as varied as in training; 0: each model's typical pizza")
     button = gr.Button("One pizza per ingredient", variant="primary", elem_id="menu-button")
     status = gr.Markdown("", elem_id="menu-status", elem_classes="status")
     gallery = gr.Gallery(label="Single-ingredient pizzas", columns=7, height="auto", format="png", preview=False,
