@@ -30,13 +30,15 @@ from pizza_models.recipe import parse_recipe
 KEPT = ("README.md", "losses.csv", "losses.png")  # how the weights were trained
 
 
-def with_crusts(model: LayeredPizza, bank: PhotoBank, edge: float, hold_out: str = "", whole: str = "none") -> LayeredPizza:
+def with_crusts(model: LayeredPizza, bank: PhotoBank, edge: float, hold_out: str = "", whole: str = "none",
+                detail: float = 0.0) -> LayeredPizza:
     """A copy of ``model`` whose crust table holds the bank's crusts but those of the ``hold_out`` photos (indices,
     comma-separated, as ``PhotoBank.seen``), each pizza laying one of its own kind of base from ``edge`` of its radius
-    out, or, for the photos ``whole`` names, the whole base (``PhotoBank.crust_fields``); every other weight the
-    model's, loaded strictly."""
+    out, or, for the photos ``whole`` names, the whole base (``PhotoBank.crust_fields``), and with ``detail`` the
+    crust's photo's detail finer than a blur of that sigma inside it (``LayeredConfig.crust_detail``); every other
+    weight the model's, loaded strictly."""
     seen = bank.seen(hold_out)
-    config = replace(model.config, **bank.crust_fields(hold_out, whole), crust_edge=edge)
+    config = replace(model.config, **bank.crust_fields(hold_out, whole), crust_edge=edge, crust_detail=detail)
     crusted = LayeredPizza(config)
     pictures, radius = (table[seen] for table in bank.crust_table(config.image_size))
     state = {k: v for k, v in model.state_dict().items() if not k.startswith("crust.")}
@@ -64,6 +66,9 @@ def main(argv=None) -> None:
     p.add_argument("--whole", choices=WHOLE, default="none",
                    help="the photos whose whole base is laid, toppings refilled, where a pizza picks them: white, those "
                         "without tomato sauce (the base decoder draws red blotches on white-sauce pizzas); all")
+    p.add_argument("--detail", type=float, default=0.0, metavar="SIGMA",
+                   help="inside the crust, the detail finer than a Gaussian blur of SIGMA px is the crust's photo's, not the "
+                        "base decoder's (its 2 px checkerboard); 0: the decoder's")
     p.add_argument("--hold-out", default="", help="photos whose crusts stay out (indices, comma-separated: the --hold-out "
                                                   "of a model trained without them)")
     args = p.parse_args(argv)
@@ -71,12 +76,12 @@ def main(argv=None) -> None:
     if not isinstance(model, LayeredPizza):
         p.error(f"{args.checkpoint} is a {model.config.family} model: only a layered model lays crusts")
     try:
-        crusted = with_crusts(model, shipped_bank(), args.edge, args.hold_out, args.whole)
+        crusted = with_crusts(model, shipped_bank(), args.edge, args.hold_out, args.whole, args.detail)
     except ValueError as error:
         p.error(str(error))
     save_derived(crusted, args.checkpoint, args.out)
     print(f"wrote {args.out}: {len(crusted.config.crusts)} crusts from the photo bank, edge {args.edge}, "
-          f"{len(crusted.config.crust_whole)} laid whole")
+          f"{len(crusted.config.crust_whole)} laid whole, detail {args.detail}")
 
 
 if __name__ == "__main__":

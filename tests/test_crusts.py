@@ -128,6 +128,42 @@ def test_a_crust_laid_whole_covers_the_base_too_but_for_the_makings_steps():
     assert torch.equal(first[:, inside], torch.full_like(first[:, inside], 0.5))
 
 
+def detailed_model(sigma: float = 1.0) -> LayeredPizza:
+    """A tiny model whose crusts are a plain grey with a 1 px checkerboard of +-0.1 on it: all detail, no colour."""
+    model = LayeredPizza(replace(CRUSTED, crust_detail=sigma)).eval()
+    checker = (torch.arange(SIDE)[:, None] + torch.arange(SIDE)[None, :]) % 2 * 0.2 - 0.1  # (S, S)
+    with torch.no_grad():
+        model.crust.pictures.copy_(0.6 + checker.expand(3, 3, SIDE, SIDE))
+    return model
+
+
+def test_crust_detail_keeps_the_decoders_colour_and_takes_the_photos_finer_detail():
+    model, inside = detailed_model(), torch.from_numpy(ring() <= CRUSTED.crust_edge - 0.1)
+    out = lay(model, [[0.0, -2.0, 1.0]], base_value=0.3)[0]  # a flat decoder base of 0.3 under a grey photo of 0.6
+    centre = out[:, inside]
+    assert abs(centre.mean().item() - 0.3) < 0.01  # the decoder's colour, not the photo's 0.6
+    assert centre.std().item() > 0.05  # the photo's checkerboard: its detail, finer than the blur
+    plain = lay(crusted_model(), [[0.0, -2.0, 1.0]], base_value=0.3)[0]
+    assert torch.equal(plain[:, inside], torch.full_like(plain[:, inside], 0.3))  # without detail, the decoder's alone
+
+
+def test_crust_detail_draws_the_decoders_own_detail_no_finer_than_its_blur():
+    model, inside = detailed_model(sigma=2.0), torch.from_numpy(ring() <= CRUSTED.crust_edge - 0.15)
+    with torch.no_grad():
+        model.crust.pictures.fill_(0.6)  # a photo with no detail at all
+    checker = (torch.arange(SIDE)[:, None] + torch.arange(SIDE)[None, :]) % 2 * 0.4 - 0.2
+    base = (0.5 + checker).expand(1, 3, SIDE, SIDE)  # a decoder drawing a 1 px checkerboard
+    out = model.crust(base, torch.tensor([[0.0, -2.0, 1.0]]), torch.tensor([[0.5, 0.5, 0.5, 0.43]]))[0]
+    assert out[:, inside].std().item() < 0.01 and abs(out[:, inside].mean().item() - 0.5) < 0.01
+
+
+def test_crust_detail_is_a_blur_and_needs_a_crust_table():
+    with pytest.raises(ValueError, match="crust_detail"):
+        replace(CRUSTED, crust_detail=-1.0)
+    with pytest.raises(ValueError, match="crust_detail"):
+        replace(PLAIN, crust_detail=1.0)
+
+
 def test_the_making_of_a_pizza_laid_whole_shows_its_dough_before_the_photos_base():
     model = LayeredPizza(replace(CRUSTED, crust_whole=CRUSTED.crusts)).eval()
     with torch.no_grad():
@@ -155,11 +191,13 @@ def test_keep_crusts_needs_a_crust_it_holds():
         LayeredPizza(PLAIN).keep_crusts(["first"])
 
 
-def test_crusts_survive_a_save_load_round_trip(tmp_path):
-    model = crusted_model()
+@pytest.mark.parametrize("sigma", [0.0, 1.0])
+def test_crusts_survive_a_save_load_round_trip(tmp_path, sigma):
+    model = crusted_model() if not sigma else detailed_model(sigma)
     save_checkpoint(model, tmp_path)
     loaded = load(tmp_path)
     assert loaded.config.crusts == CRUSTED.crusts and torch.equal(loaded.crust.pictures, model.crust.pictures)
+    assert loaded.config.crust_detail == sigma
     z, c = model.sample_latent(2, torch.Generator().manual_seed(1)), torch.stack([encode(parse_recipe("pepperoni"), "counts")] * 2)
     with torch.no_grad():
         assert torch.allclose(model.draw(z, c), loaded.draw(z, c), atol=1e-5)

@@ -66,6 +66,7 @@ class LayeredConfig(RecipeConditioned):
     crust_edge: float = 0.86  # where a laid crust begins, as a share of its radius (the photos' crust begins at 0.84)
     crust_bases: tuple[tuple[str, ...], ...] = ()  # per crust, the sauces and cheese of its photo (a pizza picks a crust of its base)
     crust_whole: tuple[str, ...] = ()  # the crusts laid whole where picked: the photo's base and crust, the base not drawn
+    crust_detail: float = 0.0  # inside a laid crust, detail finer than a Gaussian of this sigma (px) is its photo's (0: the decoder's)
 
     def __post_init__(self) -> None:
         self._check_recipe_fields()
@@ -84,6 +85,8 @@ class LayeredConfig(RecipeConditioned):
             raise ValueError(f"pooled reach cells up to {widest} px must tile the base's side {self.base_side}")
         if self.crusts and not 0 < self.crust_edge < 1:
             raise ValueError(f"crust_edge is a share of the crust's radius, in (0, 1): {self.crust_edge}")
+        if self.crust_detail < 0 or (self.crust_detail and not self.crusts):
+            raise ValueError(f"crust_detail is a blur's sigma in px, 0 or more, and needs a crust table: {self.crust_detail}")
         if not set(self.crust_whole) <= set(self.crusts):
             raise ValueError(f"crust_whole names crusts the table does not hold: {sorted(set(self.crust_whole) - set(self.crusts))}")
         if self.crust_bases and len(self.crust_bases) != len(self.crusts):

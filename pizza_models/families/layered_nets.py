@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torchvision.transforms.functional import gaussian_blur
 
 from ..compositing import coordinate_maps, moved
 
@@ -206,6 +207,12 @@ class Layout(nn.Module):
         return mean, log_std.clamp(-5, 1).exp()
 
 
+def blurred(pictures: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Pictures (B, C, H, W) under a Gaussian blur of ``sigma`` px, its kernel 3 sigmas each side."""
+    k = 2 * math.ceil(3 * sigma) + 1
+    return gaussian_blur(pictures, [k, k], [sigma, sigma])
+
+
 class CrustTable(nn.Module):
     """Crusts laid over the drawn base's rim: (base (B, 3, S, S) in [0, 1], noise (B, 3), geometry (B, 4), counts (B, V))
     -> (B, 3, S, S).
@@ -217,12 +224,14 @@ class CrustTable(nn.Module):
     crust keeps the pixel statistics of the photos it came from, which no resampled or decoded crust did. It covers
     the picture from ``edge`` of its radius outwards (the plate too), soft over 0.06 of it; inside, the base; a crust of
     ``config.crust_whole`` covers all of it, base and crust both. With ``config.crust_bases`` a pizza picks among the
-    crusts whose photo's base (sauces, cheese) agrees with its recipe's in the most of those: a white-sauce pizza a white base."""
+    crusts whose photo's base (sauces, cheese) agrees with its recipe's in the most of those: a white-sauce pizza a white base.
+    With ``config.crust_detail`` the base inside the crust keeps the decoder's colours at scales above that blur and
+    takes its finer detail (cheese grain, sauce specks) from the picked crust's photo, laid as the crust is."""
 
     def __init__(self, config: LayeredConfig):
         super().__init__()
         k, s = len(config.crusts), config.image_size
-        self.edge, self.count = config.crust_edge, k
+        self.edge, self.count, self.detail = config.crust_edge, k, config.crust_detail
         if k:  # a model without crusts holds no weights for them (its checkpoints stay as they were)
             self.register_buffer("pictures", torch.ones(k, 3, s, s))
             self.register_buffer("radius", torch.full((k,), 0.5))
@@ -257,19 +266,20 @@ class CrustTable(nn.Module):
         quarter = (u[:, 1] * 4).long().clamp(max=3)
         shift = ((geometry[:, :2].float() - 0.5) * side).round().long().tolist()  # (B, 2) whole pixels: x, y
         yy, xx = torch.meshgrid(torch.arange(side, device=base.device) + 0.5, torch.arange(side, device=base.device) + 0.5, indexing="ij")
-        out = []
+        crusts, alphas = [], []
         for b in range(len(base)):
             crust = self.pictures[pick[b]].float().rot90(int(quarter[b]), (1, 2))
             crust = crust.flip(2) if noise[b, 2] < 0 else crust
             dx, dy = shift[b]
-            crust = moved(crust, dx, dy)  # white where it moves in: the photos lie on pure white
-            if self.whole[pick[b]] and not rim_only:  # the whole base is the photo's
-                out.append(crust.to(base.dtype))
-                continue
+            crusts.append(moved(crust, dx, dy))  # white where it moves in: the photos lie on pure white
             rho = torch.hypot(xx - side / 2 - dx, yy - side / 2 - dy) / (self.radius[pick[b]].float() * side)
-            alpha = ((rho - self.edge) / 0.06 + 0.5).clamp(0, 1)  # (S, S)
-            out.append(base[b] * (1 - alpha) + crust.to(base.dtype) * alpha)
-        return torch.stack(out)
+            alphas.append(((rho - self.edge) / 0.06 + 0.5).clamp(0, 1))  # (S, S)
+        crust, alpha = torch.stack(crusts), torch.stack(alphas)[:, None]  # (B, 3, S, S), (B, 1, S, S)
+        inside = base.float()
+        if self.detail:  # the decoder's colours above the blur's scale (its 2 px checkerboard gone), the photo's finer detail
+            inside = (blurred(inside, self.detail) + crust - blurred(crust, self.detail)).clamp(0, 1)
+        whole = self.whole[pick][:, None, None, None] & (not rim_only)  # (B, 1, 1, 1): the whole base is the photo's
+        return torch.where(whole, crust, inside * (1 - alpha) + crust * alpha).to(base.dtype)
 
     def keep(self, names: Sequence[str], crusts: Sequence[str]) -> None:
         """Draw only the crusts of these photos (``crusts``: the photo each picture came from, the config's)."""
