@@ -1,6 +1,7 @@
 """Train the photo reader (``pizza_models.families.photo_reader``) and measure it on photos it never saw.
 
     python scripts/photo_reader.py --folds 5 --out checkpoints/reader --report docs/restyle/reader.json
+    python scripts/photo_reader.py --folds 5 --fold-sets runs/readers-a runs/readers-b   # an ensemble, no training
 
 Per fold (5 folds of the 20 photos, ``photo_measures.photo_folds``): the painted kitchen is cut down
 to the fold's training photos (``PhotoBank.subset``), a reader learns from its pizzas (recipe and
@@ -29,9 +30,10 @@ from pizza_models.data import kitchen_recipes, rotate_view
 from pizza_models.hub import save_checkpoint
 from pizza_models.kitchen.bank import LAYERS, PhotoBank, shipped_bank
 from pizza_models.kitchen.painted import PaintedKitchen
-from pizza_models.families.photo_reader import PhotoReader, ReaderConfig, guess, topping_probabilities
+from pizza_models.families.photo_reader import PhotoReader, ReaderConfig, ensemble, guess, topping_probabilities
 from pizza_models.evaluation.protocol import presence
 from pizza_models.menu import MENU
+from pizza_models.pipeline import load
 from pizza_models.recipe import DEFAULT_VOCABULARY
 
 DODO20 = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "dodo20"
@@ -198,6 +200,11 @@ def main() -> None:
     p.add_argument("--fold-seed", type=int, help="the seed of the fold split (default: --seed); readers of other seeds on the same folds")
     p.add_argument("--out", type=Path, help="save the reader trained on every photo here (fp16)")
     p.add_argument("--fold-out", type=Path, help="save each fold's reader here as fold<k> (for scripts/restyle_measures.py)")
+    p.add_argument("--fold-sets", type=Path, nargs="+", default=[], metavar="DIR",
+                   help="no training: each fold read by the mean of these --fold-out folders' readers of that fold (made "
+                        "with the same --folds and fold seed, other --seed)")
+    p.add_argument("--members", type=Path, nargs="+", default=[], metavar="DIR",
+                   help="no training: --out is the ensemble of these readers (each saved with --out, other --seed)")
     p.add_argument("--report", type=Path, default=Path("runs/reader.json"))
     args = p.parse_args()
     if not 0 <= args.topping_pixels <= args.size ** 2:
@@ -218,9 +225,12 @@ def main() -> None:
     fold_seed = args.seed if args.fold_seed is None else args.fold_seed
     for fold, test in enumerate(P.photo_folds(len(photos), args.folds, fold_seed) if args.folds else []):
         train = np.setdiff1d(np.arange(len(photos)), test)
-        kitchen = PaintedKitchen(bank=bank.subset(train), coverage=coverage)
-        reader = train_reader(photos[train], target[train].float(), kitchen, args.steps, args.seed + fold, args.painted,
-                              photo_maps=None if maps is None else maps[train], **options)
+        if args.fold_sets:
+            reader = ensemble([load(folder / f"fold{fold}") for folder in args.fold_sets])
+        else:
+            kitchen = PaintedKitchen(bank=bank.subset(train), coverage=coverage)
+            reader = train_reader(photos[train], target[train].float(), kitchen, args.steps, args.seed + fold, args.painted,
+                                  photo_maps=None if maps is None else maps[train], **options)
         predicted[test] = guess(reader, photos[test])
         if args.fold_out:
             save_checkpoint(reader, args.fold_out / f"fold{fold}", half=True)
@@ -232,9 +242,12 @@ def main() -> None:
         report["read"] = [[n for n, yes in zip(DEFAULT_VOCABULARY.ids, row) if yes] for row in predicted.tolist()]
         print(f"held-out photos: precision {report['held_out']['precision']:.3f}, recall {report['held_out']['recall']:.3f}, "
               f"macro-F1 {report['held_out']['macro_f1']:.3f}")
-    if args.out:
+    if args.out and args.members:
+        reader = ensemble([load(folder) for folder in args.members])
+    elif args.out:
         reader = train_reader(photos, target.float(), PaintedKitchen(coverage=coverage), args.steps, args.seed + 100,
                               args.painted, photo_maps=maps, **options)
+    if args.out:
         save_checkpoint(reader, args.out, half=True)
         card_files(reader, args.out, report)
         report["shipped"] = str(args.out)

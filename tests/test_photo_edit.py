@@ -1,5 +1,7 @@
 """Restyle a real photo as layer edits: the photo reader, removing and adding toppings on the photo itself."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -10,9 +12,10 @@ from pizza_models.hub import save_checkpoint
 from pizza_models.kitchen.bank import LAYERS as PAINTED_LAYERS
 from pizza_models.kitchen.bank import shipped_bank
 from pizza_models.kitchen.painted import PaintedKitchen
-from pizza_models.families.photo_reader import LAYERS, PhotoReader, ReaderConfig, read_layers
+from pizza_models.families.photo_reader import LAYERS, PhotoReader, ReaderConfig, ensemble, read_layers
 from pizza_models.pipeline import load
 from pizza_models.recipe import parse_recipe
+from scripts import photo_reader as reader_script
 from scripts.photo_reader import cover_loss, halves, photo_layer_maps, pixels_loss, train_reader
 
 RECIPE = ["tomato_sauce", "mozzarella", "pepperoni", "olives"]
@@ -85,6 +88,68 @@ def test_reader_round_trip(tiny_reader, tmp_path):
     loaded = load(tmp_path / "reader")
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     assert isinstance(loaded, PhotoReader) and torch.allclose(loaded(x), tiny_reader(x), atol=1e-5)
+
+
+def readers_of_seeds(*seeds: int, **config) -> list[PhotoReader]:
+    """Tiny readers of one config, each of its own seed (as readers trained apart)."""
+    readers = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        readers.append(PhotoReader(ReaderConfig(image_size=32, channels=4, **config)).eval())
+    return readers
+
+
+def test_an_ensemble_reads_the_mean_of_its_members_probabilities():
+    members = readers_of_seeds(0, 1, 2, topping_pixels=5)
+    combined = ensemble(members)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        recipe = torch.stack([m(x).sigmoid() for m in members]).mean(0)
+        pixels = torch.stack([m.layers(x).softmax(1) for m in members]).mean(0)
+        assert combined.config.members == 3
+        assert torch.allclose(combined(x).sigmoid(), recipe, atol=1e-5)
+        assert torch.allclose(combined.layers(x).softmax(1), pixels, atol=1e-5)
+
+
+def test_an_ensemble_of_one_reads_as_its_reader():
+    reader, x = readers_of_seeds(0)[0], torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(ensemble([reader])(x), reader(x)) and torch.equal(ensemble([reader]).layers(x), reader.layers(x))
+
+
+def test_an_ensemble_is_made_of_single_readers_of_one_config():
+    with pytest.raises(ValueError, match="one config"):
+        ensemble(readers_of_seeds(0) + readers_of_seeds(1, topping_pixels=5))
+    with pytest.raises(ValueError, match="one config"):
+        ensemble([ensemble(readers_of_seeds(0, 1))])
+    with pytest.raises(ValueError, match="one config"):
+        ensemble([])
+    with pytest.raises(ValueError, match="members"):
+        ReaderConfig(members=0)
+
+
+def test_an_ensemble_round_trip(tmp_path):
+    combined = ensemble(readers_of_seeds(0, 1))
+    save_checkpoint(combined, tmp_path / "reader")
+    loaded = load(tmp_path / "reader")
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert loaded.config.members == 2 and torch.allclose(loaded(x), combined(x), atol=1e-5)
+
+
+def test_the_reader_script_reads_folds_and_ships_with_an_ensemble_without_training(dodo20, tmp_path, monkeypatch, one_thread):
+    sets = [tmp_path / "a", tmp_path / "b"]
+    for seed, folder in enumerate(sets):
+        for fold, reader in enumerate(readers_of_seeds(*range(10 * seed, 10 * seed + 5), topping_pixels=5)):
+            save_checkpoint(reader, folder / f"fold{fold}")
+    monkeypatch.setattr("sys.argv", ["photo_reader.py", "--photos", str(dodo20), "--folds", "5", "--fold-sets", *map(str, sets),
+                                     "--members", str(sets[0] / "fold0"), str(sets[1] / "fold0"), "--out", str(tmp_path / "out"),
+                                     "--report", str(tmp_path / "report.json")])
+    reader_script.main()
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert len(report["folds"]) == 5 and 0 <= report["held_out"]["precision"] <= 1
+    shipped = load(tmp_path / "out")
+    assert shipped.config.members == 2 and (tmp_path / "out" / "metrics.json").is_file()
 
 
 def test_a_reading_shows_only_the_recipes_layers(tiny_reader):

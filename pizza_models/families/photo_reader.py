@@ -1,7 +1,8 @@
 """The photo reader: which ingredients a pizza photo shows, and which pixels show each of them.
 
 One small U-Net with two heads, trained on painted-kitchen pizzas (whose layers are exact) and on
-real photos (whose recipes are known, their layers not):
+real photos (whose recipes are known, their layers not), or several such readers trained apart whose
+probabilities are averaged (``ReaderConfig.members``, ``ensemble``):
 
 - ``forward(x)`` -> (B, V) ingredient logits: the recipe guess of the Restyle tab (``classifies``,
   so ``pipeline.guess_recipe`` and ``ingredient_probabilities`` read it as any classifier). The base's
@@ -17,7 +18,8 @@ Training lives in ``scripts/photo_reader.py``; the photo edits built on the read
 """
 
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -44,6 +46,8 @@ class ReaderConfig(RecipeConditioned):
     channels: int = 16
     # a layer's ingredient is read from its likeliest pixels (20: about a piece at 64 px); 0, the readers before it: the pooled head
     topping_pixels: int = 0
+    members: int = 1  # readers trained apart (other seeds) whose probabilities are averaged: an ensemble reads new photos better
+
 
     def __post_init__(self) -> None:
         self._check_recipe_fields()
@@ -55,6 +59,8 @@ class ReaderConfig(RecipeConditioned):
             raise ValueError(f"layers {unknown} are not ingredients of the vocabulary")
         if not 0 <= self.topping_pixels <= self.image_size ** 2:
             raise ValueError(f"topping_pixels: 0 (the pooled head) to {self.image_size ** 2} pixels, got {self.topping_pixels}")
+        if self.members < 1:
+            raise ValueError(f"members: one reader or more, got {self.members}")
 
 
 def topping_probabilities(layer_logits: torch.Tensor, pixels: int) -> torch.Tensor:
@@ -70,7 +76,9 @@ def block(cin: int, cout: int) -> nn.Sequential:
 
 
 class PhotoReader(PizzaModel):
-    """A three-level U-Net: the bottleneck pooled reads the recipe, the decoder reads the layers."""
+    """A three-level U-Net: the bottleneck pooled reads the recipe, the decoder reads the layers. With
+    ``config.members`` above 1 it is the first of that many readers (the rest in ``others``) and ``forward`` and
+    ``layers`` read with all of them, averaging their probabilities; ``read`` and ``features`` are its own."""
 
     family = "reader"
     classifies = True
@@ -84,6 +92,7 @@ class PhotoReader(PizzaModel):
         self.pixels = nn.Conv2d(c, 1 + len(config.layers), 1)
         # where each layer's ingredient sits in the vocabulary: (L,) long, not saved (the config says it)
         self.register_buffer("layer_index", torch.tensor([config.ingredients.index(n) for n in config.layers]), persistent=False)
+        self.others = nn.ModuleList([PhotoReader(replace(config, members=1)) for _ in range(config.members - 1)])
 
     def _trunk(self, x: torch.Tensor) -> list[torch.Tensor]:
         """x (B, 3, S, S) in [-1, 1] -> features at S, S/2, S/4, S/8."""
@@ -98,7 +107,15 @@ class PhotoReader(PizzaModel):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x (B, 3, S, S) in [-1, 1] -> ingredient logits (B, V): the base's from the pooled head, the layers'
-        from their likeliest pixels (``ReaderConfig.topping_pixels``; 0: every one from the pooled head)."""
+        from their likeliest pixels (``ReaderConfig.topping_pixels``; 0: every one from the pooled head); with
+        ``others``, the logits of the members' mean probabilities."""
+        if len(self.others):
+            p = torch.stack([torch.sigmoid(m._logits(x).float()) for m in (self, *self.others)]).mean(0)  # (B, V)
+            return torch.logit(p, eps=1e-6)
+        return self._logits(x)
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        """This reader's own ingredient logits (B, V), as ``forward`` without ``others``."""
         k = self.config.topping_pixels
         if not k:
             return self._recipe(self._trunk(x)[-1])
@@ -120,8 +137,26 @@ class PhotoReader(PizzaModel):
         return self._recipe(skips[-1]), self.pixels(h)
 
     def layers(self, x: torch.Tensor) -> torch.Tensor:
-        """x (B, 3, S, S) in [-1, 1] -> layer logits (B, 1 + L, S, S)."""
+        """x (B, 3, S, S) in [-1, 1] -> layer logits (B, 1 + L, S, S); with ``others``, the log of the members'
+        mean per-pixel probabilities."""
+        if len(self.others):
+            p = torch.stack([m.read(x)[1].float().softmax(1) for m in (self, *self.others)]).mean(0)
+            return p.clamp_min(1e-12).log()
         return self.read(x)[1]
+
+
+def ensemble(readers: Sequence[PhotoReader]) -> PhotoReader:
+    """One reader that reads with all of ``readers`` (trained apart, one config but for their seeds), each weight
+    theirs, loaded strictly; in eval mode."""
+    if not readers or any(len(r.others) or r.config != readers[0].config for r in readers):
+        raise ValueError("an ensemble is made of one or more single readers of one config")
+    first = readers[0].config
+    combined = PhotoReader(replace(first, members=len(readers)))
+    state = dict(readers[0].state_dict())
+    for k, reader in enumerate(readers[1:]):
+        state |= {f"others.{k}.{name}": value for name, value in reader.state_dict().items()}
+    combined.load_state_dict(state, strict=True)
+    return combined.eval()
 
 
 def guess(reader: PhotoReader, x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
@@ -150,4 +185,4 @@ def read_layers(reader: PhotoReader, x: torch.Tensor, recipe: RecipeLike, size: 
     return logits[0].argmax(0).numpy()
 
 
-__all__ = ["LAYERS", "PhotoReader", "ReaderConfig", "allowed_layers", "guess", "read_layers", "topping_probabilities"]
+__all__ = ["LAYERS", "PhotoReader", "ReaderConfig", "allowed_layers", "ensemble", "guess", "read_layers", "topping_probabilities"]
