@@ -209,6 +209,8 @@ def main() -> None:
     args = p.parse_args()
     if not 0 <= args.topping_pixels <= args.size ** 2:
         p.error(f"--topping-pixels: 0 to {args.size ** 2} pixels of a {args.size} px view: {args.topping_pixels}")
+    if args.members and not args.out:
+        p.error("--members makes the reader saved in --out: give --out")
     if args.photo_views < 0:
         p.error(f"--photo-views: a number of views, 0 or more: {args.photo_views}")
     torch.set_num_threads(1)
@@ -242,12 +244,10 @@ def main() -> None:
         report["read"] = [[n for n, yes in zip(DEFAULT_VOCABULARY.ids, row) if yes] for row in predicted.tolist()]
         print(f"held-out photos: precision {report['held_out']['precision']:.3f}, recall {report['held_out']['recall']:.3f}, "
               f"macro-F1 {report['held_out']['macro_f1']:.3f}")
-    if args.out and args.members:
-        reader = ensemble([load(folder) for folder in args.members])
-    elif args.out:
-        reader = train_reader(photos, target.float(), PaintedKitchen(coverage=coverage), args.steps, args.seed + 100,
-                              args.painted, photo_maps=maps, **options)
     if args.out:
+        reader = ensemble([load(folder) for folder in args.members]) if args.members else train_reader(
+            photos, target.float(), PaintedKitchen(coverage=coverage), args.steps, args.seed + 100, args.painted,
+            photo_maps=maps, **options)
         save_checkpoint(reader, args.out, half=True)
         card_files(reader, args.out, report)
         report["shipped"] = str(args.out)

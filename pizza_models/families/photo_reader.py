@@ -48,7 +48,6 @@ class ReaderConfig(RecipeConditioned):
     topping_pixels: int = 0
     members: int = 1  # readers trained apart (other seeds) whose probabilities are averaged: an ensemble reads new photos better
 
-
     def __post_init__(self) -> None:
         self._check_recipe_fields()
         object.__setattr__(self, "layers", tuple(self.layers))
@@ -150,8 +149,7 @@ def ensemble(readers: Sequence[PhotoReader]) -> PhotoReader:
     theirs, loaded strictly; in eval mode."""
     if not readers or any(len(r.others) or r.config != readers[0].config for r in readers):
         raise ValueError("an ensemble is made of one or more single readers of one config")
-    first = readers[0].config
-    combined = PhotoReader(replace(first, members=len(readers)))
+    combined = PhotoReader(replace(readers[0].config, members=len(readers)))
     state = dict(readers[0].state_dict())
     for k, reader in enumerate(readers[1:]):
         state |= {f"others.{k}.{name}": value for name, value in reader.state_dict().items()}
