@@ -278,6 +278,19 @@ def test_a_run_with_crusts_trains_under_the_photo_banks_crusts_and_exports_them(
     assert not any(p is model.crust.pictures for p in setup.nets["model"].parameters())  # a table, never trained
 
 
+def test_a_run_with_crusts_lays_the_bases_and_the_detail_asked_for_as_the_critic_sees_them():
+    hp = hyper("layered", "modern", 64, channels=8, crusts=True, crust_whole="white", crust_detail=2.0)
+    model = build_layered(hp, DEFAULT_VOCABULARY).nets["model"]
+    white = shipped_bank().crust_fields(whole="white")["crust_whole"]
+    assert model.config.crust_detail == 2.0 and model.config.crust_whole == white and 0 < len(white) < 20
+
+
+@pytest.mark.parametrize("option", [dict(crust_whole="white"), dict(crust_detail=1.0)])
+def test_crust_options_without_crusts_are_refused(option):
+    with pytest.raises(ValueError, match="need --crusts true"):
+        hyper("layered", "modern", 64, **option)
+
+
 def test_a_run_holding_photos_out_sees_neither_their_pieces_bases_crusts_nor_photos():
     held = [2, 4, 19]
     hp = hyper("layered", "modern", 64, channels=8, crusts=True, kitchen="painted", hold_out="2,4,19",

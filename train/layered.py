@@ -10,10 +10,10 @@ of every piece, each drizzle with its direction. Each part of ``LayeredPizza`` l
   the base beneath the toppings (L1 + KL); the decomposer also learns which layer each pixel shows and the geometry;
 - layout: maximum likelihood of the true geometry, piece counts, sizes and shades, and the reach of the spread;
 - with ``--piece-grain``, the texture inside the pieces: a grain amplitude per topping, matched to the kitchen's;
-- with ``--photos`` and ``--photo-weight``, the look of the base: a patch critic tells the menu photos (turned, mirrored)
-  from the model's pizzas for the same recipes (hinge), and the base learns to fool it (``--critic-*``); ``--anchor-weight`` holds
-  prior-drawn bases to the kitchen's colours; ``--photo-patches`` pulls drawn 5x5 patches to the photos' (sliced Wasserstein);
-  ``--crusts`` lays the photos' own crusts over the base, as the critic sees it; ``--hold-out`` hides photos from it all.
+- with ``--photos`` and ``--photo-weight``, the look of the base: a patch critic tells the menu photos (turned, mirrored) from the
+  model's pizzas for the same recipes (hinge), and the base learns to fool it (``--critic-*``); ``--anchor-weight`` holds prior-drawn
+  bases to the kitchen's colours; ``--photo-patches`` pulls drawn 5x5 patches to the photos' (sliced Wasserstein); ``--crusts`` lays
+  the photos' own crusts (``--crust-*``: bases, fine detail) as the critic sees them; ``--hold-out`` hides photos from it all.
 """
 
 from dataclasses import dataclass
@@ -33,7 +33,7 @@ from pizza_models.data import kitchen_recipes
 from pizza_models.evaluation.photo_measures import as_float, load_photos
 from pizza_models.families.blocks import PatchCritic
 from pizza_models.families.layered import LayeredConfig, LayeredPizza
-from pizza_models.kitchen.bank import shipped_bank
+from pizza_models.kitchen.bank import WHOLE, shipped_bank
 from pizza_models.kitchen.painted import PaintedKitchen
 from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.recipe import CHEESE, SAUCE, Vocabulary, encode, parse_recipe
@@ -59,6 +59,8 @@ class LayeredHyper(Hyper):
     variants: int = knob(1, "layered: sprites per topping (pieces that differ; the painted kitchen has up to 8 real ones)")
     piece_grain: bool = knob(False, "layered: pieces carry the grain too (amplitude per topping: the kitchen pieces' texture)")
     crusts: bool = knob(False, "layered: lay the photo bank's crusts over the base (the crust table), for the critic and in the export")
+    crust_whole: str = knob("none", "layered: with --crusts, the photos laid whole: none, white (without tomato sauce), all", WHOLE)
+    crust_detail: float = knob(0.0, "layered: with --crusts, the detail finer than a blur of this sigma (px) inside it is its photo's")
     ema: float = knob(0.0, "decay of the exported weights' moving average (0 exports the raw weights)")
     kl_weight: float = knob(1.0, "weight of the KL term")
     sprite_weight: float = knob(10.0, "layered: weight of the L1 of piece layers redrawn with the sprites")
@@ -94,6 +96,8 @@ class LayeredHyper(Hyper):
         super().__post_init__()
         if (self.photo_weight and self.critic_sees == "photos" or self.photo_patches) and not self.photos:
             raise ValueError("--photo-weight and --photo-patches need --photos: the manifest of the photos to learn from")
+        if (self.crust_whole != "none" or self.crust_detail) and not self.crusts:
+            raise ValueError("--crust-whole and --crust-detail lay the crust table: they need --crusts true")
         try:
             policy_names(self.critic_augment)
         except ValueError as error:
@@ -171,8 +175,7 @@ class LayeredKitchen(Dataset):
                     angle, passes = item["strokes"][slot]
                     stroke_layers.append(rgba)
                     stroke_meta.append((b, slot - n_pieces, portions, angle, self.variant[portions > 1, passes]))
-        side = self.config.image_size
-        empty = torch.zeros(0, 4, side, side)
+        empty = torch.zeros(0, 4, self.config.image_size, self.config.image_size)
         piece_meta = torch.tensor(piece_meta, dtype=torch.float32).reshape(-1, 4)
         stroke_meta = torch.tensor(stroke_meta, dtype=torch.float32).reshape(-1, 5)
         pieces = torch.from_numpy(np.concatenate(pieces)) if pieces else torch.zeros(0, 6)
@@ -216,13 +219,13 @@ def layered_config(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[d
     return LayeredConfig(image_size=hp.image_size, ingredients=vocabulary.ids, pieces=pieces, strokes=strokes,
                          channels=hp.channels, sprite_size=max(8, hp.image_size // 4), variants=hp.variants, crust=hp.crust,
                          base_blocks=hp.base_blocks, base_reach=hp.base_reach, base_size=hp.base_size, piece_grain=hp.piece_grain,
-                         base_latent_side=max(8, base // 8), reach_cell=max(2, base // 32),
-                         **(shipped_bank().crust_fields(hp.hold_out) if hp.crusts else {}))
+                         base_latent_side=max(8, base // 8), reach_cell=max(2, base // 32), crust_detail=hp.crust_detail,
+                         **(shipped_bank().crust_fields(hp.hold_out, hp.crust_whole) if hp.crusts else {}))
 
 
 def critic_photos(hp: LayeredHyper, vocabulary: Vocabulary) -> Optional[tuple[torch.Tensor, torch.Tensor]]:
-    """The photos of ``--photos`` (or the photo bank's bases, with ``--critic-sees bases``) (N, 3, S, S) in [-1, 1]
-    and their counts (N, V) (the bases': their sauces and cheese); None without a critic or --photo-patches."""
+    """The photos of ``--photos`` (or with ``--critic-sees bases`` the photo bank's bases) (N, 3, S, S) in [-1, 1] and their
+    counts (N, V) (the bases': their sauces and cheese); None without a critic or --photo-patches."""
     if not (hp.photo_weight or hp.photo_patches):
         return None
     size = hp.critic_size or hp.image_size
@@ -241,8 +244,7 @@ def critic_photos(hp: LayeredHyper, vocabulary: Vocabulary) -> Optional[tuple[to
 
 
 def layered_data(hp: LayeredHyper, vocabulary: Vocabulary, n: int, seed: int, progress: bool, setup: Setup) -> Dataset:
-    """``n`` pizzas of the run's kitchen taken apart in the layers of the model ``setup`` trains (and
-    the critic's photos, with ``--photo-weight``)."""
+    """``n`` pizzas of the run's kitchen in the layers of the model ``setup`` trains (and the critic's photos)."""
     return LayeredKitchen(setup.export().config, n, seed, progress, training_kitchen(hp, vocabulary),
                           critic_photos(hp, vocabulary))
 
@@ -290,8 +292,7 @@ def sprite_losses(model: LayeredPizza, parts: dict) -> tuple[torch.Tensor, torch
 
 
 def stroke_losses(model: LayeredPizza, x: torch.Tensor, parts: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    """L1 of every drizzle layer redrawn with its own template at the true direction, and the negative
-    log-likelihood of which template each drizzle is."""
+    """L1 of every drizzle layer redrawn with its template at the true direction; NLL of which template each is."""
     if not len(parts["stroke_layers"]):
         return x.new_zeros(()), x.new_zeros(())
     slot, double, variant = parts["stroke_slot"], parts["stroke_double"], parts["stroke_variant"]
@@ -300,8 +301,8 @@ def stroke_losses(model: LayeredPizza, x: torch.Tensor, parts: dict) -> tuple[to
 
 
 def base_losses(model: LayeredPizza, x: torch.Tensor, code: torch.Tensor, parts: dict) -> dict[str, torch.Tensor]:
-    """The base and the decomposer, a conditional VAE over the picture x (B, 3, S, S): the base's L1,
-    its grain, the KL, which layer shows where (cross-entropy) and the geometry (squared error)."""
+    """The base and the decomposer, a conditional VAE over the picture x (B, 3, S, S): the base's L1, its grain, the KL,
+    which layer shows where (cross-entropy) and the geometry (squared error)."""
     side, geometry = model.config.image_size, parts["geometry"]  # (B, 4): cx, cy, radius, inner
     logits, mu, logvar, geometry_guess = model.decomposer(x)
     z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
@@ -321,9 +322,8 @@ def base_losses(model: LayeredPizza, x: torch.Tensor, code: torch.Tensor, parts:
 
 def anchor_loss(model: LayeredPizza, code: torch.Tensor, parts: dict, held: Optional[torch.Tensor] = None,
                 cell: int = 8) -> torch.Tensor:
-    """L1 of the base drawn from the prior (its latent and grain noise) for each kitchen pizza's recipe
-    and geometry against that pizza's base, both averaged over ``cell`` x ``cell`` px: the colours of
-    the base where they lie, not its texture, which the prior draws anew; only the pizzas ``held`` (B,) where given."""
+    """L1 of the base drawn from the prior (its latent and grain noise) for each kitchen pizza's recipe and geometry against
+    that pizza's base, both averaged over ``cell`` px: its colours, not its texture; only the pizzas ``held`` (B,) if given."""
     config, geometry, target = model.config, parts["geometry"], parts["base"]
     side, k = config.image_size, config.base_latent_side
     if held is not None:
