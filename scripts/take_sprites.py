@@ -1,6 +1,7 @@
 """Give a layered checkpoint some toppings' sprites from another one: after the painted kitchen changes how a topping
-looks, a run refits every sprite (``--init-fresh sprites --train-only sprites``), and this keeps only the changed
-toppings' from it, every other weight the checkpoint's to the bit, so that what a comparison measures is that change.
+looks, a run refits every sprite and how often each is drawn (``--init-fresh sprites layout.variant_logits --train-only
+sprites layout.variant_logits``), and this keeps only the changed toppings' from it, every other weight the checkpoint's
+to the bit, so that what a comparison measures is that change.
 
     python scripts/take_sprites.py checkpoints/painted runs/onion-white runs/painted-onion --pieces red_onion
 
@@ -25,8 +26,8 @@ from scripts.crusts import save_derived  # noqa: E402
 
 
 def take_sprites(model: LayeredPizza, donor: LayeredPizza, pieces: Sequence[str]) -> LayeredPizza:
-    """``model`` with the sprites (every variant) of ``pieces`` copied from ``donor``, a model of the same pieces,
-    variants and sprite size; nothing else changes."""
+    """``model`` with the sprites (every variant) of ``pieces`` and their frequencies copied from ``donor``, a model of
+    the same pieces, variants and sprite size; nothing else changes."""
     config, other = model.config, donor.config
     if (config.pieces, config.variants) != (other.pieces, other.variants) or model.sprites.shape != donor.sprites.shape:
         raise ValueError("the two models draw different pieces or sprites: their sprites do not line up")
@@ -36,6 +37,9 @@ def take_sprites(model: LayeredPizza, donor: LayeredPizza, pieces: Sequence[str]
     rows = torch.tensor([config.pieces.index(name) * config.variants + v for name in pieces for v in range(config.variants)])
     with torch.no_grad():  # sprites (pieces * variants, 4, s, s): a piece's variants are consecutive rows
         model.sprites[rows] = donor.sprites[rows].to(model.sprites.dtype)
+        if config.variants > 1:  # variant_logits (pieces, variants): how often each sprite is drawn
+            slots = torch.tensor([config.pieces.index(name) for name in pieces])
+            model.layout.variant_logits[slots] = donor.layout.variant_logits[slots].to(model.layout.variant_logits.dtype)
     return model
 
 

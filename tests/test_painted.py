@@ -6,8 +6,8 @@ import pytest
 
 from pizza_models.compositing import SHADOW, shadowed
 from pizza_models.kitchen.procedural import Kitchen
-from pizza_models.kitchen.bank import BANK_SIDE, LAYERS, PhotoBank, shipped_bank
-from pizza_models.kitchen.painted import PHOTO_COVERAGE, PaintedKitchen
+from pizza_models.kitchen.bank import BANK_SIDE, LAYERS, PhotoBank, recoloured, shipped_bank
+from pizza_models.kitchen.painted import KIN, PHOTO_COVERAGE, PaintedKitchen
 from pizza_models.recipe import Recipe
 from scripts.photo_layers import colour_maps, lighter, purple_colours, redder, stand_out, typical, vivid_maps
 
@@ -158,8 +158,14 @@ def test_red_onion_keeps_its_clip_art_shape_in_the_colour_its_photos_show():
     assert PaintedKitchen(bank=bank.subset([0, 15]))._look("red_onion") == Kitchen()._look("red_onion")
 
 
-def test_clip_art_pieces_drawn_larger_than_the_photos_lie_over_a_soft_dark_shadow_falling_down_and_right(painted):
-    beef = painted.render_layers(["tomato_sauce", "mozzarella", "beef"], 0, 256).layers[0][1]  # no photo piece of beef
+@pytest.fixture(scope="module")
+def no_chicken():
+    """Painted from Double Pepperoni, Italian and Pepperoni: no piece of chicken, so beef keeps its clip-art shape."""
+    return PaintedKitchen(bank=shipped_bank().subset([0, 11, 15]))
+
+
+def test_clip_art_pieces_drawn_larger_than_the_photos_lie_over_a_soft_dark_shadow_falling_down_and_right(no_chicken):
+    beef = no_chicken.render_layers(["tomato_sauce", "mozzarella", "beef"], 0, 256).layers[0][1]  # no piece of beef, nor kin
     alpha = beef[..., 3]
     opaque, shadow = alpha > 0.99, (alpha > 0.02) & (alpha < 0.4)
     yy, xx = np.mgrid[:256, :256]
@@ -169,12 +175,40 @@ def test_clip_art_pieces_drawn_larger_than_the_photos_lie_over_a_soft_dark_shado
     assert len(np.unique(np.round(alpha[shadow], 2))) > 10  # soft: its edge fades, not one level
 
 
-def test_clip_art_pieces_drawn_larger_than_the_photos_are_no_sharper_than_the_photo_pieces(painted):
+def test_clip_art_pieces_drawn_larger_than_the_photos_are_no_sharper_than_the_photo_pieces(no_chicken):
     def sharpest_step(ingredient: str, size: int) -> float:  # the largest change of alpha between neighbours
-        layers = dict(painted.render_layers(["tomato_sauce", "mozzarella", "beef", "olives"], 0, size).layers)
+        layers = dict(no_chicken.render_layers(["tomato_sauce", "mozzarella", "beef", "olives"], 0, size).layers)
         return float(np.abs(np.diff(layers[ingredient][..., 3], axis=1)).max())
     assert sharpest_step("beef", 256) <= sharpest_step("olives", 256)  # beef: clip-art; olives: cut from the photos
     assert sharpest_step("beef", 64) > 0.9  # at the models' 64 px, the clip-art kitchen's crisp edge (the test above)
+
+
+def test_recoloured_takes_the_colour_and_keeps_the_shading_and_the_outline():
+    sprite = np.zeros((4, 4, 4), np.uint8)
+    sprite[1:3, 1:3] = [[[200, 40, 30, 255], [100, 20, 15, 255]], [[150, 30, 22, 255], [150, 30, 22, 128]]]
+    out = recoloured(sprite, (90, 60, 40))
+    assert np.array_equal(out[..., 3], sprite[..., 3])  # the outline and soft edge as they were
+    opaque = sprite[..., 3] >= 128
+    assert np.allclose(out[opaque][:, :3].mean(0), (90, 60, 40), atol=1.5)  # on average the colour given
+    assert out[1, 1, 0] > out[2, 1, 0] > out[1, 2, 0]  # the lit texel stays lighter than the shaded one
+
+
+def test_meats_without_a_photo_piece_borrow_their_kins_real_pieces_in_their_own_colour(painted):
+    for name, (source, colour) in KIN.items():
+        assert name not in shipped_bank().pieces  # no clean piece of its own
+        parts = painted.render_layers(["tomato_sauce", "mozzarella", name], 2, 64)
+        assert parts.pieces[name].variant is not None  # a sprite of the bank, as the real pieces are
+        sprites = painted.bank.pieces[name]
+        assert len(sprites) == len(shipped_bank().pieces[source])
+        assert np.array_equal(sprites[..., 3], shipped_bank().pieces[source][..., 3])  # the kin's outlines
+        opaque = sprites[..., 3] >= 128
+        assert np.abs(sprites[opaque][:, :3].mean(0) - colour).max() < 20  # in the meat's colour, not the kin's
+
+
+def test_without_its_kins_photos_a_meat_is_drawn_as_the_clip_art_kitchen_draws_it():
+    kitchen = PaintedKitchen(bank=shipped_bank().subset([3, 5, 6]))  # Ham & Mushrooms, Margherita, Cheese: no pepperoni
+    assert "hunter_sausages" not in kitchen.bank.pieces
+    assert kitchen.render_layers(["tomato_sauce", "hunter_sausages"], 0, 64).pieces["hunter_sausages"].variant is None
 
 
 def test_shadowed_lays_a_piece_over_its_alpha_fallen_down_and_right():

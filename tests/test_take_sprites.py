@@ -17,14 +17,20 @@ def model(seed: int) -> LayeredPizza:
     return LayeredPizza(CONFIG).eval()
 
 
-def test_only_the_named_toppings_sprites_change():
+def test_only_the_named_toppings_sprites_and_their_frequencies_change():
     shipped, refit = model(0), model(1)
+    with torch.no_grad():
+        refit.layout.variant_logits.normal_()  # (3 pieces, 2 variants): the refit draws its sprites at other frequencies
     before = {k: v.clone() for k, v in shipped.state_dict().items()}
     taken = take_sprites(shipped, refit, ["red_onion"])
     rows = slice(2, 4)  # red onion is piece 1 of 3, two variants each
     assert torch.equal(taken.sprites[rows], refit.sprites[rows])
     assert torch.equal(taken.sprites[:2], before["sprites"][:2]) and torch.equal(taken.sprites[4:], before["sprites"][4:])
-    assert all(torch.equal(v, before[k]) for k, v in taken.state_dict().items() if k != "sprites")
+    frequencies = taken.layout.variant_logits
+    assert torch.equal(frequencies[1], refit.layout.variant_logits[1])
+    assert torch.equal(frequencies[[0, 2]], before["layout.variant_logits"][[0, 2]])
+    changed = ("sprites", "layout.variant_logits")
+    assert all(torch.equal(v, before[k]) for k, v in taken.state_dict().items() if k not in changed)
 
 
 def test_a_topping_the_model_does_not_draw_is_a_clear_error():

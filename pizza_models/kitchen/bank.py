@@ -37,6 +37,17 @@ def layer_palette() -> np.ndarray:
     return np.array([(0, 0, 0)] + hues, np.float32) * 255
 
 
+def recoloured(sprite: np.ndarray, colour: Sequence[int]) -> np.ndarray:
+    """A (C, C, 4) uint8 piece in another ``colour``: its shading kept (each texel's luma over the opaque texels'
+    mean scales the colour), its alpha as it was."""
+    rgb = sprite[..., :3].astype(np.float32)
+    luma = rgb @ np.array([0.299, 0.587, 0.114], np.float32)  # (C, C)
+    opaque = sprite[..., 3] >= 128
+    shade = luma / max(float(luma[opaque].mean()) if opaque.any() else 1.0, 1.0)
+    out = np.clip(np.round(np.asarray(colour, np.float32) * shade[..., None]), 0, 255).astype(np.uint8)
+    return np.concatenate([out, sprite[..., 3:]], -1)
+
+
 @dataclass(frozen=True)
 class PhotoBank:
     """What the photos give the painted kitchen, all at ``BANK_SIDE`` px.
@@ -124,6 +135,17 @@ class PhotoBank:
                        piece_photo={k: v for k, v in piece_photo.items() if len(v)}, drizzles=drizzles, photos=tuple(keep),
                        colours={k: rows for k, rows in colours.items() if rows})
 
+    def borrowing(self, kin: dict[str, tuple[str, tuple[int, int, int]]]) -> "PhotoBank":
+        """The bank with pieces for toppings the photos give none of: each topping of ``kin`` (name -> (a kindred
+        topping, its own colour)) takes the kindred topping's real pieces, recoloured (``recoloured``), as from their
+        photos; a topping with pieces of its own, or whose kin has none here, is left as it is."""
+        pieces, piece_photo = dict(self.pieces), dict(self.piece_photo)
+        for name, (source, colour) in kin.items():
+            if name not in pieces and source in pieces:
+                pieces[name] = np.stack([recoloured(sprite, colour) for sprite in self.pieces[source]])
+                piece_photo[name] = self.piece_photo[source]
+        return replace(self, pieces=pieces, piece_photo=piece_photo)
+
     def seen(self, hold_out: str = "") -> list[int]:
         """The indices of the bank's photos but those ``hold_out`` names (indices, comma-separated; '' keeps them all)."""
         try:
@@ -183,4 +205,4 @@ def shipped_bank() -> PhotoBank:
     return PhotoBank.load(BANK)
 
 
-__all__ = ["BANK", "BANK_SIDE", "CELL", "LAYERS", "PhotoBank", "WHOLE", "layer_palette", "shipped_bank"]
+__all__ = ["BANK", "BANK_SIDE", "CELL", "LAYERS", "PhotoBank", "WHOLE", "layer_palette", "recoloured", "shipped_bank"]

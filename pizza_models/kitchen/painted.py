@@ -10,9 +10,10 @@ with real pixels instead of flat colours:
   jittered a little; a photo with the recipe's sauce and cheese is preferred;
 - every topping piece is a real piece cut from a photo (``PhotoBank``), turned, scaled to the
   piece's size, its colour shaded slightly, laid with a soft edge and a contact shadow; each piece
-  records which sprite of its topping's bank it is (``Pieces.variant``). A topping the photos gave
-  no clean piece of is drawn as the clip-art kitchen draws it (on a pizza drawn larger than the photos, blurred to
-  their pieces' softness and over the same soft shadow);
+  records which sprite of its topping's bank it is (``Pieces.variant``). Three meats the photos gave no clean
+  piece of borrow a kindred topping's real pieces in their own colour (``KIN``); the other toppings without a piece
+  are drawn as the clip-art kitchen draws them (on a pizza drawn larger than the photos, blurred to their pieces'
+  softness and over the same soft shadow);
 - drizzles are the kitchen's strokes in the colour of the photos' drizzles, thinner and wavy as theirs.
 
 What it paints with is a ``PhotoBank`` (``bank.py``), the shipped one by default.
@@ -38,6 +39,11 @@ TURNS = 16  # a piece's angle is rounded to 22.5 degrees: turned sprites are cac
 # 1-2 px: the clip-art kitchen's width times DRIZZLE_THIN, bent by DRIZZLE_WOBBLE of the sauce disc's radius every
 # DRIZZLE_WAVE of it, drawn through points DRIZZLE_STEP of it apart.
 DRIZZLE_THIN, DRIZZLE_WOBBLE, DRIZZLE_WAVE, DRIZZLE_STEP = 0.65, 0.025, 0.45, 0.02
+# Meats with no clean piece in the photos (their one photo each is crowded) take the real pieces of a kindred topping,
+# in the clip-art kitchen's colour for them: hunter sausages are sliced as pepperoni is, beef and ground beef lie in
+# cooked chunks as the chicken does. Basil, garlic and red onion have no such kin and keep their clip-art shapes.
+KIN = {name: (source, TOPPINGS[name].colour)
+       for name, source in (("hunter_sausages", "pepperoni"), ("beef", "chicken"), ("ground_beef", "chicken"))}
 
 
 def _on_pizza(size: int, cx: float, cy: float, radius: float) -> np.ndarray:
@@ -60,7 +66,7 @@ class PaintedKitchen(Kitchen):
     def __init__(self, vocabulary: Vocabulary = DEFAULT_VOCABULARY, supersample: int = 2, bank: Optional[PhotoBank] = None,
                  coverage: Optional[tuple[float, float]] = None):
         super().__init__(vocabulary, supersample)
-        self.bank = bank if bank is not None else shipped_bank()
+        self.bank = (bank if bank is not None else shipped_bank()).borrowing(KIN)
         self.coverage = coverage
         self._sprites: dict = {}
         self._reaches: dict = {}
@@ -244,4 +250,4 @@ class PaintedKitchen(Kitchen):
         return box  # (S, S, 4)
 
 
-__all__ = ["PHOTO_COVERAGE", "PaintedKitchen"]
+__all__ = ["KIN", "PHOTO_COVERAGE", "PaintedKitchen"]
