@@ -159,13 +159,13 @@ def test_red_onion_keeps_its_clip_art_shape_in_the_colour_its_photos_show():
 
 
 @pytest.fixture(scope="module")
-def no_chicken():
-    """Painted from Double Pepperoni, Italian and Pepperoni: no piece of chicken, so beef keeps its clip-art shape."""
+def no_ham():
+    """Painted from Double Pepperoni, Italian and Pepperoni: no piece of ham, so beef keeps its clip-art shape."""
     return PaintedKitchen(bank=shipped_bank().subset([0, 11, 15]))
 
 
-def test_clip_art_pieces_drawn_larger_than_the_photos_lie_over_a_soft_dark_shadow_falling_down_and_right(no_chicken):
-    beef = no_chicken.render_layers(["tomato_sauce", "mozzarella", "beef"], 0, 256).layers[0][1]  # no piece of beef, nor kin
+def test_clip_art_pieces_drawn_larger_than_the_photos_lie_over_a_soft_dark_shadow_falling_down_and_right(no_ham):
+    beef = no_ham.render_layers(["tomato_sauce", "mozzarella", "beef"], 0, 256).layers[0][1]  # no piece of beef, nor of ham
     alpha = beef[..., 3]
     opaque, shadow = alpha > 0.99, (alpha > 0.02) & (alpha < 0.4)
     yy, xx = np.mgrid[:256, :256]
@@ -175,9 +175,9 @@ def test_clip_art_pieces_drawn_larger_than_the_photos_lie_over_a_soft_dark_shado
     assert len(np.unique(np.round(alpha[shadow], 2))) > 10  # soft: its edge fades, not one level
 
 
-def test_clip_art_pieces_drawn_larger_than_the_photos_are_no_sharper_than_the_photo_pieces(no_chicken):
+def test_clip_art_pieces_drawn_larger_than_the_photos_are_no_sharper_than_the_photo_pieces(no_ham):
     def sharpest_step(ingredient: str, size: int) -> float:  # the largest change of alpha between neighbours
-        layers = dict(no_chicken.render_layers(["tomato_sauce", "mozzarella", "beef", "olives"], 0, size).layers)
+        layers = dict(no_ham.render_layers(["tomato_sauce", "mozzarella", "beef", "olives"], 0, size).layers)
         return float(np.abs(np.diff(layers[ingredient][..., 3], axis=1)).max())
     assert sharpest_step("beef", 256) <= sharpest_step("olives", 256)  # beef: clip-art; olives: cut from the photos
     assert sharpest_step("beef", 64) > 0.9  # at the models' 64 px, the clip-art kitchen's crisp edge (the test above)

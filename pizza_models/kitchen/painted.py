@@ -40,10 +40,11 @@ TURNS = 16  # a piece's angle is rounded to 22.5 degrees: turned sprites are cac
 # DRIZZLE_WAVE of it, drawn through points DRIZZLE_STEP of it apart.
 DRIZZLE_THIN, DRIZZLE_WOBBLE, DRIZZLE_WAVE, DRIZZLE_STEP = 0.65, 0.025, 0.45, 0.02
 # Meats with no clean piece in the photos (their one photo each is crowded) take the real pieces of a kindred topping,
-# in the clip-art kitchen's colour for them: hunter sausages are sliced as pepperoni is, beef and ground beef lie in
-# cooked chunks as the chicken does. Basil, garlic and red onion have no such kin and keep their clip-art shapes.
+# in the clip-art kitchen's colour for them: hunter sausages lie in slices and ground beef in crumbs as pepperoni does
+# (ground beef's pieces are smaller), beef in cooked chunks as ham does. Basil, garlic and red onion have no such kin
+# and keep their clip-art shapes.
 KIN = {name: (source, TOPPINGS[name].colour)
-       for name, source in (("hunter_sausages", "pepperoni"), ("beef", "chicken"), ("ground_beef", "chicken"))}
+       for name, source in (("hunter_sausages", "pepperoni"), ("beef", "ham"), ("ground_beef", "pepperoni"))}
 
 
 def _on_pizza(size: int, cx: float, cy: float, radius: float) -> np.ndarray:
