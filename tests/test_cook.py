@@ -30,6 +30,8 @@ def tiny(base_reads_recipe: bool = True) -> LayeredPizza:
         model.templates[:, :, :, 3] = 0.0  # drizzles half-opaque
         for film in model.base.films if base_reads_recipe else ():
             nn.init.normal_(film.linear.weight, std=2.0)
+        if base_reads_recipe:  # each base ingredient, read alone, moves it visibly
+            nn.init.normal_(model.base.embed[0].weight, std=1.0)
     return model
 
 

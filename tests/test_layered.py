@@ -68,6 +68,17 @@ def test_an_absent_ingredient_adds_nothing(model):
         assert (layers[0, i].abs().sum() > 0) == (i in present), TINY.layers[i]
 
 
+@pytest.mark.parametrize("base_drizzles", [False, True])
+def test_the_base_reads_the_drizzles_only_where_its_config_says(base_drizzles):
+    torch.manual_seed(0)
+    m = LayeredPizza(replace(TINY, base_drizzles=base_drizzles)).eval()
+    with torch.no_grad():
+        m.base.apply(lambda layer: layer.weight.normal_() if isinstance(layer, torch.nn.Linear) else None)
+        z = m.sample_latent(1, torch.Generator().manual_seed(2)).repeat(2, 1)
+        plain, drizzled = m.draw_parts(z, codes("tomato_sauce, mozzarella, ham", "tomato_sauce, mozzarella, ham, bbq_sauce"))[0]
+    assert torch.equal(plain, drizzled) != base_drizzles
+
+
 def test_layers_are_laid_in_order():
     base = torch.zeros(1, 3, 2, 2)
     red = torch.tensor([1.0, 0, 0, 1]).view(1, 4, 1, 1).expand(1, 4, 2, 2)

@@ -92,12 +92,12 @@ def _base_steps(model: LayeredPizza, recipe: Recipe, z: torch.Tensor, codes: tor
     config, vocabulary = model.config, model.config.vocabulary
     latent = split_latent(z, config)
     geometry = model.layout.geometry(latent.geometry)  # (n, 4)
-    full = model.base_counts(codes)  # (n, V): what the base reads (the drizzles too)
+    full = model.base_counts(codes)  # (n, V): what the base reads (the drizzles too where config.base_drizzles)
     finished = model.crust(model.base(latent.base, full, geometry, latent.grain), latent.crust, geometry, full)[index]  # (3, S, S)
     kinds = {ingredient.id: ingredient.kind for ingredient in vocabulary}
     shaping = sorted((i for i in recipe.ingredients if i not in config.layers),
                      key=lambda i: (BASE_ORDER.index(kinds[i]), vocabulary.index(i)))
-    # Step k reads the first k base ingredients; the drizzles' counts stay, as in the finished base.
+    # Step k reads the first k base ingredients; the drizzles' counts stay, as in the finished base (where it reads them).
     partial = full[index].repeat(len(shaping), 1)  # (K, V): K = dough and the steps before the last
     for k in range(len(shaping)):
         partial[k, [vocabulary.index(i) for i in shaping[k:]]] = 0

@@ -62,6 +62,7 @@ class LayeredConfig(RecipeConditioned):
     reach_cell: int = 2  # the first block's dilation or cell, px; each next doubles (3 at 96 px: the cells of 2 at 64)
     base_size: int = 0  # the side the base is drawn and pictures are read at, then upsampled to image_size (0: image_size)
     piece_grain: bool = False  # pieces carry the grain too, at a learned amplitude per topping (a photo's pieces have texture)
+    base_drizzles: bool = False  # the base reads the drizzles too (a kitchen's base never does: a critic can tint it by them)
     crusts: tuple[str, ...] = ()  # the photos whose crusts the crust table holds, laid over the base's rim (none: the base's own)
     crust_edge: float = 0.86  # where a laid crust begins, as a share of its radius (the photos' crust begins at 0.84)
     crust_bases: tuple[tuple[str, ...], ...] = ()  # per crust, the sauces and cheese of its photo (a pizza picks a crust of its base)
@@ -170,6 +171,8 @@ class LayeredPizza(PizzaModel):
             torch.zeros(max(len(config.strokes), 1), 2, config.templates, 4, side, side).index_fill_(3, torch.tensor([3]), -5.0))
         ids = list(config.ingredients)
         self.register_buffer("piece_index", torch.tensor([ids.index(i) for i in config.pieces], dtype=torch.long), persistent=False)
+        unread = config.pieces + (() if config.base_drizzles else config.strokes)  # what the base never depends on
+        self.register_buffer("unread_index", torch.tensor([ids.index(i) for i in unread], dtype=torch.long), persistent=False)
         self.register_buffer("stroke_index", torch.tensor([ids.index(i) for i in config.strokes], dtype=torch.long), persistent=False)
         self.register_buffer("layer_index", torch.tensor([ids.index(i) for i in config.layers], dtype=torch.long), persistent=False)
 
@@ -187,8 +190,9 @@ class LayeredPizza(PizzaModel):
         return [self.sprites, self.templates, *self.layout.parameters()] + ([self.piece_grain] if self.config.piece_grain else [])
 
     def base_counts(self, codes: torch.Tensor) -> torch.Tensor:
-        """Counts (B, V) with the toppings drawn as pieces zeroed: the base never depends on them."""
-        return codes.index_fill(1, self.piece_index, 0.0) if len(self.piece_index) else codes
+        """Counts (B, V) with the toppings drawn as pieces (and the drizzles, unless ``config.base_drizzles``) zeroed: the
+        base never depends on them, as a kitchen's base does not."""
+        return codes.index_fill(1, self.unread_index, 0.0) if len(self.unread_index) else codes
 
     def keep_crusts(self, photos: Sequence[str]) -> "LayeredPizza":
         """Draw only the crusts of these photos (file stems, as ``config.crusts``): a model as if its crust table had
