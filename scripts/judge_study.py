@@ -10,7 +10,10 @@ held-out recipes of the clip-art kitchen, the clip-art layered model, the painte
 and the painted model's density, 0.3-0.55) and the shipped painted model. With ``--folds`` it is instead
 trained per fold on the kitchen cut down to the fold's 16 photos and reads the 4 others (``cas_on_photos``
 with the judge's budget): what it reads on photos whose pieces it never saw. One core: about 10 minutes,
-``--folds`` 30.
+``--folds`` 30. ``--models`` names the painted models it reads (default: the shipped one); for each draw, every
+single-ingredient pizza it misses is listed with the judge's mean probability of its ingredient and of the three
+others it reads most (``misread``): what it takes the pizza for; and so is the plain pizza (mozzarella on tomato sauce),
+to show what the base alone is taken for.
 """
 
 import argparse
@@ -23,8 +26,23 @@ import torch
 
 from photo_measures import DODO20, painted_draw
 from pizza_models.evaluation import photo_measures as P
+from pizza_models.evaluation.protocol import judge_images
 from pizza_models.pipeline import load
 from pizza_models.recipe import DEFAULT_VOCABULARY
+from pizza_models.recipe_sampler import single_ingredient_recipe
+
+
+def misread(judge, draw: P.Draw, missed: list[str], seed: int, n: int = 8) -> dict:
+    """For each ingredient of ``missed``: the judge's mean probability of it on ``n`` of ``draw``'s pizzas of its
+    ``single_ingredient_recipe`` (drawn as ``read_menu`` draws them) and of the three other ingredients it reads most."""
+    ids, out = DEFAULT_VOCABULARY.ids, {}
+    for ingredient in missed:
+        with torch.inference_mode():
+            _, probs = judge_images(judge, P.as_float(draw([single_ingredient_recipe(ingredient)] * n, seed * 100 + 3)))
+        mean = probs.mean(0)  # (V,)
+        others = sorted(((float(p), i) for i, p in zip(ids, mean.tolist()) if i != ingredient), reverse=True)[:3]
+        out[ingredient] = {"own": round(float(mean[ids.index(ingredient)]), 2), "reads": {i: round(p, 2) for p, i in others}}
+    return out
 
 
 def main() -> None:
@@ -35,6 +53,8 @@ def main() -> None:
     p.add_argument("--pizzas", type=int, default=budget.n_images, help="painted pizzas it learns from")
     p.add_argument("--coverage", type=float, nargs=2, metavar=("LO", "HI"), help="the painted kitchen's density it learns from")
     p.add_argument("--folds", action="store_true", help="train per fold, read the held-out photos only")
+    p.add_argument("--models", type=Path, nargs="+", default=[Path("checkpoints/painted")], metavar="DIR",
+                   help="painted models it reads (rows named by their folders)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("runs/judge_study.json"))
     args = p.parse_args()
@@ -54,12 +74,13 @@ def main() -> None:
         report["photos"] = {k: validation[k] for k in ("macro_f1", "chance_macro_f1", "micro_f1")}
         draws = {"clip-art kitchen": P.kitchen_draw(64), "clip-art layered model": P.model_draw(load("checkpoints/layered")),
                  "painted kitchen": painted_draw(64), "painted kitchen at 0.3-0.55": painted_draw(64, coverage=(0.3, 0.55)),
-                 "painted model": P.model_draw(load("checkpoints/painted"))}
+                 **{str(folder): P.model_draw(load(folder)) for folder in args.models}}
         for name, draw in draws.items():
             menu = P.read_menu(judge, draw, seed=args.seed)
             single = menu["single_ingredient"]
+            missed = [i for i, share in single["share"].items() if share < 0.5]
             report[name] = {"singles": single["recognised"], "held_out": menu["held_out_recipes"]["macro_f1"],
-                            "missed": [i for i, share in single["share"].items() if share < 0.5]}
+                            "missed": missed, "misread": misread(judge, draw, missed + ["mozzarella"], args.seed)}
     report["seconds"] = round(time.perf_counter() - started)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1))
