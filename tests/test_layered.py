@@ -79,6 +79,16 @@ def test_the_base_reads_the_drizzles_only_where_its_config_says(base_drizzles):
     assert torch.equal(plain, drizzled) != base_drizzles
 
 
+def test_the_base_reads_a_sauce_drawn_as_strokes_too():
+    torch.manual_seed(0)
+    m = LayeredPizza(replace(TINY, strokes=("bbq_sauce", "condensed_milk"))).eval()
+    with torch.no_grad():
+        m.base.apply(lambda layer: layer.weight.normal_() if isinstance(layer, torch.nn.Linear) else None)
+        z = m.sample_latent(1, torch.Generator().manual_seed(2)).repeat(2, 1)
+        plain, milky = m.draw_parts(z, codes("mozzarella, ham", "condensed_milk, mozzarella, ham"))[0]
+    assert not torch.equal(plain, milky)
+
+
 def test_layers_are_laid_in_order():
     base = torch.zeros(1, 3, 2, 2)
     red = torch.tensor([1.0, 0, 0, 1]).view(1, 4, 1, 1).expand(1, 4, 2, 2)

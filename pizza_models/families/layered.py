@@ -32,7 +32,7 @@ from ..compositing import over, splat, vogel_angle
 from .layered_nets import BaseDecoder, CrustTable, Decomposer, Layout
 from ..hub import PizzaModel
 from .blocks import latent_noise
-from ..recipe import DEFAULT_VOCABULARY, RecipeConditioned
+from ..recipe import DEFAULT_VOCABULARY, DRIZZLE, RecipeConditioned
 
 PIECE_NOISE = 5  # per piece: spiral angle jitter, radius jitter, rotation, size, shade
 STROKE_NOISE_EXTRA = 1  # per stroke: rotation, then one value per template
@@ -62,7 +62,8 @@ class LayeredConfig(RecipeConditioned):
     reach_cell: int = 2  # the first block's dilation or cell, px; each next doubles (3 at 96 px: the cells of 2 at 64)
     base_size: int = 0  # the side the base is drawn and pictures are read at, then upsampled to image_size (0: image_size)
     piece_grain: bool = False  # pieces carry the grain too, at a learned amplitude per topping (a photo's pieces have texture)
-    base_drizzles: bool = False  # the base reads the drizzles too (a kitchen's base never does: a critic can tint it by them)
+    base_drizzles: bool = False  # the base reads the drizzles too (a kitchen's base never does: a critic can tint it by them);
+    # a sauce drawn as strokes as well (condensed milk) is read either way, as a kitchen's base reads it
     crusts: tuple[str, ...] = ()  # the photos whose crusts the crust table holds, laid over the base's rim (none: the base's own)
     crust_edge: float = 0.86  # where a laid crust begins, as a share of its radius (the photos' crust begins at 0.84)
     crust_bases: tuple[tuple[str, ...], ...] = ()  # per crust, the sauces and cheese of its photo (a pizza picks a crust of its base)
@@ -171,7 +172,9 @@ class LayeredPizza(PizzaModel):
             torch.zeros(max(len(config.strokes), 1), 2, config.templates, 4, side, side).index_fill_(3, torch.tensor([3]), -5.0))
         ids = list(config.ingredients)
         self.register_buffer("piece_index", torch.tensor([ids.index(i) for i in config.pieces], dtype=torch.long), persistent=False)
-        unread = config.pieces + (() if config.base_drizzles else config.strokes)  # what the base never depends on
+        kinds = {ingredient.id: ingredient.kind for ingredient in config.vocabulary}
+        drizzles = () if config.base_drizzles else tuple(i for i in config.strokes if kinds[i] == DRIZZLE)
+        unread = config.pieces + drizzles  # what the base never depends on
         self.register_buffer("unread_index", torch.tensor([ids.index(i) for i in unread], dtype=torch.long), persistent=False)
         self.register_buffer("stroke_index", torch.tensor([ids.index(i) for i in config.strokes], dtype=torch.long), persistent=False)
         self.register_buffer("layer_index", torch.tensor([ids.index(i) for i in config.layers], dtype=torch.long), persistent=False)
@@ -191,7 +194,7 @@ class LayeredPizza(PizzaModel):
 
     def base_counts(self, codes: torch.Tensor) -> torch.Tensor:
         """Counts (B, V) with the toppings drawn as pieces (and the drizzles, unless ``config.base_drizzles``) zeroed: the
-        base never depends on them, as a kitchen's base does not."""
+        base never depends on them, as a kitchen's base does not; the sauces stay, condensed milk's strokes or not."""
         return codes.index_fill(1, self.unread_index, 0.0) if len(self.unread_index) else codes
 
     def keep_crusts(self, photos: Sequence[str]) -> "LayeredPizza":
