@@ -100,21 +100,29 @@ def based_model(whole: tuple = ()) -> LayeredPizza:
     return model.eval()
 
 
+def picked(model: LayeredPizza, recipe: str) -> list[int]:
+    """The crusts (by their mean colour, outside the rim) that pizzas of the recipe lay over nine draws of the latent."""
+    noise, outside = torch.tensor([[v, 0.0, 1.0] for v in np.linspace(-2, 2, 9)]), torch.from_numpy(ring() >= 0.95)
+    codes = torch.stack([encode(parse_recipe(recipe), "counts")] * len(noise))
+    base, geometry = torch.full((len(noise), 3, SIDE, SIDE), 0.5), torch.tensor([[0.5, 0.5, 0.5, 0.43]]).expand(len(noise), 4)
+    means = model.crust(base, noise, geometry, codes)[:, :, outside].mean((1, 2))
+    return torch.unique((means[:, None] - torch.tensor([0.2, 0.5, 0.8])).abs().argmin(1)).tolist()
+
+
 def test_a_pizza_picks_a_crust_of_its_own_kind_of_base():
-    model, outside = based_model(), torch.from_numpy(ring() >= 0.95)
-    noise = torch.tensor([[v, 0.0, 1.0] for v in np.linspace(-2, 2, 9)])
-
-    def picked(recipe: str) -> list[int]:
-        codes = torch.stack([encode(parse_recipe(recipe), "counts")] * len(noise))
-        base, geometry = torch.full((len(noise), 3, SIDE, SIDE), 0.5), torch.tensor([[0.5, 0.5, 0.5, 0.43]]).expand(len(noise), 4)
-        means = model.crust(base, noise, geometry, codes)[:, :, outside].mean((1, 2))
-        return torch.unique((means[:, None] - torch.tensor([0.2, 0.5, 0.8])).abs().argmin(1)).tolist()
-
-    assert picked("tomato sauce, mozzarella, pepperoni") == [0, 2]
-    assert picked("cheese sauce, mozzarella") == [1]
-    assert picked("mozzarella") == [0, 1, 2]  # no sauce: every crust agrees with it as well as another
+    model = based_model()
+    assert picked(model, "tomato sauce, mozzarella, pepperoni") == [0, 2]
+    assert picked(model, "cheese sauce, mozzarella") == [1]
+    assert picked(model, "mozzarella") == [0, 1, 2]  # no sauce: every crust agrees with it as well as another
     model.keep_crusts(["first"])
-    assert picked("cheese sauce, mozzarella") == [0]  # the best of those kept
+    assert picked(model, "cheese sauce, mozzarella") == [0]  # the best of those kept
+
+
+def test_a_crust_laid_whole_is_picked_only_by_a_pizza_with_some_of_its_base():
+    model = based_model(whole=("second",))  # the cheese-sauce pizza's whole base
+    assert picked(model, "pepperoni") == [0, 2]  # toppings alone agree with every crust alike, but have none of its base
+    assert picked(model, "mozzarella, pepperoni") == [0, 1, 2]  # its mozzarella is some of it
+    assert picked(model, "cheese sauce, mozzarella") == [1]
 
 
 def test_a_crust_laid_whole_covers_the_base_too_but_for_the_makings_steps():

@@ -224,7 +224,8 @@ class CrustTable(nn.Module):
     crust keeps the pixel statistics of the photos it came from, which no resampled or decoded crust did. It covers
     the picture from ``edge`` of its radius outwards (the plate too), soft over 0.06 of it; inside, the base; a crust of
     ``config.crust_whole`` covers all of it, base and crust both. With ``config.crust_bases`` a pizza picks among the
-    crusts whose photo's base (sauces, cheese) agrees with its recipe's in the most of those: a white-sauce pizza a white base.
+    crusts whose photo's base (sauces, cheese) agrees with its recipe's in the most of those: a white-sauce pizza a white base;
+    a crust laid whole only where the recipe has some of its photo's base (a pizza of toppings alone lays a rim).
     With ``config.crust_detail`` the base inside the crust keeps the decoder's colours at scales above that blur and
     takes its finer detail (cheese grain, sauce specks) from the picked crust's photo, laid as the crust is."""
 
@@ -249,7 +250,10 @@ class CrustTable(nn.Module):
         recipe's, with ``crust_bases`` and the recipes' ``codes`` (B, V))."""
         allowed = self.on.expand(len(u), self.count)  # (B, K)
         if len(self.bases) and codes is not None:
-            agree = (self.bases[None] == (codes[:, self.base_index] > 0)[:, None]).sum(-1).masked_fill(~self.on, -1)  # (B, K)
+            present = (codes[:, self.base_index] > 0)[:, None]  # (B, 1, n)
+            agree = (self.bases[None] == present).sum(-1)  # (B, K)
+            # A whole base is laid only on a pizza with some of it: bare dough never takes the dessert's pink base.
+            agree = agree.masked_fill(self.whole & ~(self.bases[None] & present).any(-1), -1).masked_fill(~self.on, -2)
             allowed = agree == agree.max(1, keepdim=True).values
         n = allowed.sum(1)
         rank = (u * n).long().clamp(max=n - 1)  # (B,): the rank-th allowed crust, from 0
