@@ -32,11 +32,11 @@ from pizza_models.recipe import DEFAULT_VOCABULARY
 from pizza_models.recipe_sampler import single_ingredient_recipe
 
 
-def misread(judge, draw: P.Draw, missed: list[str], seed: int, n: int = 8) -> dict:
-    """For each ingredient of ``missed``: the judge's mean probability of it on ``n`` of ``draw``'s pizzas of its
+def misread(judge, draw: P.Draw, ingredients: list[str], seed: int, n: int = 8) -> dict:
+    """For each of ``ingredients``: the judge's mean probability of it on ``n`` of ``draw``'s pizzas of its
     ``single_ingredient_recipe`` (drawn as ``read_menu`` draws them) and of the three other ingredients it reads most."""
     ids, out = DEFAULT_VOCABULARY.ids, {}
-    for ingredient in missed:
+    for ingredient in ingredients:
         with torch.inference_mode():
             _, probs = judge_images(judge, P.as_float(draw([single_ingredient_recipe(ingredient)] * n, seed * 100 + 3)))
         mean = probs.mean(0)  # (V,)

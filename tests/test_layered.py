@@ -68,24 +68,25 @@ def test_an_absent_ingredient_adds_nothing(model):
         assert (layers[0, i].abs().sum() > 0) == (i in present), TINY.layers[i]
 
 
-@pytest.mark.parametrize("base_drizzles", [False, True])
-def test_the_base_reads_the_drizzles_only_where_its_config_says(base_drizzles):
+def bases(config: LayeredConfig, *recipes: str) -> torch.Tensor:
+    """The bases (R, 3, S, S) a model of ``config``, its recipe weights random, draws for ``recipes`` under one latent."""
     torch.manual_seed(0)
-    m = LayeredPizza(replace(TINY, base_drizzles=base_drizzles)).eval()
+    m = LayeredPizza(config).eval()
     with torch.no_grad():
         m.base.apply(lambda layer: layer.weight.normal_() if isinstance(layer, torch.nn.Linear) else None)
-        z = m.sample_latent(1, torch.Generator().manual_seed(2)).repeat(2, 1)
-        plain, drizzled = m.draw_parts(z, codes("tomato_sauce, mozzarella, ham", "tomato_sauce, mozzarella, ham, bbq_sauce"))[0]
+        z = m.sample_latent(1, torch.Generator().manual_seed(2)).repeat(len(recipes), 1)
+        return m.draw_parts(z, codes(*recipes))[0]
+
+
+@pytest.mark.parametrize("base_drizzles", [False, True])
+def test_the_base_reads_the_drizzles_only_where_its_config_says(base_drizzles):
+    plain, drizzled = bases(replace(TINY, base_drizzles=base_drizzles), "tomato_sauce, mozzarella, ham",
+                            "tomato_sauce, mozzarella, ham, bbq_sauce")
     assert torch.equal(plain, drizzled) != base_drizzles
 
 
 def test_the_base_reads_a_sauce_drawn_as_strokes_too():
-    torch.manual_seed(0)
-    m = LayeredPizza(replace(TINY, strokes=("bbq_sauce", "condensed_milk"))).eval()
-    with torch.no_grad():
-        m.base.apply(lambda layer: layer.weight.normal_() if isinstance(layer, torch.nn.Linear) else None)
-        z = m.sample_latent(1, torch.Generator().manual_seed(2)).repeat(2, 1)
-        plain, milky = m.draw_parts(z, codes("mozzarella, ham", "condensed_milk, mozzarella, ham"))[0]
+    plain, milky = bases(replace(TINY, strokes=("bbq_sauce", "condensed_milk")), "mozzarella, ham", "condensed_milk, mozzarella, ham")
     assert not torch.equal(plain, milky)
 
 
