@@ -34,7 +34,8 @@ from pizza_models.recipe_sampler import single_ingredient_recipe
 
 def misread(judge, draw: P.Draw, ingredients: list[str], seed: int, n: int = 8) -> dict:
     """For each of ``ingredients``: the judge's mean probability of it on ``n`` of ``draw``'s pizzas of its
-    ``single_ingredient_recipe`` (drawn as ``read_menu`` draws them) and of the three other ingredients it reads most."""
+    ``single_ingredient_recipe`` (with ``read_menu``'s seed, but a batch of their own: other pizzas than the ones it
+    counts) and of the three other ingredients it reads most."""
     ids, out = DEFAULT_VOCABULARY.ids, {}
     for ingredient in ingredients:
         with torch.inference_mode():
