@@ -36,7 +36,7 @@ from pizza_models.families.layered import LayeredConfig, LayeredPizza
 from pizza_models.kitchen.bank import WHOLE, shipped_bank
 from pizza_models.kitchen.painted import PaintedKitchen
 from pizza_models.kitchen.procedural import Kitchen
-from pizza_models.recipe import CHEESE, SAUCE, Vocabulary, encode, parse_recipe
+from pizza_models.recipe import CHEESE, SAUCE, Recipe, Vocabulary, encode, parse_recipe
 
 from .common import Batch, Setup, Trainer, Update, ema_model, exporter, frozen, register, unwrap
 from .hyper import Hyper, knob
@@ -109,18 +109,18 @@ PRESETS = {"modern": dict(batch_size=32, lr=2e-3, betas=(0.9, 0.99), kl_weight=1
 
 
 class LayeredKitchen(Dataset):
-    """``n`` kitchen pizzas taken apart, rendered once and kept as uint8 (about 100 KB a pizza).
+    """``n`` kitchen pizzas (of ``recipes``, else sampled) taken apart, rendered once and kept as uint8 (100 KB a pizza).
 
     Items are (x (3, S, S) in [-1, 1], counts (V,), parts); ``collate`` batches the parts, whose
     pieces and layers vary in number from pizza to pizza.
     """
 
     def __init__(self, config: LayeredConfig, n: int, seed: int = 0, progress: bool = True, kitchen: Kitchen = None,
-                 photos: Optional[tuple[torch.Tensor, torch.Tensor]] = None):
+                 photos: Optional[tuple[torch.Tensor, torch.Tensor]] = None, recipes: Optional[list[Recipe]] = None):
         self.config, self.photos = config, photos  # photos: (N, 3, S, S) in [-1, 1] and their counts (N, V)
         self.views = torch.Generator().manual_seed(seed)
         size, vocabulary, kitchen = config.image_size, config.vocabulary, kitchen or Kitchen(config.vocabulary)
-        self.recipes = kitchen_recipes(n, seed, vocabulary)
+        self.recipes = kitchen_recipes(n, seed, vocabulary) if recipes is None else list(recipes)[:n]
         slots = {i: k for k, i in enumerate(config.layers)}
         self.items = []
         for i, recipe in enumerate(tqdm(self.recipes, desc="kitchen layers", disable=not progress)):
