@@ -20,9 +20,11 @@
 3. **Bases.** Each photo with its topping pixels refilled (``--refill``, ``base_refill.py``): from the same photo
    shifted a few pixels (its own sauce specks, cheese and browning; the bank shipped), or smoothly.
 4. **Drizzles.** The mean colour of each drizzle's pixels.
-5. **Colours of toppings with no pieces.** Red onion's slivers are 1-2 px wide at the bank's side, too thin to cut,
-   and the classifier's red-onion pixels are sauce: their colour, purple as nothing else on those pizzas
-   (``purple_colours``), is kept per photo, and the painted kitchen draws red onion's clip-art shape in it.
+5. **Colours of toppings shown by their colour alone.** Red onion's slivers are 1-2 px wide at the bank's side, too
+   thin to cut, and the classifier's red-onion pixels are sauce; oregano is a dust of 1 px flecks, and the pieces it
+   cut were orange sauce specks. Their colour (purple, olive), as nothing else on those pizzas shows it
+   (``topping_colours``), is kept per photo, they keep no pieces, and the painted kitchen draws their clip-art
+   shape in it.
 
 Everything written is derived from the photos and small (about 0.5 MB); the photos are not copied.
 """
@@ -248,23 +250,40 @@ def lighter(image: np.ndarray, window: int = 15) -> np.ndarray:
 
 
 VIVID = ("vivid", "pink", "white")  # the ways of ``vivid_layers``, each the option naming its toppings
-PURPLE = ("red_onion",)  # toppings shown by their colour alone: purpler than any sauce, cheese, crust or other topping
+def purple(colour: np.ndarray) -> np.ndarray:
+    """CIE Lab (..., 3) -> (...) bool: red and blue, no yellow (a* over 15, b* under 0), as no sauce, cheese, crust or
+    meat is."""
+    return (colour[..., 1] > 15) & (colour[..., 2] < 0)
 
 
-def purple_colours(images: np.ndarray, inner: np.ndarray, recipes: list, names: tuple = PURPLE, least: int = 10) -> dict:
-    """Per topping of ``names``: a row [photo, r, g, b, pixels] for each photo of it with at least ``least`` purple
-    pixels in its sauce disc (Lab a* over 15 and b* under 0: red and blue, no yellow, as no sauce, cheese, crust or
-    meat is), r, g, b their median colour.
+def olive(colour: np.ndarray) -> np.ndarray:
+    """CIE Lab (..., 3) -> (...) bool: olive to khaki (hue 85 to 140 degrees, chroma over 15) and darker than any cheese
+    or pale sauce (L* under 68), as dried herbs are."""
+    hue = np.degrees(np.arctan2(colour[..., 2], colour[..., 1]))
+    return (hue > 85) & (hue < 140) & (np.hypot(colour[..., 1], colour[..., 2]) > 15) & (colour[..., 0] < 68)
 
-    On the 20 photos such pixels are 0-3 a pizza without red onion, 0-59 with it (14-59 on the 3 where its rings
+
+# Toppings shown by their colour alone: the test their pixels pass, and the toppings of that colour too, whose photos
+# are not read for it. Red onion's slivers are 1-2 px wide at the bank's side; oregano is a dust of 1 px flecks, which
+# the classifier took for orange sauce specks.
+BY_COLOUR = {"red_onion": (purple, ()), "oregano": (olive, ("bell_pepper", "jalapeno", "pickles", "basil"))}
+
+
+def topping_colours(images: np.ndarray, inner: np.ndarray, recipes: list, tests: dict = BY_COLOUR, least: int = 10) -> dict:
+    """Per topping of ``tests``: a row [photo, r, g, b, pixels] for each photo of it, and of none of its look-alikes,
+    with at least ``least`` pixels of its colour in its sauce disc, r, g, b their median colour.
+
+    On the 20 photos purple pixels are 0-3 a pizza without red onion, 0-59 with it (14-59 on the 3 where its rings
     show: dark purple skins, pink flesh), and hundreds on the lingonberry pizza, which has none: a photo with both
-    would need another cue."""
+    would need another cue. Olive pixels are 0-1 a pizza without a green topping, 1-60 with oregano (60 on the Cheese
+    pizza, where its flecks show, 14 on the Italian), 10 with pickles and hundreds with green pepper, jalapeno or basil."""
     colour = lab(images.astype(np.float64))
-    purple = (colour[..., 1] > 15) & (colour[..., 2] < 0) & inner  # (N, S, S)
     colours = {}
-    for name in names:
-        rows = [[b, *np.median(images[b][purple[b]], 0).round().astype(int).tolist(), int(purple[b].sum())]
-                for b, recipe in enumerate(recipes) if name in recipe.ingredients and purple[b].sum() >= least]
+    for name, (test, alike) in tests.items():
+        shown = test(colour) & inner  # (N, S, S)
+        rows = [[b, *np.median(images[b][shown[b]], 0).round().astype(int).tolist(), int(shown[b].sum())]
+                for b, recipe in enumerate(recipes)
+                if name in recipe.ingredients and not set(alike) & set(recipe.ingredients) and shown[b].sum() >= least]
         if rows:
             colours[name] = rows
     return colours
@@ -363,7 +382,9 @@ def main() -> None:
             pieces[name] = found
             for maps in (shows, refill):
                 maps[(colours == layer) & (maps == 0)] = layer
-    bank_pieces = {name: sorted(typical(found), key=lambda t: -t[0])[:args.per_ingredient] for name, found in pieces.items()}
+    by_colour = topping_colours(images, inner, [p.recipe for p in photos])  # a topping shown by its colour has no pieces
+    bank_pieces = {name: sorted(typical(found), key=lambda t: -t[0])[:args.per_ingredient] for name, found in pieces.items()
+                   if name not in by_colour}
     drizzles = {}
     for name in list(DRIZZLES) + ["condensed_milk"]:
         sel = shows == 1 + LAYERS.index(name)
@@ -378,8 +399,7 @@ def main() -> None:
         sauces=[[i for i in p.recipe.ingredients if i in SAUCES] for p in photos],
         cheese=["mozzarella" in p.recipe.ingredients for p in photos],
         pieces={name: [(b, rgba) for _, b, rgba in found] for name, found in bank_pieces.items()},
-        drizzles=drizzles, shows=shows, names=[p.path.stem for p in photos],
-        colours=purple_colours(images, inner, [p.recipe for p in photos]))
+        drizzles=drizzles, shows=shows, names=[p.path.stem for p in photos], colours=by_colour)
     bank.save(args.out)
     for name in LAYERS:
         found = len(pieces.get(name, []))

@@ -9,7 +9,7 @@ from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.kitchen.bank import BANK_SIDE, LAYERS, PhotoBank, recoloured, shipped_bank
 from pizza_models.kitchen.painted import KIN, PHOTO_COVERAGE, PaintedKitchen
 from pizza_models.recipe import Recipe
-from scripts.photo_layers import colour_maps, lighter, purple_colours, redder, stand_out, typical, vivid_maps
+from scripts.photo_layers import colour_maps, lighter, redder, stand_out, topping_colours, typical, vivid_maps
 
 RECIPE = ["tomato_sauce", "mozzarella", "pepperoni", "olives", "bbq_sauce"]
 
@@ -228,14 +228,24 @@ def test_a_subset_bank_keeps_only_its_photos_colours():
     assert [row[0] for row in bank.subset(kept + [0]).colours["red_onion"]] == kept
 
 
-def test_purple_colours_find_red_onion_by_its_colour_alone():
+def test_topping_colours_find_red_onion_by_its_colour_alone():
     rng = np.random.default_rng(0)
     images = np.clip(rng.normal((214, 150, 90), 6, (3, 32, 32, 3)), 0, 255).astype(np.uint8)  # tomato sauce and cheese
     images[0, 8:12, 8:12] = (110, 50, 80)  # purple onion skins on the first photo
     images[1, 8:12, 8:12] = (200, 40, 30)  # red pepperoni on the second: no purple
     onion, other = Recipe(("tomato_sauce", "red_onion")), Recipe(("tomato_sauce", "pepperoni"))
-    colours = purple_colours(images, np.ones((3, 32, 32), bool), [onion, other, onion])
+    colours = topping_colours(images, np.ones((3, 32, 32), bool), [onion, other, onion])
     assert colours == {"red_onion": [[0, 110, 50, 80, 16]]}  # the third photo shows no purple: no colour from it
+
+
+def test_topping_colours_find_oregano_by_its_olive_flecks_but_not_beside_green_toppings():
+    rng = np.random.default_rng(0)
+    images = np.clip(rng.normal((240, 215, 160), 6, (3, 32, 32, 3)), 0, 255).astype(np.uint8)  # pale cheese
+    images[:, 8:12, 8:12] = (150, 140, 50)  # olive flecks on every photo
+    oregano = Recipe(("mozzarella", "oregano"))
+    colours = topping_colours(images, np.ones((3, 32, 32), bool), [oregano, Recipe(("mozzarella", "oregano", "bell_pepper")),
+                                                                  Recipe(("mozzarella",))])
+    assert colours == {"oregano": [[0, 150, 140, 50, 16]]}  # beside green pepper the olive could be the pepper's
 
 
 def test_seen_names_every_photo_but_those_held_out():
