@@ -10,14 +10,14 @@
 - ``sprites.png``: the model's sprites over a cheese colour, a row per topping drawn as pieces (vocabulary
   order of ``LayeredConfig.pieces``), a column per variant.
 
-With ``--compare DIR... --labels NAME...`` it writes only ``compare.jpg``: per menu recipe (``--with ID...``:
-those with one of these ingredients), the photo and each model's pizza for it (the same seed), side by side (with
+With ``--compare DIR... --labels NAME...`` it writes only ``compare.jpg``: per menu recipe (``--with ID...``: those
+with one of these ingredients), the photo and each model's pizza for it (the same seed), side by side (with
 ``--fold-models``, the pizza of the fold model that never saw the photo too; with ``--singles ID...``,
-``compare-singles.jpg`` as well: per ingredient named, the painted kitchen's single-ingredient pizza and each
-model's): each picture at its own size, enlarged to twice ``--size`` by a whole factor where it can be (``--size
-96``: a 64 px model 3x, a 96 px one 2x, the photo shrunk to 96 px then 2x). Pictures are enlarged as the app
-enlarges them: photographic ones (the photos, the painted kitchen and model) with Lanczos, clip-art as crisp
-squares (``export.photographic``).
+``compare-singles.jpg`` as well (``--doubled``: ``compare-doubles.jpg``, each a double portion): per ingredient
+named, the painted kitchen's single-ingredient pizza and each model's): each picture at its own size, enlarged to
+twice ``--size`` by a whole factor where it can be (``--size 96``: a 64 px model 3x, a 96 px one 2x, the photo
+shrunk to 96 px then 2x). Pictures are enlarged as the app enlarges them: photographic ones (the photos, the
+painted kitchen and model) with Lanczos, clip-art as crisp squares (``export.photographic``).
 """
 
 import argparse
@@ -32,6 +32,7 @@ from pizza_models.app.export import enlarge, photographic
 from pizza_models.data import read_manifest
 from pizza_models.kitchen.painted import PaintedKitchen
 from pizza_models.pipeline import generate, load, sheet, single_ingredient_menu
+from pizza_models.recipe import DEFAULT_VOCABULARY, parse_recipe
 from pizza_models.recipe_sampler import single_ingredient_recipe
 
 SIZE = 64
@@ -90,6 +91,8 @@ def main() -> None:
                              "fold, trained with --hold-out) whose crust table lacks that photo: the model that never saw it")
     parser.add_argument("--singles", nargs="+", default=[], metavar="ID",
                         help="with --compare: ingredients whose single-ingredient pizzas go in compare-singles.jpg")
+    parser.add_argument("--doubled", action="store_true",
+                        help="with --singles: each of those ingredients in a double portion (compare-doubles.jpg)")
     parser.add_argument("--size", type=int, default=SIZE, help="the photos' side in the figures; tiles are twice that")
     parser.add_argument("--with", dest="having", nargs="+", default=[], metavar="ID",
                         help="with --compare: only the menu recipes with one of these ingredients (each keeps its noise)")
@@ -98,6 +101,9 @@ def main() -> None:
         parser.error("--singles goes with --compare")
     try:  # a misspelt ingredient is told before any model draws
         single_recipes = [single_ingredient_recipe(i) for i in args.singles]
+        if args.doubled:  # the ingredient once more: the id it was read as
+            single_recipes = [parse_recipe([*r.portions, DEFAULT_VOCABULARY.ingredients[DEFAULT_VOCABULARY.index(i)].id])
+                              for r, i in zip(single_recipes, args.singles)]
     except ValueError as error:
         parser.error(f"--singles: {error}")
     torch.set_grad_enabled(False)
@@ -122,8 +128,9 @@ def main() -> None:
         print(f"wrote {args.out / 'compare.jpg'}")
         if single_recipes:
             rows = [[kitchen.render(r, i, args.size)] + [draw_one(m, r, i) for m in models] for i, r in enumerate(single_recipes)]
-            labelled_grid(rows, ["painted kitchen", *labels], 2 * args.size).save(args.out / "compare-singles.jpg", quality=92)
-            print(f"wrote {args.out / 'compare-singles.jpg'}")
+            name = "compare-doubles.jpg" if args.doubled else "compare-singles.jpg"
+            labelled_grid(rows, ["painted kitchen", *labels], 2 * args.size).save(args.out / name, quality=92)
+            print(f"wrote {args.out / name}")
         return
     model, clipart = load(args.model).eval(), load(args.clipart).eval()
     rows = [[photo(p.path, args.size), draw_one(clipart, p.recipe, i), kitchen.render(p.recipe, i, args.size),
