@@ -58,6 +58,8 @@ def fit_double_templates(model: LayeredPizza, data: LayeredKitchen, steps: int, 
     """Fit ``model``'s double-portion templates and their frequencies to ``data``'s double drizzles: Adam on
     ``stroke_losses`` at the training's weights, the rate decayed to zero on a cosine. Everything else is kept to the
     bit. Returns the loss of every step."""
+    if len(data) < batch_size:
+        raise ValueError(f"{len(data)} pizzas do not fill one batch of {batch_size}")
     templates, logits = model.templates, model.layout.template_logits  # (S, 2, T, 4, s, s), (S, 2, T); [:, 1]: double
     kept = templates.detach()[:, 0].clone(), logits.detach()[:, 0].clone()
     for p in model.parameters():
@@ -66,8 +68,6 @@ def fit_double_templates(model: LayeredPizza, data: LayeredKitchen, steps: int, 
     logits.requires_grad_(True)
     opt = torch.optim.Adam([templates, logits], lr=lr, betas=PRESETS["modern"]["betas"])
     schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.5 * (1 + math.cos(math.pi * step / steps)))
-    if len(data) < batch_size:
-        raise ValueError(f"{len(data)} pizzas do not fill one batch of {batch_size}")
     loader = DataLoader(data, batch_size, shuffle=True, drop_last=True, collate_fn=data.collate,
                         generator=torch.Generator().manual_seed(seed))
     history, step = [], 0
@@ -85,7 +85,7 @@ def fit_double_templates(model: LayeredPizza, data: LayeredKitchen, steps: int, 
             step += 1
             if step == steps:
                 break
-    with torch.no_grad():  # no gradient reached them; kept exactly all the same (Adam's epsilon included)
+    with torch.no_grad():  # the single-portion ones got no gradient; restored to the bit all the same
         templates[:, 0], logits[:, 0] = kept
     templates.requires_grad_(False)
     logits.requires_grad_(False)

@@ -250,6 +250,8 @@ def lighter(image: np.ndarray, window: int = 15) -> np.ndarray:
 
 
 VIVID = ("vivid", "pink", "white")  # the ways of ``vivid_layers``, each the option naming its toppings
+
+
 def purple(colour: np.ndarray) -> np.ndarray:
     """CIE Lab (..., 3) -> (...) bool: red and blue, no yellow (a* over 15, b* under 0), as no sauce, cheese, crust or
     meat is."""
