@@ -3,19 +3,19 @@ the clip-art kitchen (the floor) and any checkpoints, as a table and a JSON.
 
     python scripts/photo_measures.py checkpoints/layered --out runs/photo_measures.json
 
-Per row: the share of flat 3x3 patches (``flat``, of 8 pizzas per photo recipe; the photos' own for
-the ceiling), the real-or-generated test (``rog_auc``, ``rog_acc``; with ``--two-sample-seeds N``
-their means over N seeds and the AUC's spread ``rog_sd``; for the ceiling a lossless
-copy of the photos: what the test scores when nothing tells them apart), CAS on the held-out photos
-of each fold (``cas_macro``, ``cas_micro``, and ``cas_chance``: the macro-F1 of the same answers dealt
-to the photos at random; for the ceiling the classifier trained on the fold's
-real training photos), and the photo judge's reading of the row's 28 single-ingredient pizzas
-(``singles``, recognised of 28) and of the held-out recipes (``held_out``, macro-F1). The judge is
-trained once on ``--judge`` pizzas and validated on all the photos (``judge_on_photos``, the ceiling
-row's reading). A model with a crust table (``scripts/crusts.py``) and the painted kitchen draw, in each fold of
-the real-or-generated test and of CAS, from the fold's training photos alone (``model_fold_draw``,
-``painted_draw``): never a held-out photo's own pixels. ``--quick`` runs tiny budgets (a smoke test, not a measurement). Timings are wall
-seconds; run it on one core (``taskset -c 0``, ``OMP_NUM_THREADS=1``) to compare them.
+Per row: the share of flat 3x3 patches (``flat``, of 8 pizzas per photo recipe; the photos' own for the ceiling), the
+real-or-generated test (``rog_auc``, ``rog_acc``; with ``--two-sample-seeds N`` their means over N seeds and the AUC's
+spread ``rog_sd``; for the ceiling a lossless copy of the photos: what the test scores when nothing tells them apart),
+CAS on the held-out photos of each fold (``cas_macro``, ``cas_micro``, and ``cas_chance``: the macro-F1 of the same
+answers dealt to the photos at random; with ``--cas-seeds N`` their means over N classifier seeds and the macro-F1's
+spread ``cas_sd``; for the ceiling the classifier trained on the fold's real training photos), and the photo judge's
+reading of the row's 28 single-ingredient pizzas (``singles``, recognised of 28) and of the held-out recipes
+(``held_out``, macro-F1). The judge is trained once on ``--judge`` pizzas and validated on all the photos
+(``judge_on_photos``, the ceiling row's reading). A model with a crust table (``scripts/crusts.py``) and the painted
+kitchen draw, in each fold of the real-or-generated test and of CAS, from the fold's training photos alone
+(``model_fold_draw``, ``painted_draw``): never a held-out photo's own pixels. ``--quick`` runs tiny budgets (a smoke
+test, not a measurement). Timings are wall seconds; run it on one core (``taskset -c 0``, ``OMP_NUM_THREADS=1``) to
+compare them.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ JUDGE_DRAWS = {"kitchen": P.kitchen_draw, "painted": painted_draw}  # name -> (s
 QUICK = {"two_sample": P.TwoSampleBudget(n_images=96, image_size=32, steps=40, test_views=4),
          "cas": replace(P.PHOTO_CAS_BUDGET, n_images=256, image_size=32, steps=80),
          "judge": replace(P.PHOTO_JUDGE_BUDGET, n_images=512, image_size=32, steps=100, channels=8)}
-COLUMNS = ("flat", "rog_auc", "rog_sd", "rog_acc", "cas_macro", "cas_chance", "cas_micro", "singles", "held_out")
+COLUMNS = ("flat", "rog_auc", "rog_sd", "rog_acc", "cas_macro", "cas_sd", "cas_chance", "cas_micro", "singles", "held_out")
 
 
 def timed(timings: dict, key: str, f, *args, **kwargs):
@@ -73,6 +73,20 @@ def two_sample(photos, recipes, draw: P.Draw, args, budget: P.TwoSampleBudget, f
             "seeds": [r["seed"] for r in runs], "repeats": runs}
 
 
+def repeated_cas(run, budget, args) -> dict:
+    """CAS (``run(budget)``: one measure) repeated with ``--cas-seeds`` classifier seeds from the budget's (its first
+    weights and batches) on the same folds and pizzas: the mean macro-F1, micro-F1 and chance, the macro-F1's standard
+    deviation and each run. One classifier's macro-F1 moves by up to 0.1 with its seed alone (an ingredient of one
+    photo, read or not, weighs 1/28 of it), so compare models on the mean of several."""
+    runs = [run(replace(budget, seed=budget.seed + k)) for k in range(args.cas_seeds)]
+    if len(runs) == 1:
+        return runs[0]
+    macro, micro, chance = (torch.tensor([r[key] for r in runs], dtype=torch.float64)
+                            for key in ("macro_f1", "micro_f1", "chance_macro_f1"))
+    return {"macro_f1": float(macro.mean()), "macro_f1_sd": float(macro.std()), "micro_f1": float(micro.mean()),
+            "chance_macro_f1": float(chance.mean()), "seeds": [r["budget"]["seed"] for r in runs], "repeats": runs}
+
+
 def measure_draw(name: str, draw: P.Draw, photos, recipes, judge, args, budgets, fold_draw=None) -> dict:
     """Every measure of one drawing row. CAS and the real-or-generated test draw with ``fold_draw(training photos)``
     where given (a draw built from the fold's training photos alone), else with ``draw`` in every fold."""
@@ -80,8 +94,8 @@ def measure_draw(name: str, draw: P.Draw, photos, recipes, judge, args, budgets,
     t: dict = {}
     flat = timed(t, "flat", lambda: P.flat_patch_share(draw([r for r in recipes for _ in range(8)], args.seed)))
     rog = timed(t, "real_or_generated", two_sample, photos, recipes, draw, args, budgets["two_sample"], fold_draw)
-    cas = timed(t, "cas", P.cas_on_photos, fold_draw or (lambda train: draw), photos, recipes, args.folds, budgets["cas"],
-                args.seed, args.size)
+    cas = timed(t, "cas", repeated_cas, lambda budget: P.cas_on_photos(fold_draw or (lambda train: draw), photos, recipes,
+                                                                        args.folds, budget, args.seed, args.size), budgets["cas"], args)
     menu = timed(t, "judge_reads", P.read_menu, judge, draw, seed=args.seed)
     return {"flat_patch_share": flat, "real_or_generated": rog, "cas_on_photos": cas, "photo_judge": menu, "seconds": t}
 
@@ -113,6 +127,7 @@ def row(result: dict) -> dict:
     return {"flat": result["flat_patch_share"], "rog_auc": result["real_or_generated"]["auc"],
             "rog_sd": result["real_or_generated"].get("auc_sd"),
             "rog_acc": result["real_or_generated"]["accuracy"], "cas_macro": result["cas_on_photos"]["macro_f1"],
+            "cas_sd": result["cas_on_photos"].get("macro_f1_sd"),
             "cas_chance": result["cas_on_photos"]["chance_macro_f1"],
             "cas_micro": result["cas_on_photos"]["micro_f1"],
             "singles": menu.get("single_ingredient", {}).get("recognised"),
@@ -145,9 +160,12 @@ def main() -> None:
                         "--two-sample-size 96 tells whether pizzas drawn at 96 px look like the photos at 96 px")
     p.add_argument("--two-sample-seeds", type=int, default=1, metavar="N",
                    help="repeat the real-or-generated test with N seeds from --seed and report the mean AUC and its spread")
+    p.add_argument("--cas-seeds", type=int, default=1, metavar="N",
+                   help="train each CAS classifier with N seeds (the same folds and pizzas) and report the mean macro-F1 and its spread")
     args = p.parse_args()
-    if args.two_sample_seeds < 1:
-        p.error(f"--two-sample-seeds must be at least 1, not {args.two_sample_seeds}")
+    for flag, n in (("--two-sample-seeds", args.two_sample_seeds), ("--cas-seeds", args.cas_seeds)):
+        if n < 1:
+            p.error(f"{flag} must be at least 1, not {n}")
     if args.fold_models and args.two_sample_seeds > 1 and not args.same_folds:
         p.error("--fold-models are trained on --seed's folds: repeat the test with --same-folds")
     budgets = QUICK if args.quick else {"two_sample": P.TWO_SAMPLE_BUDGET, "cas": P.PHOTO_CAS_BUDGET,
@@ -170,7 +188,8 @@ def main() -> None:
         results["photos"] = {
             "flat_patch_share": timed(t, "flat", P.flat_patch_share, photos),
             "real_or_generated": timed(t, "real_or_generated", two_sample, photos, recipes, copies, args, budgets["two_sample"]),
-            "cas_on_photos": timed(t, "cas", P.cas_real_baseline, photos, recipes, args.folds, budgets["cas"], args.seed),
+            "cas_on_photos": timed(t, "cas", repeated_cas, lambda budget: P.cas_real_baseline(photos, recipes, args.folds, budget,
+                                                                                               args.seed), budgets["cas"], args),
             "photo_judge": None, "seconds": t}
     if "kitchen" in args.rows:
         results["kitchen"] = measure_draw("kitchen (floor)", P.kitchen_draw(args.size), photos, recipes, judge, args, budgets)

@@ -22,7 +22,7 @@ from pizza_models.data import kitchen_recipes
 from pizza_models.evaluation.metrics import constant_reader_f1
 from pizza_models.evaluation.protocol import presence
 from pizza_models.recipe import DEFAULT_VOCABULARY, parse_recipe
-from scripts.photo_measures import two_sample
+from scripts.photo_measures import repeated_cas, two_sample
 
 TINY_TWO_SAMPLE = P.TwoSampleBudget(n_images=96, image_size=32, steps=40, test_views=4)
 TINY_CAS = CASBudget(n_images=256, image_size=32, steps=80, channels=8)  # learns nothing much: for the floors
@@ -220,13 +220,14 @@ def test_shipped_two_sample_budget(photos, one_thread):
 
 @pytest.mark.e2e
 def test_photo_measures_script_quick(photos, tmp_path):
-    """The command line with tiny budgets: a row per source, every cell filled where it applies (the test's spread over
-    its two seeds too)."""
+    """The command line with tiny budgets: a row per source, every cell filled where it applies (the spreads of the test
+    and of CAS over their two seeds too)."""
     root = Path(__file__).resolve().parents[1]
     out = tmp_path / "measures.json"
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(root))
     subprocess.run([sys.executable, "scripts/photo_measures.py", "checkpoints/layered", "--quick", "--out", str(out),
-                    "--photos", str(DODO20), "--rows", "photos", "kitchen", "--two-sample-seeds", "2"], cwd=root, env=env, check=True,
+                    "--photos", str(DODO20), "--rows", "photos", "kitchen", "--two-sample-seeds", "2", "--cas-seeds", "2"], cwd=root,
+                   env=env, check=True,
                    capture_output=True, timeout=600)
     rows = json.loads(out.read_text())["rows"]
     assert list(rows) == ["photos", "kitchen", "layered"]
@@ -267,3 +268,19 @@ def test_the_real_or_generated_test_draws_each_fold_from_its_training_photos():
     budget = P.TwoSampleBudget(n_images=8, image_size=16, steps=2, test_views=1)
     P.real_or_generated(photos, recipes, None, folds=2, size=16, budget=budget, fold_draw=fold_draw)
     assert built == [sorted(set(range(10)) - set(test.tolist())) for test in P.photo_folds(10, 2, 0)]
+
+
+def test_cas_seeds_repeat_the_classifier_on_the_same_folds_and_pizzas(photos, one_thread):
+    images, recipes = photos
+    drawn = []
+
+    def run(budget):
+        return P.cas_on_photos(lambda train: lambda asked, seed: drawn.append(seed) or noise_draw(asked, seed), images, recipes,
+                               folds=2, budget=budget)
+
+    result = repeated_cas(run, TINY_CAS, Namespace(cas_seeds=2))
+    first, second = result["repeats"]
+    assert result["seeds"] == [TINY_CAS.seed, TINY_CAS.seed + 1] and len(set(drawn)) == 1  # the same pizzas each time
+    assert [f["test_photos"] for f in first["per_fold"]] == [f["test_photos"] for f in second["per_fold"]]
+    assert result["macro_f1"] == pytest.approx((first["macro_f1"] + second["macro_f1"]) / 2)
+    assert result["macro_f1_sd"] >= 0
