@@ -7,7 +7,7 @@ import pytest
 from pizza_models.compositing import SHADOW, shadowed
 from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.kitchen.bank import BANK_SIDE, LAYERS, PhotoBank, recoloured, shipped_bank
-from pizza_models.kitchen.painted import KIN, PHOTO_COVERAGE, PaintedKitchen
+from pizza_models.kitchen.painted import FLECK, KIN, PHOTO_COVERAGE, PaintedKitchen
 from pizza_models.recipe import Recipe
 from scripts.photo_layers import colour_maps, lighter, redder, stand_out, topping_colours, typical, vivid_maps
 
@@ -181,6 +181,14 @@ def test_clip_art_pieces_drawn_larger_than_the_photos_are_no_sharper_than_the_ph
         return float(np.abs(np.diff(layers[ingredient][..., 3], axis=1)).max())
     assert sharpest_step("beef", 256) <= sharpest_step("olives", 256)  # beef: clip-art; olives: cut from the photos
     assert sharpest_step("beef", 64) > 0.9  # at the models' 64 px, the clip-art kitchen's crisp edge (the test above)
+
+
+def test_dried_herbs_drawn_larger_than_the_photos_are_flecks_of_the_photos_size(painted):
+    def opaque_per_fleck(kitchen, size: int) -> float:  # pixels a fleck covers
+        parts = kitchen.render_layers(["tomato_sauce", "mozzarella", "oregano"], 0, size)
+        return float((dict(parts.layers)["oregano"][..., 3] > 0.5).sum()) / len(parts.pieces["oregano"].xy)
+    photo_fleck = (2 * FLECK * 256 / BANK_SIDE) ** 2  # a 1 px fleck of the 108 px photos, enlarged to 256 px
+    assert opaque_per_fleck(painted, 256) < 2 * photo_fleck < opaque_per_fleck(Kitchen(), 256) / 3  # clip-art: 6x
 
 
 def test_recoloured_takes_the_colour_and_keeps_the_shading_and_the_outline():

@@ -35,6 +35,7 @@ from ..recipe import DEFAULT_VOCABULARY, Vocabulary
 
 PHOTO_COVERAGE = (0.4, 0.7)  # share of the sauce disc under toppings: the photos' layer maps show 0.32 to 0.74, 0.53 on average
 TURNS = 16  # a piece's angle is rounded to 22.5 degrees: turned sprites are cached
+FLECK = 0.5  # half-width of a dried herb's fleck in the photos, in their (BANK_SIDE) pixels
 # The photos' drizzles (BBQ, ranch, sweet-and-sour) are lines of 1.5-2 px at 108 px, bending every 10 px or so by
 # 1-2 px: the clip-art kitchen's width times DRIZZLE_THIN, bent by DRIZZLE_WOBBLE of the sauce disc's radius every
 # DRIZZLE_WAVE of it, drawn through points DRIZZLE_STEP of it apart.
@@ -211,8 +212,13 @@ class PaintedKitchen(Kitchen):
         the bank has no piece of is drawn as the clip-art kitchen draws it, and on a pizza drawn larger than the photos
         as soft as theirs, over a shadow as theirs."""
         if ingredient_id not in self.bank.pieces:
+            larger = n > BANK_SIDE * self.supersample  # drawn larger than the photos
+            if larger and TOPPINGS[ingredient_id].shape == "fleck":
+                # Dried herbs are 1 px flecks in the 108 px photos: enlarged, a fleck is that pixel enlarged, half the
+                # clip-art fleck's width (at the models' sizes it is one pixel either way).
+                size = np.minimum(size, FLECK * n / BANK_SIDE)
             super()._paint_pieces(draw, ingredient_id, xy, size, angle, shade, rng, n)
-            if n <= BANK_SIDE * self.supersample:  # at the models' sizes as drawn: shadowed, they looked less like photos
+            if not larger:  # at the models' sizes as drawn: shadowed, they looked less like photos
                 return None
             # Blurred as a real piece enlarged from the photos' 108 px is soft (canvas px), over a shadow falling 0.2 of
             # a half-width (the real pieces': 0.14-0.35 but oregano's specks), soft as their edges.
