@@ -3,13 +3,14 @@ as densely as the photos are covered."""
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 from pizza_models.compositing import SHADOW, shadowed
 from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.kitchen.bank import BANK_SIDE, LAYERS, PhotoBank, recoloured, shipped_bank
 from pizza_models.kitchen.painted import FLECK, KIN, PHOTO_COVERAGE, PaintedKitchen
 from pizza_models.recipe import Recipe
-from scripts.photo_layers import colour_maps, lighter, redder, stand_out, topping_colours, typical, vivid_maps
+from scripts.photo_layers import colour_maps, lab, lighter, redder, stand_out, topping_colours, typical, vivid_maps
 
 RECIPE = ["tomato_sauce", "mozzarella", "pepperoni", "olives", "bbq_sauce"]
 
@@ -189,6 +190,16 @@ def test_dried_herbs_drawn_larger_than_the_photos_are_flecks_of_the_photos_size(
         return float((dict(parts.layers)["oregano"][..., 3] > 0.5).sum()) / len(parts.pieces["oregano"].xy)
     photo_fleck = (2 * FLECK * 256 / BANK_SIDE) ** 2  # a 1 px fleck of the 108 px photos, enlarged to 256 px
     assert opaque_per_fleck(painted, 256) < 2 * photo_fleck < opaque_per_fleck(Kitchen(), 256) / 3  # clip-art: 6x
+
+
+def test_pieces_drawn_larger_than_the_photos_keep_their_photos_hue(painted):
+    def hue_spread(size: int) -> float:  # the largest spread of a* or b* (Lab) over the feta pieces' mean colours
+        layer = dict(painted.render_layers(["tomato_sauce", "mozzarella", "feta"], 0, size).layers)["feta"]
+        pieces, n = ndi.label(layer[..., 3] > 0.95)
+        colours = [layer[..., :3][pieces == i].mean(0) / layer[..., 3][pieces == i].mean() for i in range(1, n + 1)
+                   if (pieces == i).sum() >= 4]
+        return float(lab(np.array(colours))[:, 1:].std(0).max())
+    assert hue_spread(256) < 2 < hue_spread(64)  # white feta in one hue, not pink, mint and lilac; at 64 px as learned
 
 
 def test_recoloured_takes_the_colour_and_keeps_the_shading_and_the_outline():

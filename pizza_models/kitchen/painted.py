@@ -228,7 +228,12 @@ class PaintedKitchen(Kitchen):
             _lay(draw, shadowed(np.asarray(layer, np.float32) / 255, max(1, round(off)), soft=off))
             return None
         variant = rng.integers(0, len(self.bank.pieces[ingredient_id]), len(xy))
-        tint = np.append(rng.normal(1, 0.03, (len(xy), 3)) * shade, np.ones((len(xy), 1)), 1).astype(np.float32)  # (k, 4) recoloured
+        jitter = rng.normal(1, 0.03, (len(xy), 3))  # (k, 3) per channel: each piece recoloured slightly
+        if n > BANK_SIDE * self.supersample:
+            # Drawn larger than the photos the hue shift shows (white feta in pink, mint and lilac, 6x the spread of the
+            # photos' own pieces): a piece is only lighter or darker, its colour its photo's.
+            jitter = np.repeat(jitter[:, :1], 3, 1)
+        tint = np.append(jitter * shade, np.ones((len(xy), 1)), 1).astype(np.float32)  # (k, 4)
         canvas = np.zeros((n, n, 4), np.float32)  # premultiplied
         reach = np.array([self._reach(ingredient_id, int(k)) for k in variant])
         sides = np.maximum(2, np.round(CELL * size / reach)).astype(int).tolist()
