@@ -1,5 +1,6 @@
 """Restyle a real photo as layer edits: the photo reader, removing and adding toppings on the photo itself."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -213,6 +214,16 @@ def test_changes_say_what_a_photo_edit_can_and_cannot_do():
     assert removed == ["olives"]
     assert added == {"pepperoni": 1, "mushrooms": 1}
     assert skipped == ["cheese_sauce", "tomato_sauce"]
+
+
+def test_unseen_names_what_is_taken_off_but_was_not_found_on_the_photo(kitchen):
+    reading = painted_reading(kitchen)  # pepperoni and olives, both found
+    target = ["tomato_sauce", "mozzarella", "mushrooms"]
+    assert E.unseen(reading, target) == []
+    olives = reading.shows == 1 + LAYERS.index("olives")
+    missed = dataclasses.replace(reading, shows=np.where(olives, 0, reading.shows))  # a reader that found no olive
+    assert E.unseen(missed, target) == ["olives"]
+    assert (E.remove(missed, "olives") == missed.photo).all()  # so nothing of them is taken off
 
 
 def test_restyle_keeps_every_pixel_outside_the_box_and_edits(tiny_reader, kitchen):

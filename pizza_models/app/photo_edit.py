@@ -214,14 +214,22 @@ def restyle_photo(reading: PhotoReading, target: RecipeLike, seed: int = 0,
     return photo, skipped
 
 
+def unseen(reading: PhotoReading, target: RecipeLike) -> list[str]:
+    """The toppings and drizzles that turning the photo's recipe into ``target`` takes off but the reading found
+    no pixel of: nothing of them is removed (the reader missed them, or the photo does not show them)."""
+    removed, _, _ = changes(reading.recipe, parse_recipe(target, allow_empty=True), reading.layers)
+    return [i for i in removed if not reading.mask(i).any()]
+
+
 def edit_photo(reader: PhotoReader, image: Image.Image, source: RecipeLike, target: RecipeLike, seed: int = 0,
-               kitchen: Optional[PaintedKitchen] = None) -> tuple[Image.Image, Image.Image, list[str]]:
+               kitchen: Optional[PaintedKitchen] = None) -> tuple[Image.Image, Image.Image, list[str], list[str]]:
     """Restyle an uploaded photo: (the photo edited from ``source`` to ``target``, the reader's reading of it,
-    what a photo edit cannot change), both pictures at the photo's own size up to ``MAX_SIDE``."""
+    what a photo edit cannot change, what it was asked to take off but found none of: ``unseen``), both pictures
+    at the photo's own size up to ``MAX_SIDE``."""
     photo = fit_photo_image(image)
     reading = read(reader, photo, source, disc_box(photo))
     result, skipped = restyle_photo(reading, target, seed, kitchen)
-    return Image.fromarray(result), reading_image(reading), skipped
+    return Image.fromarray(result), reading_image(reading), skipped, unseen(reading, target)
 
 
 def try_it_photos(renders: Path, menu: Path) -> dict[str, Path]:
@@ -233,4 +241,4 @@ def try_it_photos(renders: Path, menu: Path) -> dict[str, Path]:
 
 
 __all__ = ["MAX_SIDE", "PhotoReading", "add", "changes", "edit_photo", "fit_photo", "fit_photo_image", "portion_kitchen", "read",
-           "reading_image", "remove", "restyle_photo", "try_it_photos"]
+           "reading_image", "remove", "restyle_photo", "try_it_photos", "unseen"]

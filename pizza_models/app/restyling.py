@@ -74,9 +74,11 @@ def photo_actions(shelf: dict[str, PizzaModel], examples: tuple[Path, Path], sho
         image, _ = pipeline.read_photo(path, name=label)
         if name == PHOTO_EDIT:  # the whole photo, at its own size: only the edited layers change
             pipeline.check_noise(noise)
-            result, reading, kept = photo_edit.edit_photo(reader, image, source, target, pipeline.check_seed(seed), kitchen)
+            result, reading, kept, missed = photo_edit.edit_photo(reader, image, source, target, pipeline.check_seed(seed), kitchen)
             if kept:
                 gr.Info("A photo edit changes toppings and drizzles only; not changed: " + ", ".join(kept) + ".")
+            if missed:
+                gr.Info("The reader found none of " + ", ".join(missed) + " on this photo (see its reading): nothing taken off.")
             view = pipeline.model_view(reader, crop_to_disc(image))  # what the reader reads, at its size
             return photo_edit.fit_photo_image(image), view, reading, result
         view = crop_to_disc(image) if crop else image
