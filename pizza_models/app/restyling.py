@@ -23,6 +23,14 @@ READER = "reader"  # the photo reader's checkpoint folder: guesses a photo's rec
 PHOTO_EDIT = "photo-edit"  # the photo itself edited, layer by layer (needs the reader)
 
 
+def _say_unedited(kept: list[str], missed: list[str]) -> None:
+    """Tell the page what a photo edit left as it was: what it cannot change, and toppings asked off but not found."""
+    if kept:
+        gr.Info("A photo edit changes toppings and drizzles only; not changed: " + ", ".join(kept) + ".")
+    if missed:
+        gr.Info("The reader found none of " + ", ".join(missed) + " on this photo (see its reading): nothing taken off.")
+
+
 def photo_actions(shelf: dict[str, PizzaModel], examples: tuple[Path, Path], shown_side: int = 256,
                   ) -> tuple[Callable, Callable, Callable]:
     """The Restyle tab's actions on the models of ``shelf``: read an uploaded photo (and guess its recipe),
@@ -75,10 +83,7 @@ def photo_actions(shelf: dict[str, PizzaModel], examples: tuple[Path, Path], sho
         if name == PHOTO_EDIT:  # the whole photo, at its own size: only the edited layers change
             pipeline.check_noise(noise)
             result, reading, kept, missed = photo_edit.edit_photo(reader, image, source, target, pipeline.check_seed(seed), kitchen)
-            if kept:
-                gr.Info("A photo edit changes toppings and drizzles only; not changed: " + ", ".join(kept) + ".")
-            if missed:
-                gr.Info("The reader found none of " + ", ".join(missed) + " on this photo (see its reading): nothing taken off.")
+            _say_unedited(kept, missed)
             view = pipeline.model_view(reader, crop_to_disc(image))  # what the reader reads, at its size
             return photo_edit.fit_photo_image(image), view, reading, result
         view = crop_to_disc(image) if crop else image
