@@ -211,8 +211,8 @@ class PaintedKitchen(Kitchen):
         """Real pieces, scaled so each one's reach is its half-width, with a soft contact shadow; a topping
         the bank has no piece of is drawn as the clip-art kitchen draws it, and on a pizza drawn larger than the photos
         as soft as theirs, over a shadow as theirs."""
+        larger = n > BANK_SIDE * self.supersample  # drawn larger than the photos
         if ingredient_id not in self.bank.pieces:
-            larger = n > BANK_SIDE * self.supersample  # drawn larger than the photos
             if larger and TOPPINGS[ingredient_id].shape == "fleck":
                 # Dried herbs are 1 px flecks in the 108 px photos: enlarged, a fleck is that pixel enlarged, half the
                 # clip-art fleck's width (at the models' sizes it is one pixel either way).
@@ -229,7 +229,7 @@ class PaintedKitchen(Kitchen):
             return None
         variant = rng.integers(0, len(self.bank.pieces[ingredient_id]), len(xy))
         jitter = rng.normal(1, 0.03, (len(xy), 3))  # (k, 3) per channel: each piece recoloured slightly
-        if n > BANK_SIDE * self.supersample:
+        if larger:
             # Drawn larger than the photos the hue shift shows (white feta in pink, mint and lilac, 6x the spread of the
             # photos' own pieces): a piece is only lighter or darker, its colour its photo's.
             jitter = np.repeat(jitter[:, :1], 3, 1)
