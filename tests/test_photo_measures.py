@@ -226,9 +226,8 @@ def test_photo_measures_script_quick(photos, tmp_path):
     out = tmp_path / "measures.json"
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(root))
     subprocess.run([sys.executable, "scripts/photo_measures.py", "checkpoints/layered", "--quick", "--out", str(out),
-                    "--photos", str(DODO20), "--rows", "photos", "kitchen", "--two-sample-seeds", "2", "--cas-seeds", "2"], cwd=root,
-                   env=env, check=True,
-                   capture_output=True, timeout=600)
+                    "--photos", str(DODO20), "--rows", "photos", "kitchen", "--two-sample-seeds", "2", "--cas-seeds", "2"],
+                   cwd=root, env=env, check=True, capture_output=True, timeout=600)
     rows = json.loads(out.read_text())["rows"]
     assert list(rows) == ["photos", "kitchen", "layered"]
     assert rows["photos"]["singles"] is None and all(v is not None for v in rows["layered"].values())
