@@ -15,6 +15,7 @@ from pizza_models.kitchen.painted import PaintedKitchen
 from pizza_models.kitchen.procedural import Kitchen
 from pizza_models.compositing import lay, splat
 from pizza_models.families.layered import LayeredConfig, LayeredPizza, split_latent
+from pizza_models.families.layered_nets import unit_blurred
 from pizza_models.losses import high_pass_energy
 from pizza_models.pipeline import generate, load, model_view, restyle
 from pizza_models.recipe import CHEESE, DEFAULT_VOCABULARY, SAUCE, encode, parse_recipe
@@ -408,6 +409,40 @@ def test_pooled_reach_cells_scale_with_reach_cell():
     assert [block.step for block in base.reach] == [4, 8]
     with pytest.raises(ValueError, match="tile"):
         LayeredConfig(**{**REACHING.__dict__, "base_reach": "pooled", "reach_cell": 3})  # cells of 6 px on 32 px
+
+
+def test_blurred_noise_keeps_unit_spread_and_neighbours_alike():
+    white = torch.randn(8, 1, 64, 64, generator=torch.Generator().manual_seed(0))
+    for noise, alike in ((white, False), (unit_blurred(white, 2.0), True)):
+        inner = noise[..., 8:-8, 8:-8]  # away from the blur's reflected border
+        neighbours = torch.corrcoef(torch.stack([inner[..., :-1].flatten(), inner[..., 1:].flatten()]))[0, 1]
+        assert abs(inner.std() - 1) < 0.1 and (neighbours > 0.8 if alike else abs(neighbours) < 0.05)
+
+
+def test_a_fine_noise_blur_changes_what_the_finest_reach_block_reads_alone():
+    torch.manual_seed(0)
+    sharp = LayeredPizza(replace(REACHING, base_reach="pooled"))
+    with torch.no_grad():
+        for block in sharp.base.reach:
+            block.noise_gain.fill_(1.0)
+            torch.nn.init.normal_(block.out.weight, std=0.5)
+    blurred = LayeredPizza(replace(sharp.config, fine_noise_blur=2.0))
+    blurred.load_state_dict(sharp.state_dict(), strict=True)
+    latent, geometry = torch.zeros(1, TINY.base_channels, 8, 8), torch.tensor([[0.5, 0.5, 0.45, 0.4]])
+    noise = torch.randn(1, 1, 32, 32, generator=torch.Generator().manual_seed(1))
+    smooth = lambda m: m.base.parts(latent, codes("tomato_sauce"), geometry, noise)[0]  # noqa: E731
+    assert not torch.allclose(smooth(sharp), smooth(blurred))
+    with torch.no_grad():
+        for m in (sharp, blurred):
+            m.base.reach[0].noise_gain.zero_()
+    assert torch.allclose(smooth(sharp), smooth(blurred))
+
+
+def test_a_fine_noise_blur_is_a_sigma_and_survives_a_save_load_round_trip(tmp_path):
+    with pytest.raises(ValueError, match="fine_noise_blur"):
+        LayeredConfig(fine_noise_blur=-1.0)
+    save_checkpoint(LayeredPizza(replace(REACHING, base_reach="pooled", fine_noise_blur=1.5)), tmp_path)
+    assert load(tmp_path).config.fine_noise_blur == 1.5
 
 
 def test_reach_blocks_survive_a_save_load_round_trip(tmp_path):

@@ -60,6 +60,7 @@ class LayeredConfig(RecipeConditioned):
     base_blocks: int = 0  # residual blocks reading noise in the base decoder: wider texture than the grain
     base_reach: str = "dilated"  # how those blocks reach: "dilated" 3x3 convolutions, or "pooled" ones upsampled (no grid)
     reach_cell: int = 2  # the first block's dilation or cell, px; each next doubles (3 at 96 px: the cells of 2 at 64)
+    fine_noise_blur: float = 0.0  # sigma (px) of a Gaussian blur of the finest reach block's noise (0: white noise)
     base_size: int = 0  # the side the base is drawn and pictures are read at, then upsampled to image_size (0: image_size)
     piece_grain: bool = False  # pieces carry the grain too, at a learned amplitude per topping (a photo's pieces have texture)
     base_drizzles: bool = False  # the base reads the drizzles too (a kitchen's base never does: a critic can tint it by them);
@@ -87,6 +88,8 @@ class LayeredConfig(RecipeConditioned):
             raise ValueError(f"pooled reach cells up to {widest} px must tile the base's side {self.base_side}")
         if self.crusts and not 0 < self.crust_edge < 1:
             raise ValueError(f"crust_edge is a share of the crust's radius, in (0, 1): {self.crust_edge}")
+        if self.fine_noise_blur < 0:
+            raise ValueError(f"fine_noise_blur is a blur's sigma in px, 0 or more: {self.fine_noise_blur}")
         if self.crust_detail < 0 or (self.crust_detail and not self.crusts):
             raise ValueError(f"crust_detail is a blur's sigma in px, 0 or more, and needs a crust table: {self.crust_detail}")
         if not set(self.crust_whole) <= set(self.crusts):

@@ -57,6 +57,14 @@ class ReachBlock(nn.Module):
         return h + F.interpolate(self.out(F.silu(self.conv(coarse))), scale_factor=s, mode="bilinear", align_corners=False)
 
 
+def unit_blurred(noise: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Unit white noise (B, 1, S, S) blurred by a Gaussian of ``sigma`` px, scaled back to unit std."""
+    k = 2 * math.ceil(3 * sigma) + 1
+    g = torch.exp(-0.5 * (torch.linspace(-(k // 2), k // 2, k) / sigma) ** 2)
+    g = g / g.sum()  # torchvision's kernel; a separable blur scales the std of white noise by sum(g^2)
+    return gaussian_blur(noise, [k, k], [sigma, sigma]) / float((g**2).sum())
+
+
 class BaseDecoder(nn.Module):
     """(base latent (B, C, k, k), recipe counts (B, V), geometry (B, 4)) -> base (B, 3, S, S) in [0, 1].
 
@@ -68,6 +76,7 @@ class BaseDecoder(nn.Module):
         super().__init__()
         c, v = config.channels, len(config.ingredients)
         self.size, self.out_size, self.round_crust = config.base_side, config.image_size, config.crust == "round"
+        self.fine_blur = config.fine_noise_blur
         self.embed = nn.Sequential(nn.Linear(v, 64), nn.SiLU())
         self.conv_in = nn.Conv2d(4 + config.base_channels, c, 3, padding=1)
         self.convs = nn.ModuleList([nn.Conv2d(c, c, 3, padding=1) for _ in range(2)])
@@ -98,8 +107,10 @@ class BaseDecoder(nn.Module):
             noise = torch.zeros_like(h[:, :1]) if noise is None else noise.to(h.dtype)
             if noise.shape[-1] != self.size:  # unit white noise stays unit white noise, picked on the base's grid
                 noise = F.interpolate(noise, size=(self.size, self.size), mode="nearest")
-            for block in self.reach:
-                h = block(h, noise)
+            # The finest block draws a grid of its cells from white noise; blurred, the same noise draws blotches.
+            fine = unit_blurred(noise, self.fine_blur) if self.fine_blur else noise
+            for i, block in enumerate(self.reach):
+                h = block(h, fine if i == 0 else noise)
         # The grain head reads the trunk's features but never trains them: the smooth base is the
         # trunk's job alone (trained through it, the grain pulls the base away from the picture).
         smooth, amplitude = torch.sigmoid(self.to_rgb(h)), F.softplus(self.to_grain(h.detach()))
