@@ -454,6 +454,11 @@ def test_reach_blocks_survive_a_save_load_round_trip(tmp_path):
     assert again.config.base_blocks == 2 and torch.equal(again.base.reach[0].noise_gain, m.base.reach[0].noise_gain)
 
 
+def test_a_run_draws_its_finest_reach_block_from_noise_blurred_as_its_option_says():
+    hp = hyper("layered", "modern", 32, channels=8, base_blocks=2, base_reach="pooled", fine_noise_blur=2.0)
+    assert build_layered(hp, DEFAULT_VOCABULARY).export().config.fine_noise_blur == 2.0
+
+
 def test_base_blocks_cannot_be_negative():
     with pytest.raises(ValueError, match="base_blocks"):
         LayeredConfig(base_blocks=-1)

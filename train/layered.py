@@ -55,6 +55,7 @@ class LayeredHyper(Hyper):
     base_blocks: int = knob(0, "layered: residual blocks reading noise in the base decoder (cheese blotches, sauce, browning)")
     base_reach: str = knob("dilated", "layered: how those blocks reach 2, 4, 8, ... px (3, 6, 12 at 96 px): dilated 3x3 "
                                       "convolutions, or pooled ones upsampled smoothly (no grid)", ("dilated", "pooled"))
+    fine_noise_blur: float = knob(0.0, "layered: sigma (px) of a blur of the noise the finest reach block reads (0: white noise, a grid)")
     base_size: int = knob(0, "layered: the side the base is drawn and pictures are read at, upsampled to --size (0: --size)")
     variants: int = knob(1, "layered: sprites per topping (pieces that differ; the painted kitchen has up to 8 real ones)")
     piece_grain: bool = knob(False, "layered: pieces carry the grain too (amplitude per topping: the kitchen pieces' texture)")
@@ -211,16 +212,14 @@ def training_kitchen(hp: LayeredHyper, vocabulary: Vocabulary) -> Kitchen:
 
 def layered_config(hp: LayeredHyper, vocabulary: Vocabulary, resumed: Optional[dict] = None) -> LayeredConfig:
     """The model's shape, its layers in the kitchen's drawing order (or in the order of the run it resumes)."""
-    if resumed and resumed.get("family") == "layered":  # its weights are in that order
-        pieces, strokes = resumed["pieces"], resumed["strokes"]
-    else:
-        pieces, strokes = training_kitchen(hp, vocabulary).drawing_order()
+    resuming = resumed and resumed.get("family") == "layered"  # its weights are in that order
+    pieces, strokes = (resumed["pieces"], resumed["strokes"]) if resuming else training_kitchen(hp, vocabulary).drawing_order()
     base = hp.base_size or hp.image_size  # latent cells of 8 px from 64 px up (12 x 12 at 96); reach cells 2, 4, 8 px at 64
     return LayeredConfig(image_size=hp.image_size, ingredients=vocabulary.ids, pieces=pieces, strokes=strokes,
                          channels=hp.channels, sprite_size=max(8, hp.image_size // 4), variants=hp.variants, crust=hp.crust,
                          base_blocks=hp.base_blocks, base_reach=hp.base_reach, base_size=hp.base_size, piece_grain=hp.piece_grain,
-                         base_latent_side=max(8, base // 8), reach_cell=max(2, base // 32), crust_detail=hp.crust_detail,
-                         **(shipped_bank().crust_fields(hp.hold_out, hp.crust_whole) if hp.crusts else {}))
+                         base_latent_side=max(8, base // 8), reach_cell=max(2, base // 32), fine_noise_blur=hp.fine_noise_blur,
+                         crust_detail=hp.crust_detail, **(shipped_bank().crust_fields(hp.hold_out, hp.crust_whole) if hp.crusts else {}))
 
 
 def critic_photos(hp: LayeredHyper, vocabulary: Vocabulary) -> Optional[tuple[torch.Tensor, torch.Tensor]]:
